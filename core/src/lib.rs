@@ -1,0 +1,10 @@
+//! Fieldproof core: the domain logic of the offline field-inspection app, free of
+//! any FFI. The platform calls in; the core never runs work of its own in the
+//! background.
+
+pub mod error;
+pub mod geo;
+pub mod model;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,6 @@
+//! Domain types: what an inspection is, independent of storage and FFI.
+
+pub mod checklist;
+pub mod id;
+pub mod inspection;
+pub mod time;

@@ -1,0 +1,232 @@
+//! Schema creation and upgrades, versioned by `PRAGMA user_version`.
+//!
+//! A new database is created from `schema/current.sql` in one step; an older one is
+//! brought up by the upgrade steps below, one version at a time. The tests build a
+//! database as every older version made it (`schema/history/`) and check that the
+//! upgrade arrives at exactly what `current.sql` creates, with the data intact.
+
+use super::reference;
+use crate::error::{Error, Result};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub const VERSION: i64 = 2;
+const CURRENT: &str = include_str!("schema/current.sql");
+
+/// Upgrade step from version `n` is `UPGRADES[n - 1]`.
+const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] = [upgrade_from_v1];
+
+pub fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Refuses, without writing anything, a file this app must not touch.
+pub fn check_version(conn: &Connection) -> Result<()> {
+    let found = user_version(conn)?;
+    if found > VERSION {
+        // A newer app wrote this database: downgrading would lose its data.
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    if found == 0 {
+        let objects: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |row| row.get(0),
+        )?;
+        if objects > 0 {
+            // Some other app's SQLite file: never mix our tables into it.
+            return Err(Error::NotADatabase);
+        }
+    }
+    Ok(())
+}
+
+/// Creates or upgrades the schema in one immediate transaction, so two processes
+/// opening the same file at once cannot both migrate it.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    if user_version(conn)? == VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    check_version(&tx)?;
+    match user_version(&tx)? {
+        0 => {
+            tx.execute_batch(CURRENT)?;
+            reference::seed_defaults(&tx)?;
+        }
+        found => {
+            for step in &UPGRADES[(found - 1) as usize..] {
+                step(&tx)?;
+            }
+        }
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Version 2 added the sync outbox.
+fn upgrade_from_v1(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE outbox (
+             seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+             op_id          TEXT NOT NULL UNIQUE,
+             kind           TEXT NOT NULL,
+             entity_id      TEXT NOT NULL,
+             payload        TEXT NOT NULL,
+             created_at_ms  INTEGER NOT NULL,
+             state          TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('pending', 'applied', 'rejected')),
+             attempts       INTEGER NOT NULL DEFAULT 0,
+             last_error     TEXT
+         );
+         CREATE INDEX outbox_by_state ON outbox (state, seq);",
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Every schema an earlier release created, by version.
+    const HISTORY: [&str; (VERSION - 1) as usize] = [include_str!("schema/history/v1.sql")];
+
+    /// Everything SQLite knows about the structure, in a form that does not depend
+    /// on how the SQL text was laid out.
+    fn describe(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap();
+        let objects: Vec<(String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (kind, name, sql) in objects {
+            if kind == "table" {
+                for pragma in ["table_info", "foreign_key_list", "index_list"] {
+                    let mut stmt = conn.prepare(&format!("PRAGMA {pragma}('{name}')")).unwrap();
+                    let columns = stmt.column_count();
+                    let rows = stmt
+                        .query_map([], |r| {
+                            (0..columns)
+                                .map(|i| {
+                                    r.get::<_, rusqlite::types::Value>(i)
+                                        .map(|v| format!("{v:?}"))
+                                })
+                                .collect::<rusqlite::Result<Vec<_>>>()
+                        })
+                        .unwrap();
+                    for row in rows {
+                        out.push(format!("{name} {pragma} {}", row.unwrap().join("|")));
+                    }
+                }
+                let without_rowid = sql
+                    .unwrap_or_default()
+                    .to_uppercase()
+                    .contains("WITHOUT ROWID");
+                out.push(format!("{name} without_rowid={without_rowid}"));
+            } else {
+                let sql = sql.unwrap_or_default();
+                out.push(format!(
+                    "{kind} {name} {}",
+                    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+        out
+    }
+
+    fn fresh_description() -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.db");
+        Store::open(&path).unwrap();
+        describe(&Connection::open(&path).unwrap())
+    }
+
+    /// Builds a database as release `version` left it, with one inspection in it.
+    fn old_database(path: &std::path::Path, version: usize) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(HISTORY[version - 1]).unwrap();
+        reference::seed_defaults(&conn).unwrap();
+        conn.execute(
+            "INSERT INTO inspections (id, matter, checklist_id, checklist_version, township_code,
+                 county_code, lat, lon, reported_lat, reported_lon, reported_datum, address,
+                 officer_id, started_at_ms, status, findings, created_at_ms, updated_at_ms)
+             VALUES ('0190f5c2-0000-7000-8000-000000000001', 'straw_burning', 'straw_burning', 1,
+                 '430121101', '430121', 28.2, 113.1, 28.2, 113.1, 'wgs84', '村口', 'officer-1',
+                 1790000000000, 'draft', '', 1790000000000, 1790000000000)",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+    }
+
+    #[test]
+    fn every_older_version_upgrades_to_exactly_the_current_schema() {
+        let fresh = fresh_description();
+        assert!(
+            fresh.iter().any(|l| l.starts_with("outbox ")),
+            "current schema has the outbox"
+        );
+        for version in 1..VERSION as usize {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("v{version}.db"));
+            old_database(&path, version);
+            let store = Store::open(&path).unwrap();
+            let kept = store
+                .get_inspection("0190f5c2-0000-7000-8000-000000000001")
+                .unwrap();
+            assert_eq!(
+                kept.site.address, "村口",
+                "data from v{version} survives the upgrade"
+            );
+            drop(store);
+            let conn = Connection::open(&path).unwrap();
+            assert_eq!(user_version(&conn).unwrap(), VERSION);
+            assert_eq!(
+                describe(&conn),
+                fresh,
+                "upgrade from v{version} differs from a fresh schema"
+            );
+        }
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.db");
+        Store::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path)
+            .err()
+            .expect("a newer schema must be refused");
+        assert_eq!(err.code(), "schema_too_new");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file is not modified"
+        );
+    }
+
+    #[test]
+    fn foreign_sqlite_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE contacts (name TEXT)")
+            .unwrap();
+        assert_eq!(Store::open(&path).err().unwrap().code(), "not_a_database");
+    }
+}
