@@ -1,0 +1,11 @@
+//! Fieldproof for Kotlin, Swift and Python: a thin uniffi layer over
+//! `fieldproof-core`. Conversions and error mapping only; the logic lives in core.
+
+mod error;
+mod inspection_store;
+mod types;
+
+pub use error::FieldproofError;
+pub use inspection_store::{InspectionStore, StoreOptions};
+
+uniffi::setup_scaffolding!();

@@ -1,0 +1,186 @@
+//! Core types exposed as they are: each declaration mirrors the core definition
+//! (uniffi "remote" types), so there is no conversion code to keep in step.
+
+use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::geo::point::GeoPoint;
+use fieldproof_core::model::checklist::{
+    Answer, AnswerValue, ChecklistItem, ChecklistTemplate, ChoiceOption, ItemKind,
+};
+use fieldproof_core::model::inspection::{
+    DraftFields, Inspection, InspectionFilter, InspectionPage, InspectionSummary, ResponsibleParty,
+    Site, Status,
+};
+use fieldproof_core::store::{Matter, OutboxOp};
+
+#[uniffi::remote(Enum)]
+pub enum Datum {
+    Wgs84,
+    Gcj02,
+    Bd09,
+}
+
+#[uniffi::remote(Record)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+    pub datum: Datum,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Status {
+    Draft,
+    Submitted,
+    Accepted,
+    Returned,
+}
+
+#[uniffi::remote(Record)]
+pub struct ResponsibleParty {
+    pub name: String,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct DraftFields {
+    pub township_code: String,
+    pub county_code: Option<String>,
+    pub site: GeoPoint,
+    pub address: String,
+    pub task_id: Option<String>,
+    pub officer_id: String,
+    pub started_at_ms: i64,
+    pub ended_at_ms: Option<i64>,
+    pub findings: String,
+    pub responsible_party: Option<ResponsibleParty>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Site {
+    pub lat: f64,
+    pub lon: f64,
+    pub reported_lat: f64,
+    pub reported_lon: f64,
+    pub reported_datum: Datum,
+    pub address: String,
+}
+
+#[uniffi::remote(Enum)]
+pub enum AnswerValue {
+    YesNo(bool),
+    Choice(String),
+    Choices(Vec<String>),
+    Number(f64),
+    Text(String),
+}
+
+#[uniffi::remote(Record)]
+pub struct Answer {
+    pub item_id: String,
+    pub value: AnswerValue,
+}
+
+#[uniffi::remote(Record)]
+pub struct Inspection {
+    pub id: String,
+    pub matter: String,
+    pub checklist_id: String,
+    pub checklist_version: u32,
+    pub township_code: String,
+    pub county_code: String,
+    pub site: Site,
+    pub task_id: Option<String>,
+    pub officer_id: String,
+    pub started_at_ms: i64,
+    pub ended_at_ms: Option<i64>,
+    pub status: Status,
+    pub answers: Vec<Answer>,
+    pub findings: String,
+    pub responsible_party: Option<ResponsibleParty>,
+    pub amends_id: Option<String>,
+    pub revision: u32,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub submitted_at_ms: Option<i64>,
+}
+
+#[uniffi::remote(Record)]
+pub struct InspectionSummary {
+    pub id: String,
+    pub matter: String,
+    pub status: Status,
+    pub township_code: String,
+    pub county_code: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub address: String,
+    pub task_id: Option<String>,
+    pub started_at_ms: i64,
+    pub ended_at_ms: Option<i64>,
+    pub amends_id: Option<String>,
+    pub revision: u32,
+}
+
+#[uniffi::remote(Record)]
+pub struct InspectionFilter {
+    pub status: Option<Status>,
+    pub matter: Option<String>,
+    pub started_from_ms: Option<i64>,
+    pub started_before_ms: Option<i64>,
+    pub task_id: Option<String>,
+    pub text: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct InspectionPage {
+    pub items: Vec<InspectionSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct ChoiceOption {
+    pub code: String,
+    pub label: String,
+}
+
+#[uniffi::remote(Enum)]
+pub enum ItemKind {
+    YesNo,
+    SingleChoice { options: Vec<ChoiceOption> },
+    MultipleChoice { options: Vec<ChoiceOption> },
+    Number { unit: String, min: f64, max: f64 },
+    Text { max_chars: u32 },
+}
+
+#[uniffi::remote(Record)]
+pub struct ChecklistItem {
+    pub id: String,
+    pub label: String,
+    pub required: bool,
+    pub kind: ItemKind,
+}
+
+#[uniffi::remote(Record)]
+pub struct ChecklistTemplate {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub items: Vec<ChecklistItem>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Matter {
+    pub code: String,
+    pub name: String,
+    pub checklist_id: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct OutboxOp {
+    pub seq: i64,
+    pub op_id: String,
+    pub kind: String,
+    pub entity_id: String,
+    pub payload: String,
+    pub created_at_ms: i64,
+}

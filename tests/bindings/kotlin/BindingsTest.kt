@@ -1,0 +1,168 @@
+// Kotlin binding test: drives every exported InspectionStore operation through the
+// generated uniffi code on the JVM (JNA), including the error paths an app handles.
+// Run by scripts/test-bindings; exits non-zero on the first failed check.
+
+import org.fieldproof.*
+import java.io.File
+import java.nio.file.Files
+import kotlin.system.exitProcess
+
+private var checks = 0
+
+private fun check(condition: Boolean, what: String) {
+    checks++
+    if (!condition) throw AssertionError("check failed: $what")
+}
+
+/** Runs [block] and returns the exception of type [T] it must throw. */
+private inline fun <reified T : FieldproofException> expect(code: String, block: () -> Unit): T {
+    try {
+        block()
+    } catch (e: FieldproofException) {
+        check(e is T, "expected ${T::class.simpleName} for $code, got ${e::class.simpleName}: ${e.message}")
+        val actual = when (e) {
+            is FieldproofException.InvalidInput -> e.code
+            is FieldproofException.NotFound -> e.code
+            is FieldproofException.InvalidState -> e.code
+            is FieldproofException.Storage -> e.code
+        }
+        check(actual == code, "expected code $code, got $actual")
+        return e as T
+    }
+    throw AssertionError("expected $code, but the call succeeded")
+}
+
+private const val START = 1_790_000_000_000L
+
+private fun fields(lat: Double = 28.2282, datum: Datum = Datum.GCJ02) = DraftFields(
+    townshipCode = "430121101",
+    countyCode = null,
+    site = GeoPoint(lat = lat, lon = 112.9388, datum = datum),
+    address = "长沙县黄花镇某村",
+    taskId = null,
+    officerId = "officer-17",
+    startedAtMs = START,
+    endedAtMs = null,
+    findings = "",
+    responsibleParty = null,
+)
+
+private fun yes(item: String) = Answer(item, AnswerValue.YesNo(true))
+
+private val complete = listOf(
+    yes("fire_on_arrival"), yes("extinguished"), yes("responsible_party_identified"), yes("warning_issued"),
+    Answer("burned_area_mu", AnswerValue.Number(2.5)),
+    Answer("material", AnswerValue.Choice("rice_straw")),
+)
+
+private val noFilter = InspectionFilter(null, null, null, null, null, null)
+
+fun main() {
+    val dir = Files.createTempDirectory("fieldproof-kotlin").toFile()
+    try {
+        run(dir)
+        println("kotlin binding tests: $checks checks passed")
+    } catch (e: Throwable) {
+        e.printStackTrace()
+        println("kotlin binding tests FAILED after $checks checks")
+        exitProcess(1)
+    } finally {
+        dir.deleteRecursively()
+    }
+}
+
+private fun run(dir: File) {
+    val store = InspectionStore.open(File(dir, "device.db").path)
+
+    // Reference data.
+    check(store.listMatters().map { it.code } == listOf("straw_burning", "waste_burning"), "default matters")
+    val template = store.checklistForMatter("straw_burning")
+    check(template.items.any { it.required && it.kind is ItemKind.YesNo }, "template has required yes/no items")
+    val area = template.items.first { it.id == "burned_area_mu" }.kind as ItemKind.Number
+    check(area.unit == "亩", "area is in mu")
+    val v2 = template.copy(version = template.version + 1u, title = "秸秆焚烧检查 v2")
+    store.putChecklistTemplate(v2)
+    store.putMatter(Matter("straw_burning", "露天焚烧秸秆", template.id))
+    check(store.checklistForMatter("straw_burning").version == v2.version, "new template version is current")
+    check(store.checklistForVersion(template.id, template.version) == template, "old version still readable")
+    expect<FieldproofException.NotFound>("not_found") { store.checklistForVersion(template.id, 99u) }
+    expect<FieldproofException.InvalidInput>("invalid_template") {
+        store.putChecklistTemplate(v2.copy(title = "changed"))
+    }
+    expect<FieldproofException.InvalidInput>("unknown_matter") { store.checklistForMatter("fishing") }
+
+    // Draft → answers → submit → amend.
+    val draft = store.createDraft("straw_burning", fields(), listOf(yes("fire_on_arrival")))
+    check(draft.status == Status.DRAFT, "new inspection is a draft")
+    check(draft.site.reportedDatum == Datum.GCJ02 && Math.abs(draft.site.lat - 28.2282) > 0.001, "site converted to WGS-84")
+    check(draft.countyCode == "430121", "county derived from township")
+    val updated = store.updateDraft(draft.id, fields().copy(findings = "田间有焚烧痕迹"))
+    check(updated.findings == "田间有焚烧痕迹", "update draft")
+    store.setAnswers(draft.id, complete + Answer("extinguish_method", AnswerValue.Choices(listOf("water"))))
+    val cleared = store.clearAnswer(draft.id, "extinguish_method")
+    check(cleared.answers.none { it.itemId == "extinguish_method" }, "clear answer")
+    check(store.pendingOutbox(10u).isEmpty(), "drafts are not queued")
+    val submitted = store.submit(draft.id)
+    check(submitted.status == Status.SUBMITTED && submitted.endedAtMs != null, "submitted")
+    val ops = store.pendingOutbox(10u)
+    check(ops.size == 1 && ops[0].kind == "inspection.submit" && ops[0].entityId == draft.id, "outbox op")
+    check(store.getInspection(draft.id) == submitted, "get returns what submit returned")
+
+    val amendment = store.amend(draft.id)
+    check(amendment.amendsId == draft.id && amendment.revision == 1u, "amendment links to original")
+    expect<FieldproofException.InvalidState>("amendment_pending") { store.amend(draft.id) }
+
+    // Listing with filters and keyset paging.
+    for (i in 1..4) store.createDraft("waste_burning", fields().copy(startedAtMs = START + i * 1000L, taskId = "task-$i"), emptyList())
+    val first = store.listInspections(noFilter, 3u, null)
+    check(first.items.size == 3 && first.nextCursor != null, "first page")
+    val second = store.listInspections(noFilter, 3u, first.nextCursor)
+    check(second.items.size == 3 && second.nextCursor == null, "last page")
+    check((first.items + second.items).map { it.id }.toSet().size == 6, "pages do not overlap")
+    check(store.listInspections(noFilter.copy(matter = "waste_burning"), 50u, null).items.size == 4, "matter filter")
+    check(store.listInspections(noFilter.copy(status = Status.SUBMITTED), 50u, null).items.single().id == draft.id, "status filter")
+    check(store.listInspections(noFilter.copy(taskId = "task-2"), 50u, null).items.size == 1, "task filter")
+    check(store.listInspections(noFilter.copy(text = "焚烧痕迹"), 50u, null).items.size == 2, "text filter (original and amendment)")
+    check(
+        store.listInspections(noFilter.copy(startedFromMs = START + 2000, startedBeforeMs = START + 4000), 50u, null).items.size == 2,
+        "date range filter",
+    )
+
+    // Bad input: each a typed exception with a stable code, and nothing changes.
+    expect<FieldproofException.InvalidInput>("invalid_coordinate") { store.createDraft("straw_burning", fields(lat = Double.NaN), emptyList()) }
+    expect<FieldproofException.InvalidInput>("invalid_coordinate") { store.createDraft("straw_burning", fields(lat = 91.0), emptyList()) }
+    expect<FieldproofException.InvalidInput>("invalid_time_range") {
+        store.updateDraft(amendment.id, fields().copy(endedAtMs = START - 1))
+    }
+    expect<FieldproofException.InvalidInput>("unknown_checklist_item") { store.setAnswers(amendment.id, listOf(yes("nope"))) }
+    expect<FieldproofException.InvalidInput>("wrong_answer_type") {
+        store.setAnswers(amendment.id, listOf(Answer("fire_on_arrival", AnswerValue.Number(1.0))))
+    }
+    expect<FieldproofException.InvalidInput>("number_out_of_range") {
+        store.setAnswers(amendment.id, listOf(Answer("burned_area_mu", AnswerValue.Number(-3.0))))
+    }
+    expect<FieldproofException.InvalidInput>("text_too_long") {
+        store.setAnswers(amendment.id, listOf(Answer("remarks", AnswerValue.Text("火".repeat(501)))))
+    }
+    val incomplete = store.createDraft("straw_burning", fields(), emptyList())
+    val missing = expect<FieldproofException.InvalidInput>("required_item_missing") { store.submit(incomplete.id) }
+    check(missing.reason.contains("burned_area_mu"), "missing items are named")
+    expect<FieldproofException.InvalidState>("not_draft") { store.submit(draft.id) }
+    expect<FieldproofException.InvalidState>("not_draft") { store.updateDraft(draft.id, fields()) }
+    expect<FieldproofException.NotFound>("not_found") { store.getInspection("0190f5c2-0000-7000-8000-00000000abcd") }
+    expect<FieldproofException.InvalidInput>("invalid_id") { store.getInspection("not an id") }
+    expect<FieldproofException.InvalidInput>("invalid_cursor") { store.listInspections(noFilter, 3u, "garbage") }
+    check(store.getInspection(draft.id) == submitted, "the submitted inspection is unchanged")
+    check(store.pendingOutbox(10u).size == 1, "still exactly one outbox op")
+
+    // Storage failures.
+    val notDb = File(dir, "photo.jpg").apply { writeBytes(ByteArray(4096) { 0x5a }) }
+    expect<FieldproofException.Storage>("not_a_database") { InspectionStore.open(notDb.path) }
+    val small = InspectionStore.openWithOptions(File(dir, "small.db").path, StoreOptions(maxSizeBytes = 160uL * 1024uL))
+    val kept = mutableListOf<String>()
+    val full = expect<FieldproofException.Storage>("storage_full") {
+        repeat(1000) { kept += small.createDraft("straw_burning", fields().copy(findings = "焚烧".repeat(1000)), complete).id }
+    }
+    check(kept.isNotEmpty() && full.reason.isNotEmpty(), "some drafts fit before the cap")
+    check(small.listInspections(noFilter, 500u, null).items.map { it.id }.toSet() == kept.toSet(), "full database keeps what it had")
+}
