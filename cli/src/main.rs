@@ -1,0 +1,59 @@
+//! `fieldproof`: the scripting and support tool for device databases (and, later,
+//! the bureau). Every result-printing command takes `--json`: one JSON object per
+//! line on stdout. Failures exit non-zero and name a stable error code.
+
+mod demo;
+mod inspections;
+mod output;
+
+use clap::{Parser, Subcommand};
+use output::Output;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "fieldproof", version, about = "Fieldproof field-inspection tool", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Record, answer, submit, amend and list inspections in a device database.
+    #[command(subcommand)]
+    Inspections(Box<inspections::Command>),
+    /// Enforcement matters and their checklists (reference data).
+    #[command(subcommand)]
+    Checklists(inspections::ChecklistCommand),
+    /// Changes queued for the bureau.
+    #[command(subcommand)]
+    Outbox(inspections::OutboxCommand),
+    /// Run a short scripted inspection scenario on a fresh device database.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (json, result) = match cli.command {
+        Command::Inspections(command) => {
+            let out = Output::new(command.json());
+            (out.json, inspections::run(*command, &out))
+        }
+        Command::Checklists(command) => {
+            let out = Output::new(command.json());
+            (out.json, inspections::run_checklists(command, &out))
+        }
+        Command::Outbox(command) => {
+            let out = Output::new(command.json());
+            (out.json, inspections::run_outbox(command, &out))
+        }
+        Command::Demo(args) => {
+            let out = Output::new(args.json);
+            (out.json, demo::run(args, &out))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => output::fail(&err, json),
+    }
+}

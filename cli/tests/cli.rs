@@ -1,0 +1,387 @@
+//! The `fieldproof` binary as a script would use it: JSON lines out, error codes
+//! and exit statuses on failure.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fieldproof");
+
+fn fieldproof(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("runs the fieldproof binary")
+}
+
+/// Runs a `--json` command that must succeed; returns its lines as JSON.
+fn ok(args: &[&str]) -> Vec<Value> {
+    let out = fieldproof(args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+/// Runs a `--json` command that must fail; returns (error code, exit status).
+fn err(args: &[&str]) -> (String, i32) {
+    let out = fieldproof(args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line: Value = serde_json::from_str(stdout.lines().last().expect("an error line")).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let code = line["error"]["code"].as_str().unwrap().to_owned();
+    assert!(
+        stderr.contains(&code),
+        "stderr names the code too: {stderr}"
+    );
+    (code, out.status.code().unwrap())
+}
+
+fn create(db: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "inspections",
+        "create",
+        "--db",
+        db,
+        "--matter",
+        "straw_burning",
+        "--township",
+        "430121101",
+    ];
+    args.extend_from_slice(&["--lat", "28.2282", "--lon", "112.9388", "--json"]);
+    args.extend_from_slice(extra);
+    ok(&args)[0]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn create_answer_submit_show_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("device.db");
+    let db = db.to_str().unwrap();
+    let id = create(
+        db,
+        &[
+            "--datum",
+            "gcj02",
+            "--address",
+            "黄花镇稻田",
+            "--started-at",
+            "1790000000000",
+        ],
+    );
+
+    for (item, value) in [
+        ("fire_on_arrival", "yes"),
+        ("burned_area_mu", "2.5"),
+        ("material", "rice_straw"),
+        ("extinguished", "是"),
+        ("extinguish_method", "water,soil_cover"),
+        ("responsible_party_identified", "no"),
+        ("warning_issued", "yes"),
+    ] {
+        ok(&[
+            "inspections",
+            "answer",
+            "--db",
+            db,
+            &id,
+            item,
+            value,
+            "--json",
+        ]);
+    }
+    let submitted = &ok(&["inspections", "submit", "--db", db, &id, "--json"])[0];
+    assert_eq!(submitted["status"], "submitted");
+    assert_eq!(submitted["answers"].as_array().unwrap().len(), 7);
+
+    let shown = &ok(&["inspections", "show", "--db", db, &id, "--json"])[0];
+    assert_eq!(shown, submitted);
+    assert_eq!(shown["site"]["reported_datum"], "gcj02");
+    assert_eq!(shown["county_code"], "430121");
+    let lat = shown["site"]["lat"].as_f64().unwrap();
+    assert!((lat - 28.2282).abs() > 0.001, "stored in WGS-84");
+
+    let ops = ok(&["outbox", "list", "--db", db, "--json"]);
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["kind"], "inspection.submit");
+
+    create(db, &["--started-at", "1790000100000"]);
+    let listed = ok(&["inspections", "list", "--db", db, "--json"]);
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["id"], id.as_str(), "newest first");
+    let page = ok(&["inspections", "list", "--db", db, "--limit", "1", "--json"]);
+    let cursor = page[1]["next_cursor"].as_str().expect("a next_cursor line");
+    let rest = ok(&[
+        "inspections",
+        "list",
+        "--db",
+        db,
+        "--limit",
+        "1",
+        "--cursor",
+        cursor,
+        "--json",
+    ]);
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["id"], id.as_str());
+    let submitted_only = ok(&[
+        "inspections",
+        "list",
+        "--db",
+        db,
+        "--status",
+        "submitted",
+        "--json",
+    ]);
+    assert_eq!(submitted_only.len(), 1);
+
+    let amendment = &ok(&["inspections", "amend", "--db", db, &id, "--json"])[0];
+    assert_eq!(amendment["amends_id"], id.as_str());
+    let amended_id = amendment["id"].as_str().unwrap();
+    let updated = &ok(&[
+        "inspections",
+        "update",
+        "--db",
+        db,
+        amended_id,
+        "--findings",
+        "复查",
+        "--json",
+    ])[0];
+    assert_eq!(updated["findings"], "复查");
+    assert_eq!(
+        updated["site"], amendment["site"],
+        "update without coordinates keeps the site"
+    );
+}
+
+#[test]
+fn bad_input_gives_codes_and_exit_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("device.db");
+    let db = db.to_str().unwrap();
+    let id = create(db, &[]);
+    let base = [
+        "inspections",
+        "create",
+        "--db",
+        db,
+        "--matter",
+        "straw_burning",
+        "--township",
+        "430121101",
+    ];
+    fn joined<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra, &["--json"]].concat()
+    }
+    let with = |extra: &[&'static str]| joined(&base, extra);
+
+    assert_eq!(
+        err(&with(&["--lat", "NaN", "--lon", "112.9"])),
+        ("invalid_coordinate".into(), 3)
+    );
+    assert_eq!(
+        err(&with(&["--lat", "28", "--lon", "inf"])).0,
+        "invalid_coordinate"
+    );
+    assert_eq!(
+        err(&with(&["--lat", "-91", "--lon", "112.9"])).0,
+        "invalid_coordinate"
+    );
+    assert_eq!(
+        err(&with(&["--lat", "28", "--lon", "112.9", "--datum", "mars"])).0,
+        "unknown_datum"
+    );
+    let times = [
+        "--lat",
+        "28",
+        "--lon",
+        "112.9",
+        "--started-at",
+        "1790000000000",
+        "--ended-at",
+        "1780000000000",
+    ];
+    assert_eq!(err(&with(&times)).0, "invalid_time_range");
+    let answer = |item: &str, value: &str| {
+        err(&[
+            "inspections",
+            "answer",
+            "--db",
+            db,
+            &id,
+            item,
+            value,
+            "--json",
+        ])
+        .0
+    };
+    assert_eq!(answer("no_such_item", "yes"), "unknown_checklist_item");
+    assert_eq!(answer("fire_on_arrival", "perhaps"), "wrong_answer_type");
+    assert_eq!(answer("burned_area_mu", "-1"), "number_out_of_range");
+    assert_eq!(answer("remarks", &"长".repeat(501)), "text_too_long");
+    assert_eq!(
+        err(&["inspections", "submit", "--db", db, &id, "--json"]),
+        ("required_item_missing".into(), 3)
+    );
+    let unknown = "0190f5c2-0000-7000-8000-00000000abcd";
+    assert_eq!(
+        err(&["inspections", "show", "--db", db, unknown, "--json"]),
+        ("not_found".into(), 4)
+    );
+    assert_eq!(
+        err(&[
+            "inspections",
+            "list",
+            "--db",
+            db,
+            "--status",
+            "lost",
+            "--json"
+        ])
+        .0,
+        "invalid_field"
+    );
+    // Nothing above changed the one draft.
+    let listed = ok(&["inspections", "list", "--db", db, "--json"]);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        ok(&["inspections", "show", "--db", db, &id, "--json"])[0]["answers"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn unusable_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a database\n".repeat(100)).unwrap();
+    let list = |db: &Path| {
+        err(&[
+            "inspections",
+            "list",
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    assert_eq!(list(&text), ("not_a_database".into(), 6));
+    assert_eq!(list(&dir.path().join("missing/dir/x.db")).0, "cannot_open");
+}
+
+/// A read-only directory: a new database cannot be created in it and an existing
+/// one cannot be written (SQLite's WAL needs its side files). Root ignores
+/// permission bits, so as root the command runs as `nobody` via setpriv.
+#[cfg(unix)]
+#[test]
+fn read_only_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let existing = ro.join("existing.db");
+    create(existing.to_str().unwrap(), &[]);
+    let before = std::fs::read(&existing).unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let as_unprivileged = |args: &[&str]| -> Output {
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false);
+        let mut command = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+            c
+        } else {
+            Command::new(BIN)
+        };
+        command.args(args).output().expect("runs fieldproof")
+    };
+    let code_of = |out: Output| {
+        assert!(!out.status.success());
+        let line: Value =
+            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        line["error"]["code"].as_str().unwrap().to_owned()
+    };
+    let new_db = ro.join("new.db");
+    let new_db = new_db.to_str().unwrap();
+    let create_args = [
+        "inspections",
+        "create",
+        "--db",
+        new_db,
+        "--matter",
+        "straw_burning",
+        "--township",
+        "430121101",
+        "--lat",
+        "28",
+        "--lon",
+        "112",
+        "--json",
+    ];
+    assert_eq!(code_of(as_unprivileged(&create_args)), "cannot_open");
+    assert!(!Path::new(new_db).exists());
+    let list_args = [
+        "inspections",
+        "list",
+        "--db",
+        existing.to_str().unwrap(),
+        "--json",
+    ];
+    let code = code_of(as_unprivileged(&list_args));
+    assert!(
+        ["cannot_open", "read_only"].contains(&code.as_str()),
+        "{code}"
+    );
+    assert_eq!(
+        std::fs::read(&existing).unwrap(),
+        before,
+        "the database is untouched"
+    );
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn demo_runs_the_scripted_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let steps = ok(&["demo", "--db", db.to_str().unwrap(), "--json"]);
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "database",
+            "recorded",
+            "incomplete",
+            "submitted",
+            "amended",
+            "draft",
+            "summary"
+        ]
+    );
+    let summary = &steps.last().unwrap()["detail"];
+    assert_eq!(summary["inspections"], 3);
+    assert_eq!(
+        summary["outbox"],
+        serde_json::json!(["inspection.submit", "inspection.amend"])
+    );
+}
+
+#[test]
+fn help_lists_subcommands() {
+    let out = fieldproof(&["--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for sub in ["inspections", "checklists", "outbox", "demo"] {
+        assert!(help.contains(sub), "{help}");
+    }
+}
