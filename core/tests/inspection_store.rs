@@ -301,7 +301,11 @@ fn bad_answers_and_fields_are_refused_without_change() {
         "unknown_matter"
     );
     assert_eq!(store.get_inspection(&draft.id).unwrap(), draft);
-    assert_eq!(all_ids(&store), std::slice::from_ref(&draft.id), "no half-made drafts");
+    assert_eq!(
+        all_ids(&store),
+        std::slice::from_ref(&draft.id),
+        "no half-made drafts"
+    );
 }
 
 #[test]
