@@ -59,6 +59,22 @@ pub enum Error {
     AmendmentPending { id: String, amendment: String },
     #[error("inspection {id} was already amended by {by}; amend that one")]
     Superseded { id: String, by: String },
+    #[error("GPX file cannot be read: {reason}")]
+    InvalidGpx { reason: String },
+    #[error("GeoJSON cannot be read: {reason}")]
+    InvalidGeoJson { reason: String },
+    #[error("jurisdiction {code} is not loaded")]
+    UnknownJurisdiction { code: String },
+    #[error("not a supported image (by its leading bytes)")]
+    UnsupportedMedia,
+    #[error("media is larger than {max_bytes} bytes")]
+    MediaTooLarge { max_bytes: u64 },
+    #[error("evidence record cannot be read: {reason}")]
+    InvalidRecord { reason: String },
+    #[error("signature does not verify with the device key")]
+    SignatureInvalid,
+    #[error("signing key unavailable: {reason}")]
+    KeyUnavailable { reason: String },
     #[error("file is not a Fieldproof database")]
     NotADatabase,
     #[error("database file is truncated or corrupt")]
@@ -102,6 +118,14 @@ impl Error {
             Error::NotSubmitted { .. } => "not_submitted",
             Error::AmendmentPending { .. } => "amendment_pending",
             Error::Superseded { .. } => "superseded",
+            Error::InvalidGpx { .. } => "invalid_gpx",
+            Error::InvalidGeoJson { .. } => "invalid_geojson",
+            Error::UnknownJurisdiction { .. } => "unknown_jurisdiction",
+            Error::UnsupportedMedia => "unsupported_media",
+            Error::MediaTooLarge { .. } => "media_too_large",
+            Error::InvalidRecord { .. } => "invalid_record",
+            Error::SignatureInvalid => "signature_invalid",
+            Error::KeyUnavailable { .. } => "key_unavailable",
             Error::NotADatabase => "not_a_database",
             Error::DatabaseCorrupt => "database_corrupt",
             Error::SchemaTooNew { .. } => "schema_too_new",
@@ -117,7 +141,7 @@ impl Error {
     /// (show a form error, give up on an id, warn about storage).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::NotFound { .. } | Error::UnknownJurisdiction { .. } => ErrorKind::NotFound,
             Error::NotDraft { .. }
             | Error::NotSubmitted { .. }
             | Error::AmendmentPending { .. }
@@ -129,7 +153,8 @@ impl Error {
             | Error::ReadOnly
             | Error::CannotOpen
             | Error::Sqlite(_)
-            | Error::Io(_) => ErrorKind::Storage,
+            | Error::Io(_)
+            | Error::KeyUnavailable { .. } => ErrorKind::Storage,
             _ => ErrorKind::InvalidInput,
         }
     }
