@@ -36,6 +36,8 @@
 //!   standard one; only our round trip is checked, plus a guard that
 //!   fails once the data stop disagreeing, so the entry gets removed.
 
+mod support;
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -80,30 +82,8 @@ const NONSTANDARD_REFERENCES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Where the corpus lives: `FIELDPROOF_CORPUS` if set, else the checkout's
-/// `shared/corpus`. Missing data must fail loudly, never skip.
 fn coords_dir() -> PathBuf {
-    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let from_env = std::env::var_os("FIELDPROOF_CORPUS").map(PathBuf::from);
-    let root = from_env.clone().unwrap_or_else(|| default.clone());
-    let coords = root.join("coords");
-    if !coords.is_dir() {
-        let default_coords = default.join("coords");
-        match from_env {
-            Some(_) => panic!(
-                "coordinate vectors not found at {} (from FIELDPROOF_CORPUS); \
-                 with FIELDPROOF_CORPUS unset the test would use {}",
-                coords.display(),
-                default_coords.display()
-            ),
-            None => panic!(
-                "coordinate vectors not found at {} (default), and FIELDPROOF_CORPUS \
-                 is not set; set it to the corpus root (the folder containing coords/)",
-                default_coords.display()
-            ),
-        }
-    }
-    coords
+    support::corpus_dir("coords")
 }
 
 struct Table {
