@@ -2,11 +2,16 @@
 //! the main thread.
 
 use crate::error::FieldproofError;
+use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::geo::fix::Fix;
+use fieldproof_core::geo::jurisdiction::Placement;
+use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::model::checklist::{Answer, ChecklistTemplate};
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage,
 };
-use fieldproof_core::store::{Matter, OpenOptions, OutboxOp, Store};
+use fieldproof_core::model::track::{FixOutcome, SealedSegment, Track, TrackPoint};
+use fieldproof_core::store::{Matter, NewTrack, OpenOptions, OutboxOp, Store};
 use std::sync::Arc;
 
 type Result<T> = std::result::Result<T, FieldproofError>;
@@ -108,4 +113,73 @@ impl InspectionStore {
     pub fn pending_outbox(&self, limit: u32) -> Result<Vec<OutboxOp>> {
         Ok(self.store.pending_outbox(limit)?)
     }
+
+    // --- patrol tracks ---
+
+    pub fn start_track(&self, new: NewTrack) -> Result<Track> {
+        Ok(self.store.start_track(new)?)
+    }
+
+    /// One fix, committed before returning; rejections are outcomes, not errors.
+    pub fn append_fix(&self, track_id: String, fix: Fix) -> Result<FixOutcome> {
+        Ok(self.store.append_fix(&track_id, fix)?)
+    }
+
+    pub fn append_fixes(&self, track_id: String, fixes: Vec<Fix>) -> Result<Vec<FixOutcome>> {
+        Ok(self.store.append_fixes(&track_id, fixes)?)
+    }
+
+    pub fn stop_track(&self, track_id: String) -> Result<Track> {
+        Ok(self.store.stop_track(&track_id)?)
+    }
+
+    pub fn get_track(&self, track_id: String) -> Result<Track> {
+        Ok(self.store.get_track(&track_id)?)
+    }
+
+    pub fn track_points(&self, track_id: String) -> Result<Vec<TrackPoint>> {
+        Ok(self.store.track_points(&track_id)?)
+    }
+
+    pub fn sealed_segments(&self, track_id: String) -> Result<Vec<SealedSegment>> {
+        Ok(self.store.sealed_segments(&track_id)?)
+    }
+
+    pub fn import_gpx(&self, gpx: Vec<u8>, officer_id: String) -> Result<Track> {
+        Ok(self.store.import_gpx(&gpx, &officer_id)?)
+    }
+
+    pub fn export_track_gpx(&self, track_id: String, simplify_m: Option<f64>) -> Result<String> {
+        Ok(self.store.export_track_gpx(&track_id, simplify_m)?)
+    }
+
+    pub fn export_track_geojson(
+        &self,
+        track_id: String,
+        simplify_m: Option<f64>,
+    ) -> Result<String> {
+        Ok(self.store.export_track_geojson(&track_id, simplify_m)?)
+    }
+
+    // --- jurisdictions ---
+
+    /// Loads jurisdiction polygons (GeoJSON in `datum`); returns how many.
+    pub fn load_boundaries(&self, geojson: String, datum: Datum) -> Result<u32> {
+        Ok(self.store.load_boundaries(geojson.as_bytes(), datum)?)
+    }
+
+    pub fn locate(&self, point: GeoPoint) -> Result<Option<Placement>> {
+        Ok(self.store.locate(point)?)
+    }
+
+    pub fn placement(&self, jurisdiction_code: String, point: GeoPoint) -> Result<Placement> {
+        Ok(self.store.placement(&jurisdiction_code, point)?)
+    }
+}
+
+/// Converts a point to another datum, e.g. WGS-84 fixes to GCJ-02 for a Chinese
+/// base map.
+#[uniffi::export]
+pub fn convert_point(point: GeoPoint, to: Datum) -> Result<GeoPoint> {
+    Ok(point.to_datum(to)?)
 }

@@ -2,15 +2,21 @@
 //! (uniffi "remote" types), so there is no conversion code to keep in step.
 
 use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::geo::fix::Fix;
+use fieldproof_core::geo::jurisdiction::Placement;
 use fieldproof_core::geo::point::GeoPoint;
+use fieldproof_core::geo::recorder::{SegmentStart, TrackFilter, Verdict};
 use fieldproof_core::model::checklist::{
     Answer, AnswerValue, ChecklistItem, ChecklistTemplate, ChoiceOption, ItemKind,
 };
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage, InspectionSummary, ResponsibleParty,
-    Site, Status,
+    Site, SiteJurisdiction, Status,
 };
-use fieldproof_core::store::{Matter, OutboxOp};
+use fieldproof_core::model::track::{
+    BoundingBox, FixOutcome, SealedSegment, Track, TrackPoint, TrackStats,
+};
+use fieldproof_core::store::{Matter, NewTrack, OutboxOp};
 
 #[uniffi::remote(Enum)]
 pub enum Datum {
@@ -102,6 +108,14 @@ pub struct Inspection {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub submitted_at_ms: Option<i64>,
+    pub site_jurisdiction: Option<SiteJurisdiction>,
+}
+
+#[uniffi::remote(Record)]
+pub struct SiteJurisdiction {
+    pub code: String,
+    pub inside: bool,
+    pub boundary_distance_m: f64,
 }
 
 #[uniffi::remote(Record)]
@@ -183,4 +197,140 @@ pub struct OutboxOp {
     pub entity_id: String,
     pub payload: String,
     pub created_at_ms: i64,
+}
+
+// --- location ---
+
+#[uniffi::remote(Record)]
+pub struct Fix {
+    pub lat: f64,
+    pub lon: f64,
+    pub datum: Datum,
+    pub accuracy_m: Option<f64>,
+    pub altitude_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub bearing_deg: Option<f64>,
+    pub time_ms: i64,
+    pub provider: String,
+    pub mock: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct TrackFilter {
+    pub max_accuracy_m: f64,
+    pub max_speed_mps: f64,
+    pub min_distance_m: f64,
+    pub min_interval_ms: i64,
+    pub gap_ms: i64,
+    pub segment_max_ms: i64,
+}
+
+#[uniffi::remote(Record)]
+pub struct NewTrack {
+    pub officer_id: String,
+    pub inspection_id: Option<String>,
+    pub task_id: Option<String>,
+    pub filter: Option<TrackFilter>,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Verdict {
+    Accepted,
+    Invalid,
+    LowAccuracy,
+    SpeedJump,
+    TooClose,
+    TooFrequent,
+    DuplicateTime,
+    OutOfOrder,
+}
+
+#[uniffi::remote(Enum)]
+pub enum SegmentStart {
+    First,
+    Gap,
+    Interval,
+    Jump,
+}
+
+#[uniffi::remote(Record)]
+pub struct BoundingBox {
+    pub min_lat: f64,
+    pub min_lon: f64,
+    pub max_lat: f64,
+    pub max_lon: f64,
+}
+
+#[uniffi::remote(Record)]
+pub struct TrackStats {
+    pub segments: u32,
+    pub accepted: u64,
+    pub mock: u64,
+    pub invalid: u64,
+    pub low_accuracy: u64,
+    pub speed_jump: u64,
+    pub too_close: u64,
+    pub too_frequent: u64,
+    pub duplicate_time: u64,
+    pub out_of_order: u64,
+    pub length_m: f64,
+    pub duration_ms: i64,
+    pub moving_ms: i64,
+    pub max_speed_mps: f64,
+    pub first_fix_ms: Option<i64>,
+    pub last_fix_ms: Option<i64>,
+    pub bbox: Option<BoundingBox>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Track {
+    pub id: String,
+    pub officer_id: String,
+    pub inspection_id: Option<String>,
+    pub task_id: Option<String>,
+    pub filter: TrackFilter,
+    pub started_at_ms: i64,
+    pub stopped_at_ms: Option<i64>,
+    pub stats: TrackStats,
+}
+
+#[uniffi::remote(Record)]
+pub struct TrackPoint {
+    pub segment: u32,
+    pub lat: f64,
+    pub lon: f64,
+    pub time_ms: i64,
+    pub accuracy_m: Option<f64>,
+    pub altitude_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub bearing_deg: Option<f64>,
+    pub provider: String,
+    pub mock: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct SealedSegment {
+    pub track_id: String,
+    pub segment: u32,
+    pub start_reason: SegmentStart,
+    pub point_count: u64,
+    pub first_time_ms: i64,
+    pub last_time_ms: i64,
+    pub points_sha256: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct FixOutcome {
+    pub verdict: Verdict,
+    pub error_code: Option<String>,
+    pub segment: Option<u32>,
+    pub sealed: Option<SealedSegment>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Placement {
+    pub code: String,
+    pub name: String,
+    pub inside: bool,
+    pub distance_m: f64,
 }

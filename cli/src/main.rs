@@ -3,8 +3,10 @@
 //! line on stdout. Failures exit non-zero and name a stable error code.
 
 mod demo;
+mod geo;
 mod inspections;
 mod output;
+mod tracks;
 
 use clap::{Parser, Subcommand};
 use output::Output;
@@ -28,6 +30,12 @@ enum Command {
     /// Changes queued for the bureau.
     #[command(subcommand)]
     Outbox(inspections::OutboxCommand),
+    /// Patrol tracks: GPX import through the recorder, statistics, export.
+    #[command(subcommand)]
+    Track(tracks::Command),
+    /// Datum conversion and jurisdiction lookup.
+    #[command(subcommand)]
+    Geo(geo::Command),
     /// Run a short scripted inspection scenario on a fresh device database.
     Demo(demo::Args),
 }
@@ -46,6 +54,14 @@ fn main() -> ExitCode {
         Command::Outbox(command) => {
             let out = Output::new(command.json());
             (out.json, inspections::run_outbox(command, &out))
+        }
+        Command::Track(command) => {
+            let out = Output::new(command.json());
+            (out.json, tracks::run(command, &out))
+        }
+        Command::Geo(command) => {
+            let out = Output::new(command.json());
+            (out.json, geo::run(command, &out))
         }
         Command::Demo(args) => {
             let out = Output::new(args.json);

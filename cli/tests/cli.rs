@@ -385,3 +385,185 @@ fn help_lists_subcommands() {
         assert!(help.contains(sub), "{help}");
     }
 }
+
+fn corpus(folder: &str) -> std::path::PathBuf {
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let root =
+        std::env::var_os("FIELDPROOF_CORPUS").map_or(default.clone(), std::path::PathBuf::from);
+    let dir = root.join(folder);
+    assert!(
+        dir.is_dir(),
+        "corpus folder {folder}/ not found at {}: set FIELDPROOF_CORPUS (default {})",
+        dir.display(),
+        default.display()
+    );
+    dir
+}
+
+#[test]
+fn track_import_prints_statistics_and_exports_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("device.db");
+    let db = db.to_str().unwrap();
+    let gpx = corpus("gpx").join("georust_garmin-activity.gpx");
+    let track = &ok(&[
+        "track",
+        "import",
+        "--db",
+        db,
+        gpx.to_str().unwrap(),
+        "--json",
+    ])[0];
+    for key in [
+        "id",
+        "segments",
+        "accepted",
+        "invalid",
+        "low_accuracy",
+        "speed_jump",
+        "too_close",
+        "too_frequent",
+        "duplicate_time",
+        "out_of_order",
+        "mock",
+        "length_m",
+        "duration_ms",
+        "moving_ms",
+        "max_speed_mps",
+        "bbox",
+    ] {
+        assert!(track.get(key).is_some(), "{key} missing from {track}");
+    }
+    assert_eq!(track["accepted"], 964);
+    assert_eq!(track["too_close"], 24);
+    let id = track["id"].as_str().unwrap();
+    assert_eq!(ok(&["track", "show", "--db", db, id, "--json"])[0], *track);
+
+    let out = fieldproof(&["track", "export", "--db", db, id, "--format", "gpx"]);
+    let gpx_text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success() && gpx_text.starts_with("<?xml"));
+    assert_eq!(gpx_text.matches("<trkpt ").count(), 964);
+    let out = fieldproof(&[
+        "track",
+        "export",
+        "--db",
+        db,
+        id,
+        "--format",
+        "geojson",
+        "--simplify-m",
+        "5",
+    ]);
+    let feature: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(feature["type"], "Feature");
+    assert_eq!(feature["geometry"]["type"], "MultiLineString");
+
+    let bad = dir.path().join("bad.gpx");
+    std::fs::write(&bad, "<gpx><trk><trkseg><trkpt lat=").unwrap();
+    assert_eq!(
+        err(&[
+            "track",
+            "import",
+            "--db",
+            db,
+            bad.to_str().unwrap(),
+            "--json"
+        ])
+        .0,
+        "invalid_gpx"
+    );
+    let unknown = "0190f5c2-0000-7000-8000-00000000abcd";
+    assert_eq!(
+        err(&["track", "show", "--db", db, unknown, "--json"]),
+        ("not_found".into(), 4)
+    );
+}
+
+#[test]
+fn geo_convert_and_locate() {
+    let converted = &ok(&[
+        "geo", "convert", "--from", "gcj02", "--to", "wgs84", "28.2282", "112.9388", "--json",
+    ])[0];
+    let (lat, lon) = (
+        converted["lat"].as_f64().unwrap(),
+        converted["lon"].as_f64().unwrap(),
+    );
+    let back = &ok(&[
+        "geo",
+        "convert",
+        "--from",
+        "wgs84",
+        "--to",
+        "gcj02",
+        &lat.to_string(),
+        &lon.to_string(),
+        "--json",
+    ])[0];
+    assert!((back["lat"].as_f64().unwrap() - 28.2282).abs() < 1e-7);
+    assert!((back["lon"].as_f64().unwrap() - 112.9388).abs() < 1e-7);
+    assert_eq!(
+        err(&["geo", "convert", "--from", "mars", "--to", "wgs84", "28", "112", "--json"]).0,
+        "unknown_datum"
+    );
+    assert_eq!(
+        err(&["geo", "convert", "--from", "wgs84", "--to", "gcj02", "95", "112", "--json"]).0,
+        "invalid_coordinate"
+    );
+
+    let counties = corpus("boundaries").join("counties_by_city");
+    let counties = counties.to_str().unwrap();
+    // Furong district's own centre (GCJ-02), as DataV gives it.
+    let found = &ok(&[
+        "geo",
+        "locate",
+        "--boundaries",
+        counties,
+        "--datum",
+        "gcj02",
+        "28.193106",
+        "112.988094",
+        "--json",
+    ])[0];
+    assert_eq!(found["code"], "430102");
+    assert_eq!(found["inside"], true);
+    assert!(found["distance_m"].as_f64().unwrap() > 0.0);
+    assert!(found["name"].as_str().unwrap().contains("芙蓉"));
+    let wuhan = &ok(&[
+        "geo",
+        "locate",
+        "--boundaries",
+        counties,
+        "30.5928",
+        "114.3055",
+        "--point-datum",
+        "wgs84",
+        "--json",
+    ])[0];
+    assert_eq!(wuhan["code"], Value::Null);
+    assert_eq!(wuhan["inside"], false);
+    let relative = &ok(&[
+        "geo",
+        "locate",
+        "--boundaries",
+        counties,
+        "--jurisdiction",
+        "430102",
+        "30.5928",
+        "114.3055",
+        "--json",
+    ])[0];
+    assert_eq!(relative["inside"], false);
+    assert!(relative["distance_m"].as_f64().unwrap() > 100_000.0);
+    let unknown = [
+        "geo",
+        "locate",
+        "--boundaries",
+        counties,
+        "--jurisdiction",
+        "999999",
+        "28",
+        "112",
+        "--json",
+    ];
+    assert_eq!(err(&unknown), ("unknown_jurisdiction".into(), 4));
+}

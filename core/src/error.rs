@@ -59,6 +59,8 @@ pub enum Error {
     AmendmentPending { id: String, amendment: String },
     #[error("inspection {id} was already amended by {by}; amend that one")]
     Superseded { id: String, by: String },
+    #[error("track {id} is stopped; start a new one")]
+    TrackStopped { id: String },
     #[error("GPX file cannot be read: {reason}")]
     InvalidGpx { reason: String },
     #[error("GeoJSON cannot be read: {reason}")]
@@ -118,6 +120,7 @@ impl Error {
             Error::NotSubmitted { .. } => "not_submitted",
             Error::AmendmentPending { .. } => "amendment_pending",
             Error::Superseded { .. } => "superseded",
+            Error::TrackStopped { .. } => "track_stopped",
             Error::InvalidGpx { .. } => "invalid_gpx",
             Error::InvalidGeoJson { .. } => "invalid_geojson",
             Error::UnknownJurisdiction { .. } => "unknown_jurisdiction",
@@ -145,7 +148,8 @@ impl Error {
             Error::NotDraft { .. }
             | Error::NotSubmitted { .. }
             | Error::AmendmentPending { .. }
-            | Error::Superseded { .. } => ErrorKind::InvalidState,
+            | Error::Superseded { .. }
+            | Error::TrackStopped { .. } => ErrorKind::InvalidState,
             Error::NotADatabase
             | Error::DatabaseCorrupt
             | Error::SchemaTooNew { .. }

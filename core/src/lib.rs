@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod geo;
+mod hex;
 pub mod model;
 pub mod store;
 

@@ -1,5 +1,7 @@
 //! The inspection store through its public API, on real SQLite files.
 
+mod support;
+
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::model::checklist::{Answer, AnswerValue};
@@ -609,8 +611,11 @@ fn full_database_fails_cleanly_and_keeps_what_is_stored() {
     expected.sort();
     assert_eq!(ids, expected, "the failed write left nothing behind");
     assert_eq!(store.get_inspection(&stored[0].id).unwrap(), stored[0]);
-    // Small writes still fit.
+    // Lifting the cap, the same file takes the write that did not fit.
+    drop(store);
+    let store = Store::open(&path).unwrap();
     store.submit(&stored[0].id).unwrap();
+    assert_eq!(all_ids(&store).len(), stored.len());
 }
 
 #[test]
@@ -630,5 +635,46 @@ fn reopening_keeps_everything() {
     assert_eq!(
         store.get_inspection(&id).unwrap().answers,
         [yes("fire_on_arrival")]
+    );
+}
+
+#[test]
+fn site_is_placed_in_its_jurisdiction_once_boundaries_are_loaded() {
+    let (_dir, store) = temp_store();
+    let before = store.create_draft("straw_burning", fields(), &[]).unwrap();
+    assert_eq!(before.site_jurisdiction, None, "no boundaries loaded yet");
+
+    let changsha =
+        std::fs::read(support::corpus_dir("boundaries").join("counties_by_city/430100.json"))
+            .unwrap();
+    assert_eq!(store.load_boundaries(&changsha, Datum::Gcj02).unwrap(), 9);
+    // fields() is in Changsha county (430121), reported in GCJ-02.
+    let inside = store.create_draft("straw_burning", fields(), &[]).unwrap();
+    let placed = inside
+        .site_jurisdiction
+        .clone()
+        .expect("placed once boundaries exist");
+    assert_eq!(
+        placed.code, "430121",
+        "the township has no polygon, so its county is used"
+    );
+    // The site is in Changsha city proper, outside Changsha county.
+    assert!(!placed.inside);
+    assert!(placed.boundary_distance_m > 0.0);
+
+    let mut moved = fields();
+    moved.site = GeoPoint {
+        lat: 28.2935,
+        lon: 113.0790,
+        datum: Datum::Gcj02,
+    }; // Changsha county seat
+    let updated = store.update_draft(&inside.id, moved).unwrap();
+    assert!(updated.site_jurisdiction.unwrap().inside);
+    assert_eq!(
+        store
+            .load_boundaries(b"{}", Datum::Gcj02)
+            .unwrap_err()
+            .code(),
+        "invalid_geojson"
     );
 }

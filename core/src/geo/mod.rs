@@ -1,4 +1,11 @@
-//! Location: datums and points. Tracks and geofences come with the location work.
+//! Location: datums, fixes, patrol track recording, jurisdictions, GPX/GeoJSON.
 
 pub mod datum;
+pub mod fix;
+pub mod geodesy;
+pub mod geojson;
+pub mod gpx;
+pub mod jurisdiction;
 pub mod point;
+pub mod recorder;
+pub mod simplify;

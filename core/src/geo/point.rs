@@ -29,6 +29,19 @@ impl GeoPoint {
     }
 }
 
+impl GeoPoint {
+    /// Validates the point and expresses it in another datum (e.g. WGS-84 fixes on
+    /// a GCJ-02 base map).
+    pub fn to_datum(&self, to: Datum) -> Result<GeoPoint> {
+        let p = convert(self.to_wgs84()?, Datum::Wgs84, to);
+        Ok(GeoPoint {
+            lat: p.lat,
+            lon: p.lon,
+            datum: to,
+        })
+    }
+}
+
 fn check_coordinate(value: f64, limit: f64, field: &'static str) -> Result<()> {
     if value.is_finite() && value.abs() <= limit {
         Ok(())

@@ -110,6 +110,17 @@ pub struct Inspection {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub submitted_at_ms: Option<i64>,
+    /// Where the site lies relative to its jurisdiction (the township's polygon if
+    /// loaded, else the county's); `None` when no boundary for it is loaded.
+    pub site_jurisdiction: Option<SiteJurisdiction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteJurisdiction {
+    pub code: String,
+    pub inside: bool,
+    /// Distance from the site to the jurisdiction's boundary, metres.
+    pub boundary_distance_m: f64,
 }
 
 /// What a list shows: no answers and no personal data.
@@ -245,7 +256,7 @@ fn check_optional_len(text: &Option<String>, max: usize, field: &str) -> Result<
 }
 
 /// Officer and task ids come from the bureau; they must be short printable tokens.
-fn check_reference(id: &str, field: &'static str) -> Result<()> {
+pub(crate) fn check_reference(id: &str, field: &'static str) -> Result<()> {
     let printable = id.chars().all(|c| c.is_ascii_graphic());
     if id.is_empty() || !printable {
         return Err(Error::InvalidField {

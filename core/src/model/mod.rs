@@ -4,3 +4,4 @@ pub mod checklist;
 pub mod id;
 pub mod inspection;
 pub mod time;
+pub mod track;

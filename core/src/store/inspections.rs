@@ -6,7 +6,7 @@ use crate::geo::datum::Datum;
 use crate::model::checklist::{Answer, AnswerValue};
 use crate::model::inspection::{
     CheckedDraft, Inspection, InspectionFilter, InspectionPage, InspectionSummary,
-    ResponsibleParty, Site, Status,
+    ResponsibleParty, Site, SiteJurisdiction, Status,
 };
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -14,7 +14,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 const COLUMNS: &str = "id, matter, checklist_id, checklist_version, township_code, county_code,
     lat, lon, reported_lat, reported_lon, reported_datum, address, task_id, officer_id,
     started_at_ms, ended_at_ms, status, findings, responsible_party, amends_id, revision,
-    created_at_ms, updated_at_ms, submitted_at_ms";
+    created_at_ms, updated_at_ms, submitted_at_ms, site_jurisdiction, site_inside, site_boundary_m";
 
 const SUMMARY_COLUMNS: &str = "id, matter, status, township_code, county_code, lat, lon, address,
     task_id, started_at_ms, ended_at_ms, amends_id, revision";
@@ -91,6 +91,24 @@ pub fn update_fields(conn: &Connection, id: &str, draft: &CheckedDraft, now_ms: 
         f.findings,
         party_json(&f.responsible_party),
         now_ms,
+    ])?;
+    Ok(())
+}
+
+/// Records where the site lies relative to its jurisdiction (or that it is unknown).
+pub fn set_site_jurisdiction(
+    conn: &Connection,
+    id: &str,
+    placement: Option<&SiteJurisdiction>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE inspections SET site_jurisdiction = ?2, site_inside = ?3, site_boundary_m = ?4 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        placement.map(|p| &p.code),
+        placement.map(|p| p.inside),
+        placement.map(|p| p.boundary_distance_m),
     ])?;
     Ok(())
 }
@@ -314,6 +332,14 @@ fn inspection_from_row(row: &Row) -> rusqlite::Result<Inspection> {
         created_at_ms: row.get(21)?,
         updated_at_ms: row.get(22)?,
         submitted_at_ms: row.get(23)?,
+        site_jurisdiction: match (row.get(24)?, row.get(25)?, row.get(26)?) {
+            (Some(code), Some(inside), Some(boundary_distance_m)) => Some(SiteJurisdiction {
+                code,
+                inside,
+                boundary_distance_m,
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -9,11 +9,12 @@ use super::reference;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 const CURRENT: &str = include_str!("schema/current.sql");
 
 /// Upgrade step from version `n` is `UPGRADES[n - 1]`.
-const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] = [upgrade_from_v1];
+const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] =
+    [upgrade_from_v1, upgrade_from_v2];
 
 pub fn user_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
@@ -87,13 +88,28 @@ fn upgrade_from_v1(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
+/// Version 3 added patrol tracks, jurisdiction boundaries and where an
+/// inspection's site lies relative to its jurisdiction.
+fn upgrade_from_v2(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(concat!(
+        "ALTER TABLE inspections ADD COLUMN site_jurisdiction TEXT;
+         ALTER TABLE inspections ADD COLUMN site_inside INTEGER;
+         ALTER TABLE inspections ADD COLUMN site_boundary_m REAL;",
+        include_str!("schema/v3_tracks.sql")
+    ))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
 
     /// Every schema an earlier release created, by version.
-    const HISTORY: [&str; (VERSION - 1) as usize] = [include_str!("schema/history/v1.sql")];
+    const HISTORY: [&str; (VERSION - 1) as usize] = [
+        include_str!("schema/history/v1.sql"),
+        include_str!("schema/history/v2.sql"),
+    ];
 
     /// Everything SQLite knows about the structure, in a form that does not depend
     /// on how the SQL text was laid out.

@@ -73,7 +73,73 @@ fun main() {
     }
 }
 
+private fun corpus(): File {
+    val configured = System.getenv("FIELDPROOF_CORPUS")
+    val dir = File(configured ?: "../shared/corpus")
+    if (!dir.isDirectory) {
+        throw AssertionError("shared corpus not found at ${dir.absolutePath}: set FIELDPROOF_CORPUS or place it beside the checkout")
+    }
+    return dir
+}
+
+private fun fix(metresNorth: Double, seconds: Long, accuracy: Double = 5.0, mock: Boolean = false) = Fix(
+    lat = 28.2 + metresNorth / 111_000.0,
+    lon = 113.1,
+    datum = Datum.WGS84,
+    accuracyM = accuracy,
+    altitudeM = null,
+    speedMps = null,
+    bearingDeg = null,
+    timeMs = START + seconds * 1000,
+    provider = "fused",
+    mock = mock,
+)
+
+/** Patrol tracks and jurisdiction lookups, the location half of the API. */
+private fun runLocation(dir: File) {
+    val store = InspectionStore.open(File(dir, "location.db").path)
+    val track = store.startTrack(NewTrack(officerId = "officer-17", inspectionId = null, taskId = null, filter = null))
+    check(track.stoppedAtMs == null && track.filter.gapMs == 120_000L, "a new track records with default filters")
+    val first = store.appendFix(track.id, fix(0.0, 0))
+    check(first.verdict == Verdict.ACCEPTED && first.segment == 0u, "first fix opens segment 0")
+    val batch = store.appendFixes(
+        track.id,
+        listOf(fix(3.0, 1), fix(3.0, 1), fix(6.0, 2, accuracy = 200.0), fix(6.0, 3, mock = true), fix(Double.NaN, 4), fix(9.0, 300)),
+    )
+    check(
+        batch.map { it.verdict } == listOf(Verdict.ACCEPTED, Verdict.DUPLICATE_TIME, Verdict.LOW_ACCURACY, Verdict.ACCEPTED, Verdict.INVALID, Verdict.ACCEPTED),
+        "verdicts: ${batch.map { it.verdict }}",
+    )
+    check(batch[4].errorCode == "invalid_coordinate", "invalid fixes name their error")
+    check(batch[5].sealed?.segment == 0u && batch[5].sealed?.pointsSha256?.length == 64, "a gap seals the segment")
+    val stopped = store.stopTrack(track.id)
+    check(stopped.stats.accepted == 4uL && stopped.stats.mock == 1uL && stopped.stats.segments == 2u, "stats: ${stopped.stats}")
+    check(store.sealedSegments(track.id).map { it.startReason } == listOf(SegmentStart.FIRST, SegmentStart.GAP), "segment reasons")
+    check(store.trackPoints(track.id).size == 4, "every accepted fix is stored")
+    check(store.exportTrackGpx(track.id, null).contains("<trkseg>"), "GPX export")
+    check(store.exportTrackGeojson(track.id, 1.0).contains("\"LineString\""), "GeoJSON export (the one-point segment has no line)")
+    expect<FieldproofException.InvalidState>("track_stopped") { store.appendFix(track.id, fix(20.0, 400)) }
+    expect<FieldproofException.InvalidInput>("invalid_gpx") { store.importGpx("no gpx here".toByteArray(), "officer-17") }
+    val car = store.importGpx(File(corpus(), "gpx/gpxpy_around-visnjan-with-car.gpx").readBytes(), "officer-17")
+    check(car.stats.accepted == 99uL && car.stats.tooClose == 5uL, "GPX replay counts")
+
+    val gcj = GeoPoint(28.2282, 112.9388, Datum.GCJ02)
+    val back = convertPoint(convertPoint(gcj, Datum.WGS84), Datum.GCJ02)
+    check(Math.abs(back.lat - gcj.lat) < 1e-7 && Math.abs(back.lon - gcj.lon) < 1e-7, "datum round trip")
+    val changsha = File(corpus(), "boundaries/counties_by_city/430100.json").readText()
+    check(store.loadBoundaries(changsha, Datum.GCJ02) == 9u, "nine Changsha counties")
+    val inFurong = GeoPoint(28.1934, 112.9880, Datum.GCJ02)
+    val located = store.locate(inFurong)
+    check(located?.code == "430102" && located.inside, "point in Furong district: $located")
+    check(store.locate(GeoPoint(30.5928, 114.3055, Datum.WGS84)) == null, "Wuhan is in no Hunan county")
+    expect<FieldproofException.NotFound>("unknown_jurisdiction") { store.placement("999999", inFurong) }
+    expect<FieldproofException.InvalidInput>("invalid_geojson") { store.loadBoundaries("{}", Datum.GCJ02) }
+    val site = store.createDraft("straw_burning", fields().copy(townshipCode = "430102001", site = inFurong), emptyList())
+    check(site.siteJurisdiction?.code == "430102" && site.siteJurisdiction?.inside == true, "site placed in its county")
+}
+
 private fun run(dir: File) {
+    runLocation(dir)
     val store = InspectionStore.open(File(dir, "device.db").path)
 
     // Reference data.
