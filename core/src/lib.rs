@@ -3,6 +3,7 @@
 //! background.
 
 pub mod error;
+pub mod evidence;
 pub mod geo;
 mod hex;
 pub mod model;
