@@ -30,3 +30,14 @@ impl From<Error> for FieldproofError {
         }
     }
 }
+
+/// A foreign callback (e.g. a platform signer) failed in a way its declared
+/// error does not cover.
+impl From<uniffi::UnexpectedUniFFICallbackError> for FieldproofError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        FieldproofError::Storage {
+            code: "key_unavailable".into(),
+            reason: format!("platform callback failed: {}", err.reason),
+        }
+    }
+}

@@ -177,6 +177,13 @@ impl InspectionStore {
     }
 }
 
+impl InspectionStore {
+    /// For the other exported impl blocks (one per area, e.g. evidence).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// Converts a point to another datum, e.g. WGS-84 fixes to GCJ-02 for a Chinese
 /// base map.
 #[uniffi::export]

@@ -2,10 +2,12 @@
 //! `fieldproof-core`. Conversions and error mapping only; the logic lives in core.
 
 mod error;
+mod evidence;
 mod inspection_store;
 mod types;
 
 pub use error::FieldproofError;
+pub use evidence::{EvidenceSigner, PhotoInput};
 pub use inspection_store::{InspectionStore, StoreOptions};
 
 uniffi::setup_scaffolding!();

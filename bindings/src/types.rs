@@ -13,10 +13,13 @@ use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage, InspectionSummary, ResponsibleParty,
     Site, SiteJurisdiction, Status,
 };
+use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use fieldproof_core::model::track::{
     BoundingBox, FixOutcome, SealedSegment, Track, TrackPoint, TrackStats,
 };
-use fieldproof_core::store::{Matter, NewTrack, OutboxOp};
+use fieldproof_core::store::{
+    EvidenceFailure, EvidenceReport, Matter, MediaScan, NewTrack, OutboxOp, PreviewReport,
+};
 
 #[uniffi::remote(Enum)]
 pub enum Datum {
@@ -333,4 +336,88 @@ pub struct Placement {
     pub name: String,
     pub inside: bool,
     pub distance_m: f64,
+}
+
+// --- evidence ---
+
+#[uniffi::remote(Enum)]
+pub enum CaptureSource {
+    Camera,
+    Import,
+}
+
+#[uniffi::remote(Record)]
+pub struct CaptureContext {
+    pub source: CaptureSource,
+    pub inspection_id: Option<String>,
+    pub task_id: Option<String>,
+    pub officer_id: Option<String>,
+    pub monotonic_ms: Option<u64>,
+    pub boot_id: Option<String>,
+    pub app_version: String,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Derivative {
+    Pending,
+    Ok,
+    Unavailable,
+}
+
+#[uniffi::remote(Record)]
+pub struct Position {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[uniffi::remote(Record)]
+pub struct Photo {
+    pub id: String,
+    pub inspection_id: Option<String>,
+    pub record_seq: u64,
+    pub source: CaptureSource,
+    pub sha256: String,
+    pub size: u64,
+    pub mime: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub orientation: Option<u16>,
+    pub taken_at: Option<String>,
+    pub taken_at_utc_ms: Option<i64>,
+    pub exif_position: Option<Position>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub fix_position: Option<Position>,
+    pub fix_accuracy_m: Option<f64>,
+    pub fix_jurisdiction: Option<SiteJurisdiction>,
+    pub thumbnail: Derivative,
+    pub preview: Derivative,
+    pub warnings: Vec<String>,
+    pub captured_at_ms: i64,
+}
+
+#[uniffi::remote(Record)]
+pub struct EvidenceFailure {
+    pub code: String,
+    pub detail: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct EvidenceReport {
+    pub records: u64,
+    pub photos: u64,
+    pub failures: Vec<EvidenceFailure>,
+}
+
+#[uniffi::remote(Record)]
+pub struct PreviewReport {
+    pub made: u32,
+    pub unavailable: u32,
+    pub remaining: u32,
+}
+
+#[uniffi::remote(Record)]
+pub struct MediaScan {
+    pub temp_files_removed: u64,
+    pub orphans: Vec<String>,
 }

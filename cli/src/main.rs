@@ -3,6 +3,7 @@
 //! line on stdout. Failures exit non-zero and name a stable error code.
 
 mod demo;
+mod evidence;
 mod geo;
 mod inspections;
 mod output;
@@ -30,6 +31,9 @@ enum Command {
     /// Changes queued for the bureau.
     #[command(subcommand)]
     Outbox(inspections::OutboxCommand),
+    /// Photo evidence: ingest photos into the signed chain, verify it.
+    #[command(subcommand)]
+    Evidence(evidence::Command),
     /// Patrol tracks: GPX import through the recorder, statistics, export.
     #[command(subcommand)]
     Track(tracks::Command),
@@ -54,6 +58,13 @@ fn main() -> ExitCode {
         Command::Outbox(command) => {
             let out = Output::new(command.json());
             (out.json, inspections::run_outbox(command, &out))
+        }
+        Command::Evidence(command) => {
+            let out = Output::new(command.json());
+            return match evidence::run(command, &out) {
+                Ok(code) => code,
+                Err(err) => output::fail(&err, out.json),
+            };
         }
         Command::Track(command) => {
             let out = Output::new(command.json());

@@ -39,7 +39,7 @@ fn emit(line: &str) {
 
 /// Exit status by error class, so scripts can branch without parsing output
 /// (2 is clap's usage error).
-fn exit_status(kind: ErrorKind) -> u8 {
+pub fn exit_status(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput => 3,
         ErrorKind::NotFound => 4,

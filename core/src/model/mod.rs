@@ -3,5 +3,6 @@
 pub mod checklist;
 pub mod id;
 pub mod inspection;
+pub mod photo;
 pub mod time;
 pub mod track;

@@ -2,13 +2,18 @@
 //! Every write is one immediate transaction; a failed write leaves nothing behind.
 
 mod boundaries;
+mod capture;
 mod connection;
+mod evidence;
 mod inspections;
+pub mod media;
 pub mod outbox;
 pub mod reference;
 mod schema;
 mod tracks;
 
+pub use capture::{EvidenceFailure, EvidenceReport, PhotoSource, PreviewReport};
+pub use media::MediaScan;
 pub use outbox::OutboxOp;
 pub use reference::Matter;
 pub use schema::VERSION as SCHEMA_VERSION;
@@ -52,11 +57,13 @@ pub struct Store {
     templates: Mutex<HashMap<(String, u32), Arc<ChecklistTemplate>>>,
     /// Built from `boundary_sources` on first use; dropped when boundaries change.
     jurisdictions: Mutex<Option<Arc<JurisdictionIndex>>>,
+    /// Loaded on the first evidence record, unless the platform supplied one.
+    signer: Mutex<Option<capture::DeviceSigner>>,
 }
 
 /// A panic elsewhere cannot leave a connection mid-transaction (rusqlite rolls back
 /// on drop), so a poisoned lock still guards a usable connection.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -81,6 +88,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             templates: Mutex::new(HashMap::new()),
             jurisdictions: Mutex::new(None),
+            signer: Mutex::new(None),
         })
     }
 
@@ -578,24 +586,35 @@ impl Store {
         Ok(index)
     }
 
-    /// Records where a site lies relative to the most specific loaded jurisdiction
-    /// of its township code, then its county code.
+    /// Records where a site lies relative to its jurisdiction.
     fn place_site(&self, conn: &Connection, id: &str, draft: &CheckedDraft) -> Result<()> {
-        let index = self.jurisdictions(conn)?;
-        let codes = [
-            draft.fields.township_code.as_str(),
-            draft.county_code.as_str(),
-        ];
-        let placement = match codes.into_iter().find(|code| index.get(code).is_some()) {
-            Some(code) => Some(index.placement(code, draft.wgs84)?),
-            None => None,
-        };
-        let site = placement.map(|p| SiteJurisdiction {
-            code: p.code,
-            inside: p.inside,
-            boundary_distance_m: p.distance_m,
-        });
+        let township = &draft.fields.township_code;
+        let site = self.placement_for(conn, township, &draft.county_code, draft.wgs84)?;
         inspections::set_site_jurisdiction(conn, id, site.as_ref())
+    }
+
+    /// Where a point lies relative to the most specific loaded jurisdiction: the
+    /// township's polygon, else the county's; `None` when neither is loaded.
+    fn placement_for(
+        &self,
+        conn: &Connection,
+        township: &str,
+        county: &str,
+        point: LatLon,
+    ) -> Result<Option<SiteJurisdiction>> {
+        let index = self.jurisdictions(conn)?;
+        let Some(code) = [township, county]
+            .into_iter()
+            .find(|code| index.get(code).is_some())
+        else {
+            return Ok(None);
+        };
+        let placement = index.placement(code, point)?;
+        Ok(Some(SiteJurisdiction {
+            code: placement.code,
+            inside: placement.inside,
+            boundary_distance_m: placement.distance_m,
+        }))
     }
 
     /// Loads an inspection with its answers in checklist order.

@@ -9,12 +9,12 @@ use super::reference;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 const CURRENT: &str = include_str!("schema/current.sql");
 
 /// Upgrade step from version `n` is `UPGRADES[n - 1]`.
 const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] =
-    [upgrade_from_v1, upgrade_from_v2];
+    [upgrade_from_v1, upgrade_from_v2, upgrade_from_v3];
 
 pub fn user_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
@@ -100,6 +100,12 @@ fn upgrade_from_v2(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
+/// Version 4 added signed evidence: the record chain, device keys and photos.
+fn upgrade_from_v3(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(include_str!("schema/v4_evidence.sql"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +115,7 @@ mod tests {
     const HISTORY: [&str; (VERSION - 1) as usize] = [
         include_str!("schema/history/v1.sql"),
         include_str!("schema/history/v2.sql"),
+        include_str!("schema/history/v3.sql"),
     ];
 
     /// Everything SQLite knows about the structure, in a form that does not depend

@@ -138,7 +138,70 @@ private fun runLocation(dir: File) {
     check(site.siteJurisdiction?.code == "430102" && site.siteJurisdiction?.inside == true, "site placed in its county")
 }
 
+/** A platform key as Android would hold it: JCA P-256, DER signatures from SHA256withECDSA. */
+private class JcaSigner : EvidenceSigner {
+    val pair: java.security.KeyPair = java.security.KeyPairGenerator.getInstance("EC")
+        .apply { initialize(java.security.spec.ECGenParameterSpec("secp256r1")) }
+        .generateKeyPair()
+
+    override fun publicKey(): ByteArray {
+        val point = (pair.public as java.security.interfaces.ECPublicKey).w
+        fun fixed(n: java.math.BigInteger): ByteArray {
+            val raw = n.toByteArray().dropWhile { it == 0.toByte() }.toByteArray()
+            return ByteArray(32 - raw.size) + raw
+        }
+        return byteArrayOf(4) + fixed(point.affineX) + fixed(point.affineY)
+    }
+
+    override fun sign(message: ByteArray): ByteArray =
+        java.security.Signature.getInstance("SHA256withECDSA").run {
+            initSign(pair.private)
+            update(message)
+            sign()
+        }
+}
+
+/** A keystore that fails (locked, user not authenticated). */
+private class LockedSigner(private val key: JcaSigner) : EvidenceSigner {
+    override fun publicKey() = key.publicKey()
+    override fun sign(message: ByteArray): ByteArray =
+        throw FieldproofException.Storage("key_unavailable", "keystore locked")
+}
+
+private fun context(source: CaptureSource = CaptureSource.CAMERA) =
+    CaptureContext(source, null, null, "officer-17", 7_000_000uL, "boot-kt", "kotlin-test")
+
+/** Photo evidence signed by a Kotlin-implemented platform signer. */
+private fun runEvidence(dir: File) {
+    val store = InspectionStore.open(File(dir, "evidence.db").path)
+    val signer = JcaSigner()
+    store.usePlatformSigner(signer)
+    check(store.devicePublicKey().contentEquals(signer.publicKey()), "the platform key is the device key")
+    val photoFile = File(corpus(), "photos/camera/canon_sx60_orient6.jpg")
+    val photo = store.capturePhoto(PhotoInput.Path(photoFile.path), null, context())
+    check(photo.recordSeq == 1uL && photo.orientation == 6.toUShort(), "capture: $photo")
+    check(photo.thumbnail == Derivative.OK && store.thumbnail(photo.id)!!.size > 1000, "thumbnail made")
+    val digest = java.security.MessageDigest.getInstance("SHA-256").digest(photoFile.readBytes())
+    check(photo.sha256 == digest.joinToString("") { "%02x".format(it) }, "SHA-256 of the exact original bytes")
+    val imported = store.capturePhoto(PhotoInput.Bytes(photoFile.readBytes()), null, context(CaptureSource.IMPORT))
+    check(imported.recordSeq == 2uL && imported.sha256 == photo.sha256, "bytes import")
+    check(store.recordNote("已责令停止焚烧", context()) == 3uL, "note record")
+    val report = store.verifyEvidence()
+    check(report.records == 3uL && report.failures.isEmpty(), "chain verifies: ${report.failures}")
+    check(store.evidenceRecord(1uL)[0] == 0xD2.toByte(), "records are tagged COSE_Sign1")
+    check(store.preparePreviews(60_000uL).remaining == 0u, "previews made")
+
+    expect<FieldproofException.InvalidInput>("unsupported_media") {
+        store.capturePhoto(PhotoInput.Bytes("not a photo".toByteArray()), null, context())
+    }
+    expect<FieldproofException.Storage>("key_unavailable") { store.usePlatformSigner(JcaSigner()) }
+    store.usePlatformSigner(LockedSigner(signer))
+    expect<FieldproofException.Storage>("key_unavailable") { store.recordAppStart(context()) }
+    check(store.verifyEvidence().records == 3uL, "failed signing stored nothing")
+}
+
 private fun run(dir: File) {
+    runEvidence(dir)
     runLocation(dir)
     val store = InspectionStore.open(File(dir, "device.db").path)
 

@@ -1,0 +1,568 @@
+//! Photo evidence on the device: the capture path (shutter to safe), the device's
+//! signed record chain, previews made off the capture path, and verification.
+
+use super::evidence::{self as rows, ChainHead, NewRecord};
+use super::media::{MediaDir, MediaScan};
+use super::{lock, outbox, Store};
+use crate::error::{Error, Result};
+use crate::evidence::chain::{verify_chain, verify_media, ChainStart, MediaCheck};
+use crate::evidence::cose;
+use crate::evidence::exif::read_metadata;
+use crate::evidence::keys::{key_id, Signer, SoftwareKey};
+use crate::evidence::media::{sniff, MediaType, SNIFF_BYTES};
+use crate::evidence::record::{self, ClockJump, Context, Event, EvidencePayload, Media, Monotonic};
+use crate::evidence::thumbnail::{make_thumbnail, DecodeLimits, PREVIEW_EDGE, THUMBNAIL_EDGE};
+use crate::geo::fix::Fix;
+use crate::hex;
+use crate::model::id::{new_id, parse_id};
+use crate::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
+use crate::model::time::now_ms;
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::json;
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the photo's bytes come from: a file (preferred for large photos: never
+/// held in memory whole) or bytes the platform already has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoSource {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// A wall clock that moved this far against the monotonic clock between two
+/// records is recorded as a clock jump.
+const CLOCK_JUMP_MS: i64 = 120_000;
+
+/// The signer in use and whether it is the core's own key or the platform's.
+pub(super) struct DeviceSigner {
+    signer: Arc<dyn Signer>,
+    source: &'static str,
+}
+
+/// Result of checking the whole device chain and every stored photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceReport {
+    pub records: u64,
+    pub photos: u64,
+    pub failures: Vec<EvidenceFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceFailure {
+    /// Stable code: the chain's (`gap`, `fork`, `bad_signature`, …) or
+    /// `media_mismatch`, `media_missing`, `unknown_key`.
+    pub code: String,
+    pub detail: String,
+}
+
+impl EvidenceReport {
+    pub fn is_intact(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// What a `prepare_previews` call did, and what is left for the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PreviewReport {
+    pub made: u32,
+    pub unavailable: u32,
+    pub remaining: u32,
+}
+
+impl Store {
+    pub(super) fn media(&self) -> MediaDir {
+        MediaDir::beside(self.path())
+    }
+
+    /// Signs with a platform key (Android Keystore, Secure Enclave) instead of the
+    /// core's software key. The key must be the one that signed this device's
+    /// chain so far, if any: a chain never silently changes keys.
+    pub fn use_platform_signer(&self, signer: Arc<dyn Signer>) -> Result<()> {
+        self.check_chain_key(&signer.public_key())?;
+        *lock(&self.signer) = Some(DeviceSigner {
+            signer,
+            source: "platform",
+        });
+        Ok(())
+    }
+
+    fn device_signer(&self) -> Result<(Arc<dyn Signer>, &'static str)> {
+        let mut current = lock(&self.signer);
+        if current.is_none() {
+            let media = self.media();
+            std::fs::create_dir_all(media.root())?;
+            let key = SoftwareKey::load_or_create(&media.key_path())?;
+            *current = Some(DeviceSigner {
+                signer: Arc::new(key),
+                source: "software",
+            });
+        }
+        let device = current.as_ref().expect("set above");
+        Ok((device.signer.clone(), device.source))
+    }
+
+    fn check_chain_key(&self, public_key: &[u8]) -> Result<()> {
+        let head = self.read(rows::head)?;
+        match head {
+            Some(head) if head.kid != key_id(public_key) => Err(Error::KeyUnavailable {
+                reason: "this key did not sign the device's evidence chain".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The device public key (SEC1) that signs its evidence records.
+    pub fn device_public_key(&self) -> Result<Vec<u8>> {
+        Ok(self.device_signer()?.0.public_key())
+    }
+
+    /// Takes a photo into evidence: copies the original bytes into the
+    /// content-addressed store, reads its EXIF, makes the thumbnail, and writes the
+    /// photo row, its signed evidence record and the outbox entries in one
+    /// transaction. A photo that cannot be decoded is still stored and signed, with
+    /// its thumbnail unavailable and a warning; bytes that are not an image at all
+    /// are refused with `unsupported_media` before anything is stored.
+    pub fn capture_photo(
+        &self,
+        source: PhotoSource,
+        fix: Option<Fix>,
+        context: CaptureContext,
+    ) -> Result<Photo> {
+        let inspection_id = context
+            .inspection_id
+            .as_deref()
+            .map(|id| parse_id(id, "inspection id"))
+            .transpose()?;
+        let fix = fix.map(Fix::check).transpose()?;
+        let mut reader: Box<dyn Read> = match source {
+            PhotoSource::Path(path) => Box::new(File::open(path)?),
+            PhotoSource::Bytes(bytes) => Box::new(Cursor::new(bytes)),
+        };
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        reader
+            .by_ref()
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)?;
+        let media_type = sniff(&head)?;
+        let (signer, signer_source) = self.device_signer()?;
+
+        let media = self.media();
+        let (digest, original) = media.store_original(&mut Cursor::new(head).chain(reader))?;
+        let sha256 = hex::encode(&digest.sha256);
+        let mut file = std::io::BufReader::new(File::open(&original)?);
+        // Damaged metadata comes back as warnings; only I/O fails here.
+        let metadata = read_metadata(&mut file)?;
+        let mut warnings = metadata.warnings.clone();
+        let thumbnail = self.derive(
+            &original,
+            &media.thumbnail(&sha256),
+            THUMBNAIL_EDGE,
+            metadata.orientation,
+        );
+        if let Err(reason) = &thumbnail {
+            warnings.push(format!("thumbnail unavailable: {reason}"));
+        }
+        let (thumbnail, preview) = match (&thumbnail, media_type) {
+            (Ok(()), MediaType::Jpeg) => (Derivative::Ok, Derivative::Pending),
+            _ => (Derivative::Unavailable, Derivative::Unavailable),
+        };
+
+        self.write(|tx| {
+            let inspection = match &inspection_id {
+                Some(id) => Some(super::inspections::load(tx, id)?),
+                None => None,
+            };
+            let now = now_ms();
+            let fix_jurisdiction = match (&fix, &inspection) {
+                (Some(f), Some(i)) => self.placement_for(tx, &i.township_code, &i.county_code, f.point)?,
+                _ => None,
+            };
+            let event_media = Media {
+                sha256: digest.sha256,
+                size: digest.size,
+                mime: media_type.mime().to_owned(),
+                width: metadata.width,
+                height: metadata.height,
+            };
+            let event = match context.source {
+                CaptureSource::Camera => Event::Capture(event_media),
+                CaptureSource::Import => Event::Import(event_media),
+            };
+            let record_context = Context {
+                inspection_id: inspection_id.clone(),
+                task_id: context.task_id.clone().or_else(|| inspection.as_ref().and_then(|i| i.task_id.clone())),
+                officer_id: context
+                    .officer_id
+                    .clone()
+                    .or_else(|| inspection.as_ref().map(|i| i.officer_id.clone())),
+            };
+            let payload_fix = fix.as_ref().map(|f| record::Fix {
+                lat_e7: (f.point.lat * 1e7).round() as i32,
+                lon_e7: (f.point.lon * 1e7).round() as i32,
+                accuracy_mm: f.fix.accuracy_m.map(|a| (a * 1000.0).round() as u64),
+                altitude_mm: f.fix.altitude_m.map(|a| (a * 1000.0).round() as i64),
+                time_ms: Some(f.fix.time_ms),
+                provider: Some(f.fix.provider.clone()),
+                mock: Some(f.fix.mock),
+            });
+            let seq = append_record(tx, signer.as_ref(), signer_source, event, payload_fix, record_context, &context, now)?;
+            let photo = Photo {
+                id: new_id(),
+                inspection_id: inspection_id.clone(),
+                record_seq: seq,
+                source: context.source,
+                sha256: sha256.clone(),
+                size: digest.size,
+                mime: media_type.mime().to_owned(),
+                width: metadata.width,
+                height: metadata.height,
+                orientation: metadata.orientation,
+                taken_at: metadata.datetime_original.clone(),
+                taken_at_utc_ms: metadata.datetime_original_utc_ms,
+                exif_position: metadata.gps.map(|g| Position { lat: g.lat, lon: g.lon }),
+                make: metadata.make.clone(),
+                model: metadata.model.clone(),
+                fix_position: fix.as_ref().map(|f| Position {
+                    lat: f.point.lat,
+                    lon: f.point.lon,
+                }),
+                fix_accuracy_m: fix.as_ref().and_then(|f| f.fix.accuracy_m),
+                fix_jurisdiction,
+                thumbnail,
+                preview,
+                warnings: warnings.clone(),
+                captured_at_ms: now,
+            };
+            rows::insert_photo(tx, &photo)?;
+            let upload = json!({ "photo_id": photo.id, "sha256": photo.sha256, "size": photo.size, "mime": photo.mime });
+            outbox::enqueue(tx, "photo.upload", &photo.id, &upload, now)?;
+            Ok(photo)
+        })
+    }
+
+    /// Records an event that carries no media (`app_start`, `note`).
+    pub fn record_event(&self, event: Event, context: CaptureContext) -> Result<u64> {
+        let (signer, source) = self.device_signer()?;
+        let record_context = Context {
+            inspection_id: context
+                .inspection_id
+                .as_deref()
+                .map(|id| parse_id(id, "inspection id"))
+                .transpose()?,
+            task_id: context.task_id.clone(),
+            officer_id: context.officer_id.clone(),
+        };
+        self.write(|tx| {
+            append_record(
+                tx,
+                signer.as_ref(),
+                source,
+                event,
+                None,
+                record_context,
+                &context,
+                now_ms(),
+            )
+        })
+    }
+
+    /// The exact signed bytes (COSE_Sign1) of one record, as stored and shipped.
+    pub fn evidence_record(&self, seq: u64) -> Result<Vec<u8>> {
+        self.read(|conn| rows::signed_record(conn, seq))
+    }
+
+    pub fn photo(&self, photo_id: &str) -> Result<Photo> {
+        let id = parse_id(photo_id, "photo id")?;
+        self.read(|conn| rows::photo(conn, &id))
+    }
+
+    pub fn photos_of_inspection(&self, inspection_id: &str) -> Result<Vec<Photo>> {
+        let id = parse_id(inspection_id, "inspection id")?;
+        self.read(|conn| rows::photos_of_inspection(conn, &id))
+    }
+
+    /// The photo's original bytes, as captured.
+    pub fn original_path(&self, photo_id: &str) -> Result<PathBuf> {
+        Ok(self.media().original(&self.photo(photo_id)?.sha256))
+    }
+
+    /// The 320 px thumbnail (JPEG), if one could be made.
+    pub fn thumbnail(&self, photo_id: &str) -> Result<Option<Vec<u8>>> {
+        let photo = self.photo(photo_id)?;
+        match photo.thumbnail {
+            Derivative::Ok => Ok(Some(std::fs::read(self.media().thumbnail(&photo.sha256))?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The 1280 px preview (JPEG), made now if it was still pending.
+    pub fn preview(&self, photo_id: &str) -> Result<Option<Vec<u8>>> {
+        let mut photo = self.photo(photo_id)?;
+        if photo.preview == Derivative::Pending {
+            photo.preview = self.make_preview(&photo)?;
+        }
+        match photo.preview {
+            Derivative::Ok => Ok(Some(std::fs::read(self.media().preview(&photo.sha256))?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Makes pending previews until `budget` runs out; the platform calls this in
+    /// the background (WorkManager, BGTask) and again later if work remains.
+    pub fn prepare_previews(&self, budget: Duration) -> Result<PreviewReport> {
+        let started = Instant::now();
+        let pending = self.read(rows::pending_previews)?;
+        let mut report = PreviewReport {
+            made: 0,
+            unavailable: 0,
+            remaining: pending.len() as u32,
+        };
+        for photo in pending {
+            if started.elapsed() >= budget {
+                break;
+            }
+            match self.make_preview(&photo)? {
+                Derivative::Ok => report.made += 1,
+                _ => report.unavailable += 1,
+            }
+            report.remaining -= 1;
+        }
+        Ok(report)
+    }
+
+    fn make_preview(&self, photo: &Photo) -> Result<Derivative> {
+        let media = self.media();
+        let made = self.derive(
+            &media.original(&photo.sha256),
+            &media.preview(&photo.sha256),
+            PREVIEW_EDGE,
+            photo.orientation,
+        );
+        let (status, warning) = match made {
+            Ok(()) => (Derivative::Ok, None),
+            Err(reason) => (
+                Derivative::Unavailable,
+                Some(format!("preview unavailable: {reason}")),
+            ),
+        };
+        self.write(|tx| rows::set_preview(tx, &photo.id, status, warning.as_deref()))?;
+        Ok(status)
+    }
+
+    /// Writes a JPEG derivative of `original`; the error is the reason in words.
+    fn derive(
+        &self,
+        original: &std::path::Path,
+        target: &std::path::Path,
+        edge: u32,
+        orientation: Option<u16>,
+    ) -> std::result::Result<(), String> {
+        let mut file = File::open(original).map_err(|e| e.to_string())?;
+        let made = make_thumbnail(&mut file, edge, orientation, &DecodeLimits::default())
+            .map_err(|e| e.code().to_owned())?;
+        self.media()
+            .write_derived(target, &made.jpeg)
+            .map_err(|e| e.code().to_owned())
+    }
+
+    /// Checks the whole device chain (signatures, continuity) and every stored
+    /// photo against the record that vouches for it. Names every failure.
+    pub fn verify_evidence(&self) -> Result<EvidenceReport> {
+        let (records, photos, keys) = self.read(|conn| {
+            let records = rows::signed_records(conn)?;
+            let photos = rows::all_photos(conn)?;
+            let kid = rows::head(conn)?.map(|h| h.kid);
+            let key = match kid {
+                Some(kid) => rows::public_key(conn, &kid)?,
+                None => None,
+            };
+            Ok((records, photos, key))
+        })?;
+        let mut report = EvidenceReport {
+            records: records.len() as u64,
+            photos: photos.len() as u64,
+            failures: Vec::new(),
+        };
+        let fail = |code: &str, detail: String| EvidenceFailure {
+            code: code.to_owned(),
+            detail,
+        };
+        let Some(public_key) = keys else {
+            if !records.is_empty() {
+                report.failures.push(fail(
+                    "unknown_key",
+                    "the key of the newest record is not on file".into(),
+                ));
+            }
+            return Ok(report);
+        };
+        let signed: Vec<&[u8]> = records.iter().map(|(_, s)| s.as_slice()).collect();
+        let chain = verify_chain(&signed, &public_key, ChainStart::Genesis);
+        for failure in &chain.failures {
+            report
+                .failures
+                .push(fail(failure.code(), failure.to_string()));
+        }
+        let media = self.media();
+        for photo in photos {
+            let verified = chain
+                .records
+                .iter()
+                .find(|r| r.payload.seq == photo.record_seq);
+            let Some(record) = verified else {
+                report.failures.push(fail(
+                    "media_unvouched",
+                    format!(
+                        "photo {} has no valid record {}",
+                        photo.id, photo.record_seq
+                    ),
+                ));
+                continue;
+            };
+            let check = File::open(media.original(&photo.sha256))
+                .map_err(Error::from)
+                .and_then(|file| verify_media(&record.payload, file));
+            match check {
+                Ok(MediaCheck::Match) => {}
+                Ok(MediaCheck::Mismatch { .. }) => report.failures.push(fail(
+                    "media_mismatch",
+                    format!(
+                        "photo {} differs from record {}",
+                        photo.id, photo.record_seq
+                    ),
+                )),
+                Err(_) => report.failures.push(fail(
+                    "media_missing",
+                    format!("photo {} original is unreadable", photo.id),
+                )),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Removes unfinished temp files of a killed process and lists originals no
+    /// photo row names (kept, never deleted).
+    pub fn scan_media(&self) -> Result<MediaScan> {
+        self.media()
+            .scan(|sha| self.read(|conn| rows::has_original(conn, sha)))
+    }
+}
+
+/// Appends one record to the chain inside `tx`: a clock jump record first if the
+/// wall clock moved against the monotonic clock since the last record.
+#[allow(clippy::too_many_arguments)]
+fn append_record(
+    tx: &Connection,
+    signer: &dyn Signer,
+    signer_source: &str,
+    event: Event,
+    fix: Option<record::Fix>,
+    record_context: Context,
+    context: &CaptureContext,
+    now: i64,
+) -> Result<u64> {
+    let public_key = signer.public_key();
+    let kid = key_id(&public_key);
+    rows::remember_key(tx, &kid, &public_key, signer_source, now)?;
+    let mut head = rows::head(tx)?;
+    if let Some(h) = &head {
+        if h.kid != kid {
+            return Err(Error::KeyUnavailable {
+                reason: "this key did not sign the device's evidence chain".into(),
+            });
+        }
+        if let Some(jump) = clock_jump(h, context, now) {
+            let seq = sign_and_store(
+                tx,
+                signer,
+                &kid,
+                head.as_ref(),
+                Event::ClockJump(jump),
+                None,
+                Context::default(),
+                context,
+                now,
+            )?;
+            head = Some(ChainHead {
+                seq,
+                ..rows::head(tx)?.expect("just stored")
+            });
+        }
+    }
+    sign_and_store(
+        tx,
+        signer,
+        &kid,
+        head.as_ref(),
+        event,
+        fix,
+        record_context,
+        context,
+        now,
+    )
+}
+
+fn clock_jump(head: &ChainHead, context: &CaptureContext, now: i64) -> Option<ClockJump> {
+    let same_boot = head.boot_id.is_some() && head.boot_id == context.boot_id;
+    let (Some(prev_mono), Some(mono)) = (head.mono_ms, context.monotonic_ms) else {
+        return None;
+    };
+    let expected = head.wall_ms + (mono as i64 - prev_mono as i64);
+    (same_boot && (now - expected).abs() > CLOCK_JUMP_MS).then_some(ClockJump {
+        prev_wall_ms: head.wall_ms,
+        prev_mono_ms: prev_mono,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_and_store(
+    tx: &Connection,
+    signer: &dyn Signer,
+    kid: &[u8; 32],
+    head: Option<&ChainHead>,
+    event: Event,
+    fix: Option<record::Fix>,
+    record_context: Context,
+    context: &CaptureContext,
+    now: i64,
+) -> Result<u64> {
+    let payload = EvidencePayload {
+        kid: *kid,
+        seq: head.map_or(1, |h| h.seq + 1),
+        prev: head.map(|h| h.payload_sha256),
+        wall_ms: now,
+        monotonic: context
+            .monotonic_ms
+            .zip(context.boot_id.clone())
+            .map(|(ms, boot_id)| Monotonic { boot_id, ms }),
+        app_version: context.app_version.clone(),
+        fix,
+        context: record_context,
+        checkpoint: None,
+        event,
+    };
+    let bytes = payload.encode();
+    let signed = cose::sign1(&bytes, kid, signer)?;
+    let kind = payload.event.kind();
+    rows::insert_record(
+        tx,
+        &NewRecord {
+            seq: payload.seq,
+            kind,
+            kid,
+            signed: &signed,
+            payload_sha256: &record::payload_digest(&bytes),
+            wall_ms: now,
+            mono_ms: context.monotonic_ms,
+            boot_id: context.boot_id.as_deref(),
+        },
+    )?;
+    let op = json!({ "seq": payload.seq, "kind": kind, "signed": hex::encode(&signed) });
+    outbox::enqueue(tx, "evidence.record", &payload.seq.to_string(), &op, now)?;
+    Ok(payload.seq)
+}
