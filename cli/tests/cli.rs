@@ -567,3 +567,135 @@ fn geo_convert_and_locate() {
     ];
     assert_eq!(err(&unknown), ("unknown_jurisdiction".into(), 4));
 }
+
+/// Every corpus photo through `fieldproof evidence ingest`, its printed EXIF
+/// compared with `exiftool -n -json` on the same file.
+#[test]
+fn evidence_ingest_matches_exiftool_and_verify_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("device.db");
+    let db = db.to_str().unwrap();
+    let photos = corpus("photos");
+    let mut files: Vec<String> = ["camera", "odd", "orientation"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(photos.join(d)).unwrap())
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut args = vec!["evidence", "ingest", "--db", db, "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let lines = ok(&args);
+    assert_eq!(lines.len(), files.len());
+
+    let exiftool = Command::new("exiftool")
+        .args(["-n", "-json", "-G1"])
+        .args(&files)
+        .output()
+        .expect("exiftool is needed (apt-get install libimage-exiftool-perl; scripts/install-test-deps does it)");
+    let tool: Vec<Value> = serde_json::from_slice(&exiftool.stdout).unwrap();
+    for (ours, theirs) in lines.iter().zip(&tool) {
+        let file = ours["file"].as_str().unwrap();
+        assert_eq!(theirs["SourceFile"], file);
+        let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+        assert_eq!(ours["width"], theirs["File:ImageWidth"], "{name} width");
+        assert_eq!(ours["height"], theirs["File:ImageHeight"], "{name} height");
+        assert_eq!(ours["sha256"].as_str().unwrap().len(), 64);
+        assert!(ours["seq"].as_u64().unwrap() >= 1);
+        // exiftool prints what is written; we drop values that cannot be right.
+        let orientation = theirs["IFD0:Orientation"]
+            .as_u64()
+            .filter(|o| (1..=8).contains(o));
+        if name == "bad_ifd0_exif.jpg" {
+            // IFD0 declares 32 entries but holds 8: exiftool discards the whole
+            // directory, we keep the intact entries (Orientation 1) and warn.
+            assert_eq!((ours["orientation"].as_u64(), orientation), (Some(1), None));
+        } else {
+            assert_eq!(
+                ours["orientation"].as_u64(),
+                orientation,
+                "{name} orientation"
+            );
+        }
+        let taken = theirs["ExifIFD:DateTimeOriginal"].as_str();
+        assert_eq!(ours["taken_at"].as_str(), taken, "{name} time original");
+        let lat = theirs["Composite:GPSLatitude"].as_f64();
+        let lon = theirs["Composite:GPSLongitude"].as_f64();
+        match (&ours["gps"], lat, lon) {
+            (Value::Null, None, _) | (Value::Null, _, None) => {}
+            (Value::Null, Some(lat), _) if name == "garbage_gps_lat_4294967295.jpg" => {
+                assert!(
+                    lat.abs() > 90.0,
+                    "a latitude of {lat} is garbage, so we record none"
+                );
+            }
+            (gps, Some(lat), Some(lon)) => {
+                assert!(
+                    (gps["lat"].as_f64().unwrap() - lat).abs() < 1e-6,
+                    "{name} latitude"
+                );
+                assert!(
+                    (gps["lon"].as_f64().unwrap() - lon).abs() < 1e-6,
+                    "{name} longitude"
+                );
+            }
+            (gps, lat, lon) => panic!("{name}: ours {gps}, exiftool {lat:?} {lon:?}"),
+        }
+        let truncated = name.contains("truncated");
+        assert_eq!(
+            ours["thumbnail"],
+            if truncated || name == "bad_ifd0_exif.jpg" {
+                "unavailable"
+            } else {
+                "ok"
+            },
+            "{name}"
+        );
+    }
+
+    let summary = ok(&["evidence", "verify", "--db", db, "--json"]);
+    assert_eq!(summary.last().unwrap()["intact"], true);
+    assert_eq!(summary.last().unwrap()["records"], files.len());
+
+    // Not an image at all: refused with its code, the other files still ingested.
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out = fieldproof(&[
+        "evidence",
+        "ingest",
+        "--db",
+        db,
+        "--json",
+        readme.to_str().unwrap(),
+        &files[0],
+    ]);
+    assert!(!out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["error"]["code"], "unsupported_media");
+    assert!(lines[1]["photo_id"].is_string());
+
+    // One flipped bit in a stored original: verify names it and fails.
+    let originals = dir.path().join("device.db.data/originals");
+    let shard = std::fs::read_dir(&originals)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let victim = std::fs::read_dir(shard)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&victim, bytes).unwrap();
+    let out = fieldproof(&["evidence", "verify", "--db", db, "--json"]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("media_mismatch"), "{stdout}");
+}

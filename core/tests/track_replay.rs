@@ -183,3 +183,38 @@ fn recording_continues_across_a_restart() {
     assert_eq!(uninterrupted.0.speed_jump, 1);
     assert_eq!(uninterrupted.0.segments, 2);
 }
+
+/// Each sealed segment is vouched for by a signed `track_segment` evidence record
+/// carrying the seal hash, and the device chain stays intact.
+#[test]
+fn seals_become_signed_evidence_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.db")).unwrap();
+    let track = import(&store, "georust_garmin-activity.gpx");
+    let seals = store.sealed_segments(&track.id).unwrap();
+    let report = store.verify_evidence().unwrap();
+    assert!(report.is_intact(), "{:?}", report.failures);
+    assert_eq!(report.records, seals.len() as u64);
+    let key = store.device_public_key().unwrap();
+    for (seq, seal) in (1..).zip(&seals) {
+        let signed = store.evidence_record(seq).unwrap();
+        let sign1 = fieldproof_core::evidence::cose::parse_sign1(&signed).unwrap();
+        fieldproof_core::evidence::cose::verify_sign1(&sign1, &key).unwrap();
+        let payload =
+            fieldproof_core::evidence::record::EvidencePayload::decode(&sign1.payload).unwrap();
+        match payload.event {
+            fieldproof_core::evidence::record::Event::TrackSegment(segment) => {
+                assert_eq!(segment.track_id, track.id);
+                assert_eq!(segment.index, u64::from(seal.segment));
+                let hex: String = segment
+                    .points_sha256
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                assert_eq!(hex, seal.points_sha256);
+                assert_eq!(segment.point_count, seal.point_count);
+            }
+            other => panic!("record {seq} is {}", other.kind()),
+        }
+    }
+}

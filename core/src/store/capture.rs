@@ -17,6 +17,7 @@ use crate::hex;
 use crate::model::id::{new_id, parse_id};
 use crate::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use crate::model::time::now_ms;
+use crate::model::track::SealedSegment;
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
@@ -276,6 +277,41 @@ impl Store {
         self.read(|conn| rows::signed_record(conn, seq))
     }
 
+    /// Writes the `track_segment` record that seals a closed segment's points.
+    pub(super) fn record_segment(
+        &self,
+        tx: &Connection,
+        sealed: &SealedSegment,
+        now: i64,
+    ) -> Result<u64> {
+        let (signer, source) = self.device_signer()?;
+        let track = super::tracks::load(tx, &sealed.track_id)?;
+        let points_sha256 = hex::decode32(&sealed.points_sha256).ok_or(Error::DatabaseCorrupt)?;
+        let event = Event::TrackSegment(record::TrackSegment {
+            track_id: sealed.track_id.clone(),
+            index: u64::from(sealed.segment),
+            points_sha256,
+            point_count: sealed.point_count,
+            first_time_ms: sealed.first_time_ms,
+            last_time_ms: sealed.last_time_ms,
+        });
+        let context = Context {
+            inspection_id: track.inspection_id,
+            task_id: track.task_id,
+            officer_id: Some(track.officer_id),
+        };
+        append_record(
+            tx,
+            signer.as_ref(),
+            source,
+            event,
+            None,
+            context,
+            &core_context(),
+            now,
+        )
+    }
+
     pub fn photo(&self, photo_id: &str) -> Result<Photo> {
         let id = parse_id(photo_id, "photo id")?;
         self.read(|conn| rows::photo(conn, &id))
@@ -450,6 +486,20 @@ impl Store {
     pub fn scan_media(&self) -> Result<MediaScan> {
         self.media()
             .scan(|sha| self.read(|conn| rows::has_original(conn, sha)))
+    }
+}
+
+/// The context of records the core makes on its own (track seals): no platform
+/// clock readings, the core's version.
+fn core_context() -> CaptureContext {
+    CaptureContext {
+        source: CaptureSource::Camera,
+        inspection_id: None,
+        task_id: None,
+        officer_id: None,
+        monotonic_ms: None,
+        boot_id: None,
+        app_version: concat!("fieldproof-core/", env!("CARGO_PKG_VERSION")).into(),
     }
 }
 

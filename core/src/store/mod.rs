@@ -363,7 +363,7 @@ impl Store {
     /// before returning.
     pub fn append_fix(&self, track_id: &str, fix: Fix) -> Result<FixOutcome> {
         let id = parse_id(track_id, "track id")?;
-        self.write(|tx| tracks::append(tx, &id, fix, now_ms()))
+        self.write(|tx| self.append_and_seal(tx, &id, fix, now_ms()))
     }
 
     /// Appends a batch of fixes in one transaction (e.g. after the app was
@@ -374,16 +374,33 @@ impl Store {
             let now = now_ms();
             fixes
                 .into_iter()
-                .map(|fix| tracks::append(tx, &id, fix, now))
+                .map(|fix| self.append_and_seal(tx, &id, fix, now))
                 .collect()
         })
+    }
+
+    /// Appends a fix; a segment it closes is sealed into a `track_segment`
+    /// evidence record in the same transaction.
+    fn append_and_seal(&self, tx: &Connection, id: &str, fix: Fix, now: i64) -> Result<FixOutcome> {
+        let outcome = tracks::append(tx, id, fix, now)?;
+        if let Some(sealed) = &outcome.sealed {
+            self.record_segment(tx, sealed, now)?;
+        }
+        Ok(outcome)
+    }
+
+    fn stop_and_seal(&self, tx: &Connection, id: &str, now: i64) -> Result<()> {
+        if let Some(sealed) = tracks::stop(tx, id, now)? {
+            self.record_segment(tx, &sealed, now)?;
+        }
+        Ok(())
     }
 
     /// Stops recording and seals the last segment.
     pub fn stop_track(&self, track_id: &str) -> Result<Track> {
         let id = parse_id(track_id, "track id")?;
         self.write(|tx| {
-            tracks::stop(tx, &id, now_ms())?;
+            self.stop_and_seal(tx, &id, now_ms())?;
             tracks::load(tx, &id)
         })
     }
@@ -441,10 +458,10 @@ impl Store {
         self.write(|tx| {
             let now = now_ms();
             for fix in fixes {
-                tracks::append(tx, &track.id, fix, now)?;
+                self.append_and_seal(tx, &track.id, fix, now)?;
             }
             tracks::count_invalid(tx, &track.id, file.skipped_points as u64)?;
-            tracks::stop(tx, &track.id, now)?;
+            self.stop_and_seal(tx, &track.id, now)?;
             tracks::load(tx, &track.id)
         })
     }
