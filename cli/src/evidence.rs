@@ -26,6 +26,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Make pending 1280 px previews (what the app does in the background).
+    Previews {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, default_value_t = 60_000)]
+        budget_ms: u64,
+    },
     /// Check the whole device chain and every stored photo; one line per failure,
     /// then a summary. Exits non-zero if anything failed.
     Verify {
@@ -43,7 +50,9 @@ pub enum Source {
 impl Command {
     pub fn json(&self) -> bool {
         match self {
-            Command::Ingest { db, .. } | Command::Verify { db } => db.json,
+            Command::Ingest { db, .. } | Command::Previews { db, .. } | Command::Verify { db } => {
+                db.json
+            }
         }
     }
 }
@@ -90,6 +99,18 @@ pub fn run(command: Command, out: &Output) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Previews { db, budget_ms } => {
+            let report = db
+                .open()?
+                .prepare_previews(std::time::Duration::from_millis(budget_ms))?;
+            out.print(&report, || {
+                format!(
+                    "made {} unavailable {} remaining {}",
+                    report.made, report.unavailable, report.remaining
+                )
+            });
+            Ok(ExitCode::SUCCESS)
         }
         Command::Verify { db } => {
             let report = db.open()?.verify_evidence()?;

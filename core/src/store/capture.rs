@@ -7,7 +7,7 @@ use super::{lock, outbox, Store};
 use crate::error::{Error, Result};
 use crate::evidence::chain::{verify_chain, verify_media, ChainStart, MediaCheck};
 use crate::evidence::cose;
-use crate::evidence::exif::read_metadata;
+use crate::evidence::exif::{read_metadata, PhotoMetadata};
 use crate::evidence::keys::{key_id, Signer, SoftwareKey};
 use crate::evidence::media::{sniff, MediaType, SNIFF_BYTES};
 use crate::evidence::record::{self, ClockJump, Context, Event, EvidencePayload, Media, Monotonic};
@@ -140,31 +140,32 @@ impl Store {
             .map(|id| parse_id(id, "inspection id"))
             .transpose()?;
         let fix = fix.map(Fix::check).transpose()?;
-        let mut reader: Box<dyn Read> = match source {
-            PhotoSource::Path(path) => Box::new(File::open(path)?),
-            PhotoSource::Bytes(bytes) => Box::new(Cursor::new(bytes)),
-        };
         let mut head = Vec::with_capacity(SNIFF_BYTES);
-        reader
-            .by_ref()
+        open(&source)?
             .take(SNIFF_BYTES as u64)
             .read_to_end(&mut head)?;
         let media_type = sniff(&head)?;
         let (signer, signer_source) = self.device_signer()?;
 
+        // Copying (with hash and fsync) and decoding are independent: run them on
+        // both cores so the shutter-to-safe time is the longer of the two, not the sum.
         let media = self.media();
-        let (digest, original) = media.store_original(&mut Cursor::new(head).chain(reader))?;
+        let (stored, analysed) = std::thread::scope(|scope| {
+            let analysis = scope.spawn(|| analyse(&source));
+            let stored = open(&source).and_then(|mut reader| media.store_original(&mut reader));
+            (stored, analysis.join())
+        });
+        let (digest, _) = stored?;
+        let (metadata, thumbnail) = analysed.map_err(|_| Error::InvalidRecord {
+            reason: "photo analysis panicked".into(),
+        })??;
         let sha256 = hex::encode(&digest.sha256);
-        let mut file = std::io::BufReader::new(File::open(&original)?);
-        // Damaged metadata comes back as warnings; only I/O fails here.
-        let metadata = read_metadata(&mut file)?;
         let mut warnings = metadata.warnings.clone();
-        let thumbnail = self.derive(
-            &original,
-            &media.thumbnail(&sha256),
-            THUMBNAIL_EDGE,
-            metadata.orientation,
-        );
+        let thumbnail = thumbnail.and_then(|jpeg| {
+            media
+                .write_derived(&media.thumbnail(&sha256), &jpeg)
+                .map_err(|e| e.code().to_owned())
+        });
         if let Err(reason) = &thumbnail {
             warnings.push(format!("thumbnail unavailable: {reason}"));
         }
@@ -373,7 +374,7 @@ impl Store {
 
     fn make_preview(&self, photo: &Photo) -> Result<Derivative> {
         let media = self.media();
-        let made = self.derive(
+        let made = self.derive_file(
             &media.original(&photo.sha256),
             &media.preview(&photo.sha256),
             PREVIEW_EDGE,
@@ -391,7 +392,7 @@ impl Store {
     }
 
     /// Writes a JPEG derivative of `original`; the error is the reason in words.
-    fn derive(
+    fn derive_file(
         &self,
         original: &std::path::Path,
         target: &std::path::Path,
@@ -487,6 +488,32 @@ impl Store {
         self.media()
             .scan(|sha| self.read(|conn| rows::has_original(conn, sha)))
     }
+}
+
+/// Opens the photo's bytes from the start.
+fn open(source: &PhotoSource) -> Result<Box<dyn BufReadSeek + '_>> {
+    Ok(match source {
+        PhotoSource::Path(path) => Box::new(std::io::BufReader::new(File::open(path)?)),
+        PhotoSource::Bytes(bytes) => Box::new(Cursor::new(bytes.as_slice())),
+    })
+}
+
+trait BufReadSeek: std::io::BufRead + std::io::Seek + Send {}
+impl<T: std::io::BufRead + std::io::Seek + Send> BufReadSeek for T {}
+
+/// EXIF and the thumbnail JPEG, read from the source while it is being stored.
+/// Damaged metadata comes back as warnings; the thumbnail error is its reason.
+fn analyse(source: &PhotoSource) -> Result<(PhotoMetadata, std::result::Result<Vec<u8>, String>)> {
+    let metadata = read_metadata(&mut open(source)?)?;
+    let thumbnail = make_thumbnail(
+        &mut open(source)?,
+        THUMBNAIL_EDGE,
+        metadata.orientation,
+        &DecodeLimits::default(),
+    )
+    .map(|t| t.jpeg)
+    .map_err(|e| e.code().to_owned());
+    Ok((metadata, thumbnail))
 }
 
 /// The context of records the core makes on its own (track seals): no platform
