@@ -55,6 +55,18 @@ impl InspectionStore {
             .use_platform_signer(Arc::new(PlatformSigner(signer)))?)
     }
 
+    /// Hands the device chain to a new platform key: the current key signs a
+    /// `key_rotation` record naming it. Returns that record's seq.
+    pub fn rotate_key(
+        &self,
+        new_signer: Arc<dyn EvidenceSigner>,
+        context: CaptureContext,
+    ) -> Result<u64> {
+        Ok(self
+            .store()
+            .rotate_key(Arc::new(PlatformSigner(new_signer)), context)?)
+    }
+
     pub fn device_public_key(&self) -> Result<Vec<u8>> {
         Ok(self.store().device_public_key()?)
     }

@@ -440,3 +440,58 @@ fn startup_scan_removes_temp_files_and_reports_orphans() {
     assert!(orphan.exists(), "orphans are reported, never deleted");
     assert!(store.original_path(&p.id).unwrap().exists());
 }
+
+#[test]
+fn a_key_rotation_hands_the_chain_to_the_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("device.db");
+    let store = Store::open(&db).unwrap();
+    store.record_event(Event::AppStart, context(None)).unwrap();
+    let old = store.device_public_key().unwrap();
+    let new_key = Arc::new(SoftwareKey::load_or_create(&dir.path().join("hardware.p8")).unwrap());
+    assert_eq!(store.rotate_key(new_key.clone(), context(None)).unwrap(), 2);
+    store
+        .capture_photo(
+            PhotoSource::Path(photo("camera/reconyx_trailcam_hc500.jpg")),
+            None,
+            context(None),
+        )
+        .unwrap();
+    assert_eq!(store.device_public_key().unwrap(), new_key.public_key());
+    assert!(codes(&store).is_empty(), "{:?}", codes(&store));
+    assert_eq!(
+        store.rotate_key(new_key, context(None)).unwrap_err().code(),
+        "invalid_field"
+    );
+
+    // The old key may not sign on after the rotation.
+    let old_key =
+        SoftwareKey::load_or_create(&dir.path().join("device.db.data/device-key.p8")).unwrap();
+    assert_eq!(old_key.public_key(), old);
+    assert_eq!(
+        store
+            .use_platform_signer(Arc::new(old_key))
+            .unwrap_err()
+            .code(),
+        "key_unavailable"
+    );
+
+    // Reopened, the store still knows which key continues the chain.
+    drop(store);
+    let store = Store::open(&db).unwrap();
+    let hardware = SoftwareKey::load_or_create(&dir.path().join("hardware.p8")).unwrap();
+    store.use_platform_signer(Arc::new(hardware)).unwrap();
+    store
+        .record_event(Event::Note("after restart".into()), context(None))
+        .unwrap();
+    assert!(codes(&store).is_empty());
+
+    // Tampering with the rotation record breaks everything it vouches for.
+    flip_last_bit(&db, 2);
+    let found = codes(&store);
+    assert!(found.contains(&"bad_signature".to_string()), "{found:?}");
+    assert!(
+        found.contains(&"wrong_key".to_string()),
+        "later records no longer verify: {found:?}"
+    );
+}

@@ -108,13 +108,47 @@ impl Store {
     }
 
     fn check_chain_key(&self, public_key: &[u8]) -> Result<()> {
-        let head = self.read(rows::head)?;
-        match head {
-            Some(head) if head.kid != key_id(public_key) => Err(Error::KeyUnavailable {
-                reason: "this key did not sign the device's evidence chain".into(),
-            }),
-            _ => Ok(()),
+        self.read(|conn| check_next_key(rows::head(conn)?.as_ref(), &key_id(public_key)))
+    }
+
+    /// Hands the device chain to a new key: a `key_rotation` record naming the
+    /// new public key is signed by the current key, and every later record by
+    /// the new one. Returns the rotation record's seq.
+    pub fn rotate_key(&self, new_signer: Arc<dyn Signer>, context: CaptureContext) -> Result<u64> {
+        let (signer, source) = self.device_signer()?;
+        let new_public_key = new_signer.public_key();
+        if key_id(&new_public_key) == key_id(&signer.public_key()) {
+            return Err(Error::InvalidField {
+                field: "new_signer",
+                reason: "is the key already in use",
+            });
         }
+        let event = Event::KeyRotation { new_public_key };
+        let record_context = Context {
+            inspection_id: None,
+            task_id: context.task_id.clone(),
+            officer_id: context.officer_id.clone(),
+        };
+        let seq = self.write(|tx| {
+            let seq = append_record(
+                tx,
+                signer.as_ref(),
+                source,
+                event,
+                None,
+                record_context,
+                &context,
+                now_ms(),
+            )?;
+            let key = new_signer.public_key();
+            rows::remember_key(tx, &key_id(&key), &key, "platform", now_ms())?;
+            Ok(seq)
+        })?;
+        *lock(&self.signer) = Some(DeviceSigner {
+            signer: new_signer,
+            source: "platform",
+        });
+        Ok(seq)
     }
 
     /// The device public key (SEC1) that signs its evidence records.
@@ -410,11 +444,10 @@ impl Store {
     /// Checks the whole device chain (signatures, continuity) and every stored
     /// photo against the record that vouches for it. Names every failure.
     pub fn verify_evidence(&self) -> Result<EvidenceReport> {
-        let (records, photos, keys) = self.read(|conn| {
+        let (records, photos, genesis_key) = self.read(|conn| {
             let records = rows::signed_records(conn)?;
             let photos = rows::all_photos(conn)?;
-            let kid = rows::head(conn)?.map(|h| h.kid);
-            let key = match kid {
+            let key = match rows::genesis_kid(conn)? {
                 Some(kid) => rows::public_key(conn, &kid)?,
                 None => None,
             };
@@ -429,28 +462,55 @@ impl Store {
             code: code.to_owned(),
             detail,
         };
-        let Some(public_key) = keys else {
+        let Some(mut key) = genesis_key else {
             if !records.is_empty() {
                 report.failures.push(fail(
                     "unknown_key",
-                    "the key of the newest record is not on file".into(),
+                    "the key of the first record is not on file".into(),
                 ));
             }
             return Ok(report);
         };
+        // The chain is verified one key at a time: each key's stretch ends with the
+        // key_rotation record that names the next key, which must link on.
         let signed: Vec<&[u8]> = records.iter().map(|(_, s)| s.as_slice()).collect();
-        let chain = verify_chain(&signed, &public_key, ChainStart::Genesis);
-        for failure in &chain.failures {
-            report
-                .failures
-                .push(fail(failure.code(), failure.to_string()));
+        let mut verified = Vec::new();
+        let (mut start, mut chain_start, mut link) = (0, ChainStart::Genesis, None);
+        while start < signed.len() {
+            let end = (start..signed.len())
+                .find(|&i| claims_rotation(signed[i]))
+                .map_or(signed.len(), |i| i + 1);
+            let chain = verify_chain(&signed[start..end], &key, chain_start);
+            for failure in &chain.failures {
+                report.failures.push(fail(
+                    failure.code(),
+                    format!("records from seq {}: {failure}", records[start].0),
+                ));
+            }
+            if let (Some(prev), Some(first)) = (link, chain.records.first()) {
+                if first.payload.prev != Some(prev) {
+                    report.failures.push(fail(
+                        "prev_mismatch",
+                        format!(
+                            "record {} does not follow the key rotation",
+                            first.payload.seq
+                        ),
+                    ));
+                }
+            }
+            if let Some(last) = chain.records.last() {
+                if let Event::KeyRotation { new_public_key } = &last.payload.event {
+                    key = new_public_key.clone();
+                    link = Some(last.payload_sha256);
+                    chain_start = ChainStart::Anywhere;
+                }
+            }
+            verified.extend(chain.records);
+            start = end;
         }
         let media = self.media();
         for photo in photos {
-            let verified = chain
-                .records
-                .iter()
-                .find(|r| r.payload.seq == photo.record_seq);
+            let verified = verified.iter().find(|r| r.payload.seq == photo.record_seq);
             let Some(record) = verified else {
                 report.failures.push(fail(
                     "media_unvouched",
@@ -516,6 +576,27 @@ fn analyse(source: &PhotoSource) -> Result<(PhotoMetadata, std::result::Result<V
     Ok((metadata, thumbnail))
 }
 
+/// Whether a record says it hands the chain to a new key (checked, like every
+/// claim, when its stretch of the chain is verified).
+fn claims_rotation(signed: &[u8]) -> bool {
+    cose::parse_sign1(signed)
+        .and_then(|sign1| EvidencePayload::decode(&sign1.payload))
+        .is_ok_and(|payload| matches!(payload.event, Event::KeyRotation { .. }))
+}
+
+/// The key that must sign the record after `head`: the head's own key, or the key
+/// a `key_rotation` head hands over to.
+fn check_next_key(head: Option<&ChainHead>, kid: &[u8; 32]) -> Result<()> {
+    let Some(head) = head else { return Ok(()) };
+    let expected = head.next_kid.as_ref().unwrap_or(&head.kid);
+    if expected != kid {
+        return Err(Error::KeyUnavailable {
+            reason: "this key is not the one the device's evidence chain continues with".into(),
+        });
+    }
+    Ok(())
+}
+
 /// The context of records the core makes on its own (track seals): no platform
 /// clock readings, the core's version.
 fn core_context() -> CaptureContext {
@@ -548,11 +629,7 @@ fn append_record(
     rows::remember_key(tx, &kid, &public_key, signer_source, now)?;
     let mut head = rows::head(tx)?;
     if let Some(h) = &head {
-        if h.kid != kid {
-            return Err(Error::KeyUnavailable {
-                reason: "this key did not sign the device's evidence chain".into(),
-            });
-        }
+        check_next_key(Some(h), &kid)?;
         if let Some(jump) = clock_jump(h, context, now) {
             let seq = sign_and_store(
                 tx,
@@ -626,12 +703,17 @@ fn sign_and_store(
     let bytes = payload.encode();
     let signed = cose::sign1(&bytes, kid, signer)?;
     let kind = payload.event.kind();
+    let next_kid = match &payload.event {
+        Event::KeyRotation { new_public_key } => Some(key_id(new_public_key)),
+        _ => None,
+    };
     rows::insert_record(
         tx,
         &NewRecord {
             seq: payload.seq,
             kind,
             kid,
+            next_kid: next_kid.as_ref().map(|k| k.as_slice()),
             signed: &signed,
             payload_sha256: &record::payload_digest(&bytes),
             wall_ms: now,

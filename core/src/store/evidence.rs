@@ -10,7 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainHead {
     pub seq: u64,
+    pub kind: String,
     pub kid: Vec<u8>,
+    pub next_kid: Option<Vec<u8>>,
     pub payload_sha256: [u8; 32],
     pub wall_ms: i64,
     pub mono_ms: Option<u64>,
@@ -22,6 +24,7 @@ pub struct NewRecord<'a> {
     pub seq: u64,
     pub kind: &'a str,
     pub kid: &'a [u8],
+    pub next_kid: Option<&'a [u8]>,
     pub signed: &'a [u8],
     pub payload_sha256: &'a [u8; 32],
     pub wall_ms: i64,
@@ -32,17 +35,19 @@ pub struct NewRecord<'a> {
 pub fn head(conn: &Connection) -> Result<Option<ChainHead>> {
     let found = conn
         .prepare_cached(
-            "SELECT seq, kid, payload_sha256, wall_ms, mono_ms, boot_id FROM evidence_records
+            "SELECT seq, kind, kid, next_kid, payload_sha256, wall_ms, mono_ms, boot_id FROM evidence_records
              ORDER BY seq DESC LIMIT 1",
         )?
         .query_row([], |row| {
             Ok(ChainHead {
                 seq: row.get(0)?,
-                kid: row.get(1)?,
-                payload_sha256: row.get(2)?,
-                wall_ms: row.get(3)?,
-                mono_ms: row.get(4)?,
-                boot_id: row.get(5)?,
+                kind: row.get(1)?,
+                kid: row.get(2)?,
+                next_kid: row.get(3)?,
+                payload_sha256: row.get(4)?,
+                wall_ms: row.get(5)?,
+                mono_ms: row.get(6)?,
+                boot_id: row.get(7)?,
             })
         })
         .optional()?;
@@ -51,10 +56,21 @@ pub fn head(conn: &Connection) -> Result<Option<ChainHead>> {
 
 pub fn insert_record(conn: &Connection, r: &NewRecord) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO evidence_records (seq, kind, kid, signed, payload_sha256, wall_ms, mono_ms, boot_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO evidence_records (seq, kind, kid, next_kid, signed, payload_sha256, wall_ms,
+             mono_ms, boot_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![r.seq, r.kind, r.kid, r.signed, r.payload_sha256, r.wall_ms, r.mono_ms, r.boot_id])?;
+    .execute(params![
+        r.seq,
+        r.kind,
+        r.kid,
+        r.next_kid,
+        r.signed,
+        r.payload_sha256,
+        r.wall_ms,
+        r.mono_ms,
+        r.boot_id
+    ])?;
     Ok(())
 }
 
@@ -73,6 +89,14 @@ pub fn signed_record(conn: &Connection, seq: u64) -> Result<Vec<u8>> {
             what: "evidence record",
             id: seq.to_string(),
         })
+}
+
+/// The key id that signed record 1: where verification starts.
+pub fn genesis_kid(conn: &Connection) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT kid FROM evidence_records ORDER BY seq LIMIT 1")?
+        .query_row([], |row| row.get(0))
+        .optional()?)
 }
 
 pub fn remember_key(

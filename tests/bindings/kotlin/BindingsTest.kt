@@ -194,10 +194,16 @@ private fun runEvidence(dir: File) {
     expect<FieldproofException.InvalidInput>("unsupported_media") {
         store.capturePhoto(PhotoInput.Bytes("not a photo".toByteArray()), null, context())
     }
+    val successor = JcaSigner()
+    check(store.rotateKey(successor, context()) == 4uL, "rotation record")
+    check(store.recordNote("换用新密钥后的记录", context()) == 5uL, "signed by the new key")
+    check(store.devicePublicKey().contentEquals(successor.publicKey()), "the new key is the device key")
+    check(store.verifyEvidence().failures.isEmpty(), "the chain verifies across the rotation")
+    expect<FieldproofException.Storage>("key_unavailable") { store.usePlatformSigner(signer) }
     expect<FieldproofException.Storage>("key_unavailable") { store.usePlatformSigner(JcaSigner()) }
-    store.usePlatformSigner(LockedSigner(signer))
+    store.usePlatformSigner(LockedSigner(successor))
     expect<FieldproofException.Storage>("key_unavailable") { store.recordAppStart(context()) }
-    check(store.verifyEvidence().records == 3uL, "failed signing stored nothing")
+    check(store.verifyEvidence().records == 5uL, "failed signing stored nothing")
 }
 
 private fun run(dir: File) {

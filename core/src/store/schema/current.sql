@@ -165,6 +165,8 @@ CREATE TABLE evidence_records (
     seq             INTEGER PRIMARY KEY NOT NULL,
     kind            TEXT NOT NULL,
     kid             BLOB NOT NULL,
+    -- For key_rotation records: the key id that signs every later record.
+    next_kid        BLOB,
     signed          BLOB NOT NULL,
     payload_sha256  BLOB NOT NULL,
     wall_ms         INTEGER NOT NULL,
