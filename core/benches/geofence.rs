@@ -18,7 +18,7 @@
 
 use fieldproof_core::geo::datum::{Datum, LatLon};
 use fieldproof_core::geo::gpx::{write_gpx, GpxPoint};
-use fieldproof_core::geo::jurisdiction::{JurisdictionIndex, Placement};
+use fieldproof_core::geo::jurisdiction::{Bbox, JurisdictionIndex, Placement};
 use fieldproof_core::geo::simplify::simplify;
 use serde_json::json;
 use std::hint::black_box;
@@ -61,26 +61,6 @@ impl XorShift {
     fn signed(&mut self) -> f64 {
         2.0 * self.unit() - 1.0
     }
-}
-
-/// (south, west, north, east) over all loaded jurisdictions.
-fn bounding_box(index: &JurisdictionIndex) -> (f64, f64, f64, f64) {
-    index.iter().fold(
-        (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |(s, w, n, e), j| {
-            (
-                s.min(j.bbox.south),
-                w.min(j.bbox.west),
-                n.max(j.bbox.north),
-                e.max(j.bbox.east),
-            )
-        },
-    )
 }
 
 fn corpus_boundaries() -> Result<PathBuf, String> {
@@ -220,7 +200,12 @@ fn time_lookups(
 
 /// Prints R-tree and brute-force figures for one polygon set.
 fn bench_lookups(title: &str, index: &JurisdictionIndex, lookups: usize, seed: u64) {
-    let (south, west, north, east) = bounding_box(index);
+    let Bbox {
+        south,
+        west,
+        north,
+        east,
+    } = index.bbox().expect("jurisdictions are loaded");
     let mut rng = XorShift::new(seed);
     let points: Vec<LatLon> = (0..lookups)
         .map(|_| LatLon {
@@ -339,7 +324,12 @@ fn main() -> ExitCode {
     );
     bench_lookups("Hunan counties", &counties, lookups, 1);
 
-    let (south, west, north, east) = bounding_box(&counties);
+    let Bbox {
+        south,
+        west,
+        north,
+        east,
+    } = counties.bbox().expect("counties are loaded");
     let townships_json = synthetic_townships(south, west, north, east);
     let mut townships = JurisdictionIndex::new();
     let start = Instant::now();

@@ -16,7 +16,7 @@ mod support;
 
 use fieldproof_core::geo::datum::{convert, Datum, LatLon};
 use fieldproof_core::geo::geodesy::local_xy_m;
-use fieldproof_core::geo::jurisdiction::{JurisdictionIndex, Placement};
+use fieldproof_core::geo::jurisdiction::{Bbox, JurisdictionIndex, Placement};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -111,26 +111,6 @@ fn wgs84(gcj: LatLon) -> LatLon {
 
 fn ll(lat: f64, lon: f64) -> LatLon {
     LatLon { lat, lon }
-}
-
-/// Hunan's bounding box over all loaded counties: (south, west, north, east).
-fn hunan_box(index: &JurisdictionIndex) -> (f64, f64, f64, f64) {
-    index.iter().fold(
-        (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |(s, w, n, e), j| {
-            (
-                s.min(j.bbox.south),
-                w.min(j.bbox.west),
-                n.max(j.bbox.north),
-                e.max(j.bbox.east),
-            )
-        },
-    )
 }
 
 #[test]
@@ -375,7 +355,12 @@ fn points_along_a_border_between_cities_are_settled_deterministically() {
 #[test]
 fn r_tree_agrees_with_brute_force_on_random_points() {
     let index = counties();
-    let (south, west, north, east) = hunan_box(&index);
+    let Bbox {
+        south,
+        west,
+        north,
+        east,
+    } = index.bbox().expect("counties are loaded");
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut unit = move || {
         state ^= state << 13;

@@ -157,6 +157,16 @@ impl JurisdictionIndex {
         self.jurisdictions.iter()
     }
 
+    /// The box around every loaded jurisdiction, if any is loaded.
+    pub fn bbox(&self) -> Option<Bbox> {
+        self.iter().map(|j| j.bbox).reduce(|a, b| Bbox {
+            south: a.south.min(b.south),
+            west: a.west.min(b.west),
+            north: a.north.max(b.north),
+            east: a.east.max(b.east),
+        })
+    }
+
     /// The jurisdiction containing `p` (WGS-84), if any.
     ///
     /// Neighbouring boundaries digitised separately overlap (by up to a few

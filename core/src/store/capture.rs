@@ -115,7 +115,7 @@ impl Store {
     /// new public key is signed by the current key, and every later record by
     /// the new one. Returns the rotation record's seq.
     pub fn rotate_key(&self, new_signer: Arc<dyn Signer>, context: CaptureContext) -> Result<u64> {
-        let (signer, source) = self.device_signer()?;
+        let (signer, _) = self.device_signer()?;
         let new_public_key = new_signer.public_key();
         if key_id(&new_public_key) == key_id(&signer.public_key()) {
             return Err(Error::InvalidField {
@@ -123,27 +123,7 @@ impl Store {
                 reason: "is the key already in use",
             });
         }
-        let event = Event::KeyRotation { new_public_key };
-        let record_context = Context {
-            inspection_id: None,
-            task_id: context.task_id.clone(),
-            officer_id: context.officer_id.clone(),
-        };
-        let seq = self.write(|tx| {
-            let seq = append_record(
-                tx,
-                signer.as_ref(),
-                source,
-                event,
-                None,
-                record_context,
-                &context,
-                now_ms(),
-            )?;
-            let key = new_signer.public_key();
-            rows::remember_key(tx, &key_id(&key), &key, "platform", now_ms())?;
-            Ok(seq)
-        })?;
+        let seq = self.record_event(Event::KeyRotation { new_public_key }, context)?;
         *lock(&self.signer) = Some(DeviceSigner {
             signer: new_signer,
             source: "platform",

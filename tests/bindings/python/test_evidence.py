@@ -1,9 +1,6 @@
 """Photo evidence through the Python bindings, with an independent COSE
 implementation (pycose) verifying what the core signed."""
 
-import os
-from pathlib import Path
-
 import cbor2
 import pytest
 from pycose.keys import EC2Key
@@ -20,15 +17,7 @@ from fieldproof_ffi import (
     InspectionStore,
     PhotoInput,
 )
-
-
-def corpus() -> Path:
-    here = Path(__file__).resolve().parents[3]
-    candidates = [os.environ.get("FIELDPROOF_CORPUS"), here.parent / "shared" / "corpus"]
-    for c in candidates:
-        if c and Path(c).is_dir():
-            return Path(c)
-    pytest.fail(f"shared corpus not found: set FIELDPROOF_CORPUS or place it at {candidates[1]}")
+from support import corpus
 
 
 def context(source=CaptureSource.CAMERA):

@@ -2,9 +2,6 @@
 checked with independent parsers (gpxpy for GPX 1.1, shapely/geojson for RFC 7946)."""
 
 import json
-import os
-from pathlib import Path
-
 import geojson
 import gpxpy
 import pytest
@@ -22,18 +19,10 @@ from fieldproof_ffi import (
     Verdict,
     convert_point,
 )
+from support import corpus
 
 T0 = 1_790_000_000_000
 METRE = 1 / 111_000
-
-
-def corpus() -> Path:
-    here = Path(__file__).resolve().parents[3]
-    candidates = [os.environ.get("FIELDPROOF_CORPUS"), here.parent / "shared" / "corpus"]
-    for c in candidates:
-        if c and Path(c).is_dir():
-            return Path(c)
-    pytest.fail(f"shared corpus not found: set FIELDPROOF_CORPUS or place it at {candidates[1]}")
 
 
 def fix(metres_north, seconds, accuracy=5.0, **overrides):
