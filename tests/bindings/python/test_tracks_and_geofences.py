@@ -2,6 +2,7 @@
 checked with independent parsers (gpxpy for GPX 1.1, shapely/geojson for RFC 7946)."""
 
 import json
+
 import geojson
 import gpxpy
 import pytest
