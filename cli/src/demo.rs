@@ -1,14 +1,17 @@
-//! `fieldproof demo`: a short scripted patrol on a fresh device database — the
-//! main job README's first command runs. Later work (evidence, tracks, sync)
-//! grows it into the full demo.
+//! `fieldproof demo`: a scripted patrol on a fresh device database — the main job
+//! README's first command runs. An officer records a straw-burning inspection,
+//! photographs the site (a generated photo, signed into evidence), walks a patrol
+//! track, submits, amends, and the device chain is verified. Sync grows it next.
 
 use crate::output::Output;
 use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::geo::fix::Fix;
 use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::model::checklist::{Answer, AnswerValue};
 use fieldproof_core::model::inspection::{DraftFields, InspectionFilter};
+use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
 use fieldproof_core::model::time::now_ms;
-use fieldproof_core::store::Store;
+use fieldproof_core::store::{NewTrack, PhotoSource, Store};
 use fieldproof_core::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -131,6 +134,69 @@ pub fn run(args: Args, out: &Output) -> Result<()> {
     )?;
     step("draft", json!({ "id": waste.id, "matter": waste.matter }));
 
+    // 4. Evidence: a photo of the burned field, with the phone's GCJ-02 fix.
+    let fix = |i: usize, lat: f64, accuracy: f64| Fix {
+        lat,
+        lon: 112.9388 + i as f64 * 1.0e-5,
+        datum: Datum::Gcj02,
+        accuracy_m: Some(accuracy),
+        altitude_m: Some(45.0),
+        speed_mps: None,
+        bearing_deg: None,
+        time_ms: now - 3_000_000 + i as i64 * 1_000,
+        provider: "fused".into(),
+        mock: false,
+    };
+    let context = CaptureContext {
+        source: CaptureSource::Camera,
+        inspection_id: Some(straw.id.clone()),
+        task_id: None,
+        officer_id: Some("demo-officer".into()),
+        monotonic_ms: None,
+        boot_id: None,
+        app_version: concat!("fieldproof-demo/", env!("CARGO_PKG_VERSION")).into(),
+    };
+    let photo = store.capture_photo(
+        PhotoSource::Bytes(field_photo()?),
+        Some(fix(0, 28.2282, 4.0)),
+        context.clone(),
+    )?;
+    step(
+        "photo",
+        json!({ "photo_id": photo.id, "sha256": photo.sha256, "record_seq": photo.record_seq,
+                "size": [photo.width, photo.height], "thumbnail": photo.thumbnail }),
+    );
+
+    // 5. The patrol: 15 minutes on an e-bike, one fix a second, with the noise
+    // phones make.
+    let track = store.start_track(NewTrack {
+        officer_id: "demo-officer".into(),
+        inspection_id: Some(straw.id.clone()),
+        ..NewTrack::default()
+    })?;
+    let fixes = (0..900)
+        .map(|i| match i {
+            300 => fix(i, 28.2382, 4.0),  // a GNSS jump of a kilometre
+            450 => fix(i, 28.2282, 80.0), // poor accuracy under trees
+            _ => fix(i, 28.2282 + i as f64 * 3.0e-5, 4.0),
+        })
+        .collect();
+    store.append_fixes(&track.id, fixes)?;
+    let track = store.stop_track(&track.id)?;
+    let stats = &track.stats;
+    step(
+        "patrol",
+        json!({ "track_id": track.id, "accepted": stats.accepted, "segments": stats.segments,
+                "length_m": stats.length_m.round(), "speed_jump": stats.speed_jump,
+                "low_accuracy": stats.low_accuracy, "too_close": stats.too_close }),
+    );
+
+    let report = store.verify_evidence()?;
+    step(
+        "verified",
+        json!({ "records": report.records, "photos": report.photos, "intact": report.is_intact() }),
+    );
+
     let listed = store.list_inspections(&InspectionFilter::default(), 50, None)?;
     let outbox = store.pending_outbox(100)?;
     step(
@@ -138,4 +204,28 @@ pub fn run(args: Args, out: &Output) -> Result<()> {
         json!({ "inspections": listed.items.len(), "outbox": outbox.iter().map(|op| &op.kind).collect::<Vec<_>>() }),
     );
     Ok(())
+}
+
+/// A generated 1600×1200 "photo" of a field at dusk, JPEG-encoded, so the demo
+/// needs no files of its own.
+fn field_photo() -> Result<Vec<u8>> {
+    let (width, height) = (1600u16, 1200u16);
+    let mut pixels = Vec::with_capacity(usize::from(width) * usize::from(height) * 3);
+    for y in 0..height {
+        for x in 0..width {
+            let ground = y > height / 2;
+            let stripe = ((x / 40 + y / 30) % 2) as u8 * 18;
+            let (r, g, b) = if ground {
+                (120 + stripe, 90, 40)
+            } else {
+                (200, 120 + (y / 8) as u8, 80)
+            };
+            pixels.extend_from_slice(&[r, g, b]);
+        }
+    }
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(jpeg)
 }

@@ -357,24 +357,40 @@ fn demo_runs_the_scripted_scenario() {
     let db = dir.path().join("demo.db");
     let steps = ok(&["demo", "--db", db.to_str().unwrap(), "--json"]);
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    let expected = [
+        "database",
+        "recorded",
+        "incomplete",
+        "submitted",
+        "amended",
+        "draft",
+        "photo",
+        "patrol",
+        "verified",
+        "summary",
+    ];
+    assert_eq!(names, expected);
+    assert_eq!(steps[6]["detail"]["thumbnail"], "ok");
+    let patrol = &steps[7]["detail"];
     assert_eq!(
-        names,
-        [
-            "database",
-            "recorded",
-            "incomplete",
-            "submitted",
-            "amended",
-            "draft",
-            "summary"
-        ]
+        (
+            patrol["speed_jump"].as_u64(),
+            patrol["low_accuracy"].as_u64()
+        ),
+        (Some(1), Some(1))
     );
+    assert!(patrol["accepted"].as_u64().unwrap() > 800);
+    assert_eq!(steps[8]["detail"]["intact"], true);
     let summary = &steps.last().unwrap()["detail"];
     assert_eq!(summary["inspections"], 3);
-    assert_eq!(
-        summary["outbox"],
-        serde_json::json!(["inspection.submit", "inspection.amend"])
-    );
+    let outbox: Vec<&str> = summary["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(&outbox[..2], ["inspection.submit", "inspection.amend"]);
+    assert!(outbox.contains(&"photo.upload") && outbox.contains(&"evidence.record"));
 }
 
 #[test]

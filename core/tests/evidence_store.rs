@@ -495,3 +495,28 @@ fn a_key_rotation_hands_the_chain_to_the_new_key() {
         "later records no longer verify: {found:?}"
     );
 }
+
+/// HEIC (iPhones, many Android phones): kept as evidence, hashed and signed,
+/// without a preview (no sound pure-Rust decoder).
+#[test]
+fn heic_is_kept_as_evidence_without_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.db")).unwrap();
+    let mut heic = vec![0, 0, 0, 24];
+    heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    heic.extend_from_slice(&[0x5a; 2048]);
+    let p = store
+        .capture_photo(PhotoSource::Bytes(heic.clone()), None, context(None))
+        .unwrap();
+    assert_eq!(p.mime, "image/heic");
+    assert_eq!(
+        (p.thumbnail, p.preview),
+        (Derivative::Unavailable, Derivative::Unavailable)
+    );
+    assert_eq!(p.size, heic.len() as u64);
+    assert_eq!(
+        std::fs::read(store.original_path(&p.id).unwrap()).unwrap(),
+        heic
+    );
+    assert!(store.verify_evidence().unwrap().is_intact());
+}
