@@ -91,23 +91,48 @@ pub struct MediaDigest {
 
 /// Hashes everything `reader` yields, in bounded memory.
 pub fn digest(mut reader: impl Read) -> Result<MediaDigest> {
-    let mut hasher = Hasher(ring::digest::Context::new(&ring::digest::SHA256));
-    let size = io::copy(&mut reader, &mut hasher)?;
-    let mut sha = [0u8; 32];
-    sha.copy_from_slice(hasher.0.finish().as_ref());
-    Ok(MediaDigest { sha256: sha, size })
+    let mut hasher = HashingWriter::new(io::sink());
+    io::copy(&mut reader, &mut hasher)?;
+    Ok(hasher.finish())
 }
 
-struct Hasher(ring::digest::Context);
+/// Passes bytes on to `inner` while hashing exactly the bytes it accepted, so a
+/// copy and its digest come from one read of the source.
+pub struct HashingWriter<W: Write> {
+    inner: W,
+    hash: ring::digest::Context,
+    size: u64,
+}
 
-impl Write for Hasher {
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hash: ring::digest::Context::new(&ring::digest::SHA256),
+            size: 0,
+        }
+    }
+
+    pub fn finish(self) -> MediaDigest {
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(self.hash.finish().as_ref());
+        MediaDigest {
+            sha256,
+            size: self.size,
+        }
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.inner.flush()
     }
 }
 

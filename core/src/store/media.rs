@@ -7,7 +7,7 @@
 //! `derived/<sha256>.preview.jpg`, `tmp/`, and `device-key.p8`.
 
 use crate::error::{Error, Result};
-use crate::evidence::media::MediaDigest;
+use crate::evidence::media::{HashingWriter, MediaDigest};
 use crate::hex;
 use crate::model::id::new_id;
 use std::fs::{self, File};
@@ -74,35 +74,28 @@ impl MediaDir {
         let tmp = self.temp_path()?;
         let written = (|| {
             let mut file = File::create(&tmp)?;
-            let mut hasher = HashingWriter {
-                inner: &mut file,
-                hash: ring::digest::Context::new(&ring::digest::SHA256),
-                size: 0,
-            };
-            let mut limited = source.take(MAX_MEDIA_BYTES + 1);
-            io::copy(&mut limited, &mut hasher)?;
-            let (hash, size) = (hasher.hash, hasher.size);
+            let mut hasher = HashingWriter::new(&mut file);
+            io::copy(&mut source.take(MAX_MEDIA_BYTES + 1), &mut hasher)?;
+            let digest = hasher.finish();
             file.sync_all()?;
-            Ok::<_, io::Error>((hash.finish(), size))
+            Ok::<_, io::Error>(digest)
         })();
-        let (hash, size) = match written {
-            Ok(done) => done,
+        let digest = match written {
+            Ok(digest) => digest,
             Err(err) => {
                 let _ = fs::remove_file(&tmp);
                 return Err(err.into());
             }
         };
-        if size > MAX_MEDIA_BYTES {
+        if digest.size > MAX_MEDIA_BYTES {
             let _ = fs::remove_file(&tmp);
             return Err(Error::MediaTooLarge {
                 max_bytes: MAX_MEDIA_BYTES,
             });
         }
-        let mut sha256 = [0u8; 32];
-        sha256.copy_from_slice(hash.as_ref());
-        let path = self.original(&hex::encode(&sha256));
+        let path = self.original(&hex::encode(&digest.sha256));
         self.commit(&tmp, &path)?;
-        Ok((MediaDigest { sha256, size }, path))
+        Ok((digest, path))
     }
 
     /// Writes a derivative atomically (temp file, fsync, rename).
@@ -161,24 +154,5 @@ impl MediaDir {
         }
         scan.orphans.sort();
         Ok(scan)
-    }
-}
-
-struct HashingWriter<'a, W: Write> {
-    inner: &'a mut W,
-    hash: ring::digest::Context,
-    size: u64,
-}
-
-impl<W: Write> Write for HashingWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
