@@ -44,17 +44,14 @@ fn err(args: &[&str]) -> (String, i32) {
     (code, out.status.code().unwrap())
 }
 
+/// `inspections create` for a straw-burning draft in one township, without a site.
+fn create_args(db: &str) -> Vec<&str> {
+    let township = ["--matter", "straw_burning", "--township", "430121101"];
+    [&["inspections", "create", "--db", db][..], &township].concat()
+}
+
 fn create(db: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "inspections",
-        "create",
-        "--db",
-        db,
-        "--matter",
-        "straw_burning",
-        "--township",
-        "430121101",
-    ];
+    let mut args = create_args(db);
     args.extend_from_slice(&["--lat", "28.2282", "--lon", "112.9388", "--json"]);
     args.extend_from_slice(extra);
     ok(&args)[0]["id"].as_str().unwrap().to_owned()
@@ -168,16 +165,7 @@ fn bad_input_gives_codes_and_exit_statuses() {
     let db = dir.path().join("device.db");
     let db = db.to_str().unwrap();
     let id = create(db, &[]);
-    let base = [
-        "inspections",
-        "create",
-        "--db",
-        db,
-        "--matter",
-        "straw_burning",
-        "--township",
-        "430121101",
-    ];
+    let base = create_args(db);
     fn joined<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         [base, extra, &["--json"]].concat()
     }

@@ -40,6 +40,7 @@ pub enum PhotoSource {
 const CLOCK_JUMP_MS: i64 = 120_000;
 
 /// The signer in use and whether it is the core's own key or the platform's.
+#[derive(Clone)]
 pub(super) struct DeviceSigner {
     signer: Arc<dyn Signer>,
     source: &'static str,
@@ -92,7 +93,7 @@ impl Store {
         Ok(())
     }
 
-    fn device_signer(&self) -> Result<(Arc<dyn Signer>, &'static str)> {
+    fn device_signer(&self) -> Result<DeviceSigner> {
         let mut current = lock(&self.signer);
         if current.is_none() {
             let media = self.media();
@@ -103,8 +104,7 @@ impl Store {
                 source: "software",
             });
         }
-        let device = current.as_ref().expect("set above");
-        Ok((device.signer.clone(), device.source))
+        Ok(current.clone().expect("set above"))
     }
 
     fn check_chain_key(&self, public_key: &[u8]) -> Result<()> {
@@ -115,7 +115,7 @@ impl Store {
     /// new public key is signed by the current key, and every later record by
     /// the new one. Returns the rotation record's seq.
     pub fn rotate_key(&self, new_signer: Arc<dyn Signer>, context: CaptureContext) -> Result<u64> {
-        let (signer, _) = self.device_signer()?;
+        let signer = self.device_signer()?.signer;
         let new_public_key = new_signer.public_key();
         if key_id(&new_public_key) == key_id(&signer.public_key()) {
             return Err(Error::InvalidField {
@@ -133,7 +133,7 @@ impl Store {
 
     /// The device public key (SEC1) that signs its evidence records.
     pub fn device_public_key(&self) -> Result<Vec<u8>> {
-        Ok(self.device_signer()?.0.public_key())
+        Ok(self.device_signer()?.signer.public_key())
     }
 
     /// Takes a photo into evidence: copies the original bytes into the
@@ -159,7 +159,7 @@ impl Store {
             .take(SNIFF_BYTES as u64)
             .read_to_end(&mut head)?;
         let media_type = sniff(&head)?;
-        let (signer, signer_source) = self.device_signer()?;
+        let signer = self.device_signer()?;
 
         // Copying (with hash and fsync) and decoding are independent: run them on
         // both cores so the shutter-to-safe time is the longer of the two, not the sum.
@@ -226,7 +226,7 @@ impl Store {
                 provider: Some(f.fix.provider.clone()),
                 mock: Some(f.fix.mock),
             });
-            let seq = append_record(tx, signer.as_ref(), signer_source, event, payload_fix, record_context, &context, now)?;
+            let seq = append_record(tx, &signer, event, payload_fix, record_context, &context, now)?;
             let photo = Photo {
                 id: new_id(),
                 inspection_id: inspection_id.clone(),
@@ -263,7 +263,7 @@ impl Store {
 
     /// Records an event that carries no media (`app_start`, `note`).
     pub fn record_event(&self, event: Event, context: CaptureContext) -> Result<u64> {
-        let (signer, source) = self.device_signer()?;
+        let signer = self.device_signer()?;
         let record_context = Context {
             inspection_id: context
                 .inspection_id
@@ -273,18 +273,7 @@ impl Store {
             task_id: context.task_id.clone(),
             officer_id: context.officer_id.clone(),
         };
-        self.write(|tx| {
-            append_record(
-                tx,
-                signer.as_ref(),
-                source,
-                event,
-                None,
-                record_context,
-                &context,
-                now_ms(),
-            )
-        })
+        self.write(|tx| append_record(tx, &signer, event, None, record_context, &context, now_ms()))
     }
 
     /// The exact signed bytes (COSE_Sign1) of one record, as stored and shipped.
@@ -299,7 +288,7 @@ impl Store {
         sealed: &SealedSegment,
         now: i64,
     ) -> Result<u64> {
-        let (signer, source) = self.device_signer()?;
+        let signer = self.device_signer()?;
         let track = super::tracks::load(tx, &sealed.track_id)?;
         let points_sha256 = hex::decode32(&sealed.points_sha256).ok_or(Error::DatabaseCorrupt)?;
         let event = Event::TrackSegment(record::TrackSegment {
@@ -315,16 +304,7 @@ impl Store {
             task_id: track.task_id,
             officer_id: Some(track.officer_id),
         };
-        append_record(
-            tx,
-            signer.as_ref(),
-            source,
-            event,
-            None,
-            context,
-            &core_context(),
-            now,
-        )
+        append_record(tx, &signer, event, None, context, &core_context(), now)
     }
 
     pub fn photo(&self, photo_id: &str) -> Result<Photo> {
@@ -593,20 +573,19 @@ fn core_context() -> CaptureContext {
 
 /// Appends one record to the chain inside `tx`: a clock jump record first if the
 /// wall clock moved against the monotonic clock since the last record.
-#[allow(clippy::too_many_arguments)]
 fn append_record(
     tx: &Connection,
-    signer: &dyn Signer,
-    signer_source: &str,
+    device: &DeviceSigner,
     event: Event,
     fix: Option<record::Fix>,
     record_context: Context,
     context: &CaptureContext,
     now: i64,
 ) -> Result<u64> {
+    let signer = device.signer.as_ref();
     let public_key = signer.public_key();
     let kid = key_id(&public_key);
-    rows::remember_key(tx, &kid, &public_key, signer_source, now)?;
+    rows::remember_key(tx, &kid, &public_key, device.source, now)?;
     let mut head = rows::head(tx)?;
     if let Some(h) = &head {
         check_next_key(Some(h), &kid)?;
