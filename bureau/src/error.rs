@@ -1,13 +1,15 @@
 //! The one error type of the bureau crate.
 //!
-//! Every variant has a stable machine-readable [`Error::code`]: the bureau API will
-//! hand it to devices and admin tools, so a code never changes once released.
-//! Messages carry sizes and indices only, never record contents.
+//! Every variant has a stable machine-readable [`Error::code`] that the API hands
+//! to devices and admin tools (a code never changes once released) and an HTTP
+//! status. Messages carry ids, sizes and codes only, never names, phone numbers or
+//! record contents.
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    // --- custody log ---
     #[error("leaf index {index} is not below tree size {tree_size}")]
     LeafIndexOutOfRange { index: u64, tree_size: u64 },
     #[error("tree size {tree_size} is larger than the log ({log_size} records)")]
@@ -18,6 +20,64 @@ pub enum Error {
     InvalidBureauKey,
     #[error("the system random number generator failed")]
     RandomUnavailable,
+
+    // --- requests ---
+    #[error("{reason}")]
+    InvalidRequest { reason: String },
+    #[error("request body is not valid JSON: {reason}")]
+    MalformedJson { reason: String },
+    #[error("expected content type {expected}")]
+    UnsupportedContentType { expected: &'static str },
+    #[error("request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: u64 },
+    #[error("a push carries at most {limit} ops")]
+    TooManyOps { limit: usize },
+    #[error("{what} is not a valid id")]
+    InvalidId { what: &'static str },
+    #[error("no {what} with that id")]
+    NotFound { what: &'static str },
+
+    // --- authentication and authorisation ---
+    #[error("missing or malformed Authorization header")]
+    Unauthenticated,
+    #[error("the access token is not valid")]
+    InvalidToken,
+    #[error("the access token has expired; enroll again")]
+    TokenExpired,
+    #[error("this device has been revoked")]
+    DeviceRevoked,
+    #[error("outside this device's jurisdiction")]
+    OutsideJurisdiction,
+    #[error("not allowed for this role")]
+    Forbidden,
+
+    // --- enrollment ---
+    #[error("unknown enrollment code")]
+    UnknownEnrollmentCode,
+    #[error("this enrollment code has already been used")]
+    EnrollmentCodeUsed,
+    #[error("this enrollment code has expired")]
+    EnrollmentCodeExpired,
+    #[error("this device key is already enrolled")]
+    KeyAlreadyEnrolled,
+    #[error("{reason}")]
+    InvalidPublicKey { reason: String },
+
+    // --- storage and configuration ---
+    #[error("storage failed: {reason}")]
+    Storage { reason: String },
+    #[error("a storage constraint refused the change: {reason}")]
+    Constraint { reason: String },
+    #[error("the bureau's disk is full")]
+    DiskFull,
+    #[error("the bureau is busy; retry later")]
+    Busy,
+    #[error("database schema version {found} is newer than this bureau supports ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig { reason: String },
+    #[error("file system error: {reason}")]
+    Io { reason: String },
 }
 
 impl Error {
@@ -29,6 +89,71 @@ impl Error {
             Error::TreeSizesOutOfOrder { .. } => "tree_sizes_out_of_order",
             Error::InvalidBureauKey => "invalid_bureau_key",
             Error::RandomUnavailable => "random_unavailable",
+            Error::InvalidRequest { .. } => "invalid_request",
+            Error::MalformedJson { .. } => "malformed_json",
+            Error::UnsupportedContentType { .. } => "unsupported_content_type",
+            Error::BodyTooLarge { .. } => "body_too_large",
+            Error::TooManyOps { .. } => "too_many_ops",
+            Error::InvalidId { .. } => "invalid_id",
+            Error::NotFound { .. } => "not_found",
+            Error::Unauthenticated => "unauthenticated",
+            Error::InvalidToken => "invalid_token",
+            Error::TokenExpired => "token_expired",
+            Error::DeviceRevoked => "device_revoked",
+            Error::OutsideJurisdiction => "outside_jurisdiction",
+            Error::Forbidden => "forbidden",
+            Error::UnknownEnrollmentCode => "unknown_enrollment_code",
+            Error::EnrollmentCodeUsed => "enrollment_code_used",
+            Error::EnrollmentCodeExpired => "enrollment_code_expired",
+            Error::KeyAlreadyEnrolled => "key_already_enrolled",
+            Error::InvalidPublicKey { .. } => "invalid_public_key",
+            Error::Storage { .. } => "storage_failed",
+            Error::Constraint { .. } => "constraint_violated",
+            Error::DiskFull => "disk_full",
+            Error::Busy => "busy",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::Io { .. } => "io_failed",
+        }
+    }
+
+    /// The HTTP status the API answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::LeafIndexOutOfRange { .. }
+            | Error::TreeSizeTooLarge { .. }
+            | Error::TreeSizesOutOfOrder { .. }
+            | Error::InvalidRequest { .. }
+            | Error::MalformedJson { .. }
+            | Error::TooManyOps { .. }
+            | Error::InvalidId { .. }
+            | Error::InvalidPublicKey { .. } => 400,
+            Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
+            Error::DeviceRevoked | Error::OutsideJurisdiction | Error::Forbidden => 403,
+            Error::NotFound { .. } | Error::UnknownEnrollmentCode => 404,
+            Error::EnrollmentCodeUsed | Error::KeyAlreadyEnrolled | Error::Constraint { .. } => 409,
+            Error::EnrollmentCodeExpired => 410,
+            Error::BodyTooLarge { .. } => 413,
+            Error::UnsupportedContentType { .. } => 415,
+            Error::Busy => 503,
+            Error::DiskFull => 507,
+            Error::InvalidBureauKey
+            | Error::RandomUnavailable
+            | Error::Storage { .. }
+            | Error::SchemaTooNew { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Io { .. } => 500,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        match error.raw_os_error() {
+            Some(28) => Error::DiskFull, // ENOSPC
+            _ => Error::Io {
+                reason: error.kind().to_string(),
+            },
         }
     }
 }

@@ -1,11 +1,37 @@
 //! Fieldproof bureau: the server that township and county devices sync to, and the
 //! place where evidence custody is proved.
 //!
-//! For now the crate holds the custody log: the append-only Merkle log (RFC 9162
-//! hashing) of accepted evidence records and the bureau-signed checkpoints over it.
-//! The HTTP API, enrollment, sync, uploads and storage backends will follow here.
+//! - [`storage`]: SQLite (embedded default) or PostgreSQL, one SQL vocabulary.
+//! - [`enrollment`]: officers, one-time codes, devices, certificates, tokens.
+//! - [`sync`]: push (ops applied exactly once) and pull (the change feed).
+//! - [`evidence_ingest`]: every record verified on receipt, then logged or flagged.
+//! - [`custody_log`]: the RFC 9162 Merkle log, checkpoints and receipts.
+//! - [`uploads`]: tus 1.0 resumable photo uploads and the photo store.
+//! - [`cases`]: inspections, reviews, tasks and reference data for the admin side.
+//! - [`api`]: the HTTP layer (axum), thin over the above; [`server`] runs it.
 
+pub mod api;
+pub mod bureau;
+pub mod cases;
+pub mod config;
 pub mod custody_log;
+pub mod enrollment;
 pub mod error;
+pub mod evidence_ingest;
+mod secrets;
+pub mod server;
+pub mod storage;
+pub mod sync;
+pub mod uploads;
 
+pub use bureau::Bureau;
+pub use config::{Config, Limits};
 pub use error::{Error, Result};
+
+/// Bureau wall-clock time, UTC milliseconds: the time of every stored fact.
+pub(crate) fn now_ms() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

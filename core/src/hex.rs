@@ -1,18 +1,22 @@
-//! Lowercase hexadecimal, the text form of hashes and key ids.
+//! Lowercase hexadecimal, the text form of hashes, key ids and signed records.
 
 pub fn encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Parses 64 hex digits into 32 bytes (a SHA-256 as text).
-pub fn decode32(text: &str) -> Option<[u8; 32]> {
+/// Parses hex digits (either case) into bytes; `None` for odd length or a non-digit.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() % 2 != 0 {
         return None;
     }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(bytes.chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
+    bytes
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// Parses 64 hex digits into 32 bytes (a SHA-256 as text).
+pub fn decode32(text: &str) -> Option<[u8; 32]> {
+    decode(text)?.try_into().ok()
 }

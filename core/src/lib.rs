@@ -5,7 +5,7 @@
 pub mod error;
 pub mod evidence;
 pub mod geo;
-mod hex;
+pub mod hex;
 pub mod model;
 pub mod store;
 

@@ -90,9 +90,16 @@ impl BureauKey {
 
     /// Signs [`Checkpoint::to_bytes`]; returns raw r ‖ s.
     pub fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<Vec<u8>> {
+        self.sign_message(&checkpoint.to_bytes())
+    }
+
+    /// ECDSA P-256 over SHA-256 of `message`, raw r ‖ s. Every message the bureau
+    /// signs starts with its own context (checkpoint layout, COSE Sig_structure),
+    /// so one signature can never pass for another kind.
+    pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>> {
         let signature = self
             .key_pair
-            .sign(&self.rng, &checkpoint.to_bytes())
+            .sign(&self.rng, message)
             .map_err(|_| Error::RandomUnavailable)?;
         Ok(signature.as_ref().to_vec())
     }

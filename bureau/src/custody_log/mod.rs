@@ -7,13 +7,16 @@
 //! record to a checkpoint, and a consistency proof shows that a later checkpoint
 //! only appended to an earlier one, so no accepted record can quietly disappear.
 //!
-//! [`CustodyLog`] is the in-memory tree; persisting it is the storage layer's job.
+//! [`CustodyLog`] is the in-memory tree; [`persisted`] keeps its leaves in the
+//! database and hands out signed checkpoints and receipts.
 
 mod checkpoint;
 mod merkle;
+pub mod persisted;
 
 pub use checkpoint::{verify_checkpoint, BureauKey, Checkpoint, CHECKPOINT_LEN};
 pub use merkle::{empty_root, leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash};
+pub use persisted::{LogCache, Receipt, SignedCheckpoint};
 
 use crate::error::{Error, Result};
 use merkle::split;
@@ -38,8 +41,13 @@ impl CustodyLog {
 
     /// Appends one evidence record (its exact signed bytes) and returns its index.
     pub fn append(&mut self, leaf: &[u8]) -> u64 {
+        self.append_leaf_hash(leaf_hash(leaf))
+    }
+
+    /// Appends a leaf by its hash (as the persisted log stores it).
+    pub fn append_leaf_hash(&mut self, leaf_hash: Hash) -> u64 {
         let index = self.len();
-        let mut hash = leaf_hash(leaf);
+        let mut hash = leaf_hash;
         for height in 0.. {
             if height == self.levels.len() {
                 self.levels.push(Vec::new());

@@ -1,0 +1,42 @@
+//! `POST /v1/enroll` (a one-time code and a device key in, a certificate and a
+//! token out) and `GET /v1/bureau` (the bureau's public key, for verifiers).
+
+use super::{blocking, ApiResult, Json, State};
+use crate::enrollment::{self, EnrollRequest, Enrollment};
+use axum::extract::State as Extract;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use fieldproof_core::hex;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/bureau", get(bureau_info))
+}
+
+async fn enroll(
+    Extract(state): Extract<State>,
+    Json(request): Json<EnrollRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Enrollment>)> {
+    let enrollment = blocking(&state, move |b| {
+        let ttl_ms = b.limits.token_ttl_s as i64 * 1000;
+        b.db.write(|tx| enrollment::enroll(tx, &b.key, &request, ttl_ms))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(enrollment)))
+}
+
+async fn bureau_info(Extract(state): Extract<State>) -> axum::Json<Value> {
+    axum::Json(json!({
+        "api": "v1",
+        "public_key": hex::encode(state.key.public_key()),
+        "storage": state.db.backend(),
+        "limits": {
+            "max_body_bytes": state.limits.max_body_bytes,
+            "max_ops_per_push": state.limits.max_ops_per_push,
+            "max_photo_bytes": state.limits.max_photo_bytes,
+        },
+    }))
+}

@@ -1,0 +1,134 @@
+//! The HTTP API, versioned under `/v1`. Thin: it authenticates, parses, calls the
+//! domain modules on a blocking thread, and maps [`Error`] to a status and a JSON
+//! body `{"error": {"code": …, "message": …}}` whose code is stable.
+
+mod admin;
+mod auth;
+mod custody;
+mod enrollment;
+mod sync;
+mod uploads;
+
+pub use auth::{AdminAuth, DeviceAuth};
+
+use crate::bureau::Bureau;
+use crate::error::{Error, Result};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+pub type State = Arc<Bureau>;
+
+/// Every route of the bureau.
+pub fn router(bureau: State) -> Router {
+    Router::new()
+        .merge(enrollment::routes())
+        .merge(sync::routes())
+        .merge(uploads::routes())
+        .merge(custody::routes())
+        .merge(admin::routes())
+        .fallback(|| async { ApiError(Error::NotFound { what: "route" }) })
+        .with_state(bureau)
+}
+
+/// An [`Error`] on its way out as an HTTP response.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::json!({
+            "error": { "code": self.0.code(), "message": self.0.to_string() }
+        });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// Runs blocking domain work (SQL, file I/O, hashing) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    bureau: &State,
+    f: impl FnOnce(&Bureau) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let bureau = bureau.clone();
+    tokio::task::spawn_blocking(move || f(&bureau))
+        .await
+        .map_err(|_| Error::Storage {
+            reason: "worker thread failed".into(),
+        })?
+}
+
+/// A JSON request body: `application/json`, at most `limits.max_body_bytes`,
+/// parsed into `T`. Each failure has its own code (415, 413, 400).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<State> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &State) -> ApiResult<Self> {
+        let bytes = read_json_body(req, state.limits.max_body_bytes).await?;
+        parse_json(&bytes).map(Json).map_err(ApiError)
+    }
+}
+
+/// Checks the content type and reads at most `limit` bytes of a JSON body.
+pub async fn read_json_body(req: Request, limit: u64) -> Result<Bytes> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Error::UnsupportedContentType {
+            expected: "application/json",
+        });
+    }
+    read_body(req.into_body(), limit).await
+}
+
+/// Reads a whole body, refusing it as soon as it passes `limit` bytes.
+pub async fn read_body(body: Body, limit: u64) -> Result<Bytes> {
+    axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
+        .await
+        .map_err(|_| Error::BodyTooLarge { limit })
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::MalformedJson {
+        // Line and column only: serde's message can quote the offending input.
+        reason: format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+/// Every id in a path or body is a UUID: anything else (`..`, slashes, NULs) is
+/// refused before it reaches storage or the file system.
+pub fn parse_id(text: &str, what: &'static str) -> Result<String> {
+    uuid::Uuid::parse_str(text)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| Error::InvalidId { what })
+}

@@ -1,0 +1,119 @@
+//! The bureau's shared state: storage, the bureau key, the custody log and the
+//! limits, opened once at start-up and shared by every request.
+
+use crate::config::{Config, Limits};
+use crate::custody_log::{BureauKey, LogCache};
+use crate::error::{Error, Result};
+use crate::secrets;
+use crate::storage::Database;
+use crate::uploads::PhotoFiles;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+const DATABASE_FILE: &str = "bureau.sqlite3";
+const KEY_FILE: &str = "bureau-key.p8";
+const ADMIN_TOKEN_HASH_FILE: &str = "admin-token.sha256";
+
+pub struct Bureau {
+    pub db: Database,
+    pub key: BureauKey,
+    pub log: LogCache,
+    pub photos: PhotoFiles,
+    pub limits: Limits,
+    admin_token_sha256: [u8; 32],
+}
+
+/// What [`Bureau::open`] made that the operator must be told about once.
+pub struct FirstStart {
+    /// A newly generated admin token: shown once, only its hash is kept.
+    pub admin_token: Option<String>,
+}
+
+impl Bureau {
+    pub fn open(config: &Config) -> Result<(Self, FirstStart)> {
+        let dir = &config.data_dir;
+        fs::create_dir_all(dir)?;
+        let db = match &config.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::open_postgres(url, config.database_connections)?
+            }
+            Some(_) => {
+                return Err(Error::InvalidConfig {
+                    reason: "database_url must be a postgres:// URL (leave it unset for SQLite)"
+                        .into(),
+                })
+            }
+            None => Database::open_sqlite(&dir.join(DATABASE_FILE))?,
+        };
+        let key = BureauKey::from_pkcs8(&read_or_create_secret(&dir.join(KEY_FILE), || {
+            BureauKey::generate_pkcs8()
+        })?)?;
+        let (admin_token_sha256, admin_token) = admin_token(dir, config.admin_token.as_deref())?;
+        let photos = PhotoFiles::open(dir)?;
+        let log = LogCache::default();
+        log.refresh(&db)?;
+        let bureau = Self {
+            db,
+            key,
+            log,
+            photos,
+            limits: config.limits.clone(),
+            admin_token_sha256,
+        };
+        Ok((bureau, FirstStart { admin_token }))
+    }
+
+    /// Whether `token` is the admin token (compared by hash, in constant time).
+    pub fn is_admin_token(&self, token: &str) -> bool {
+        secrets::same(&secrets::sha256(token.as_bytes()), &self.admin_token_sha256)
+    }
+}
+
+/// The configured token wins; else the stored hash; else a new token, whose hash is
+/// stored and whose text is returned to be printed once.
+fn admin_token(dir: &Path, configured: Option<&str>) -> Result<([u8; 32], Option<String>)> {
+    if let Some(token) = configured {
+        if token.len() < 16 {
+            return Err(Error::InvalidConfig {
+                reason: "the admin token must be at least 16 characters".into(),
+            });
+        }
+        return Ok((secrets::sha256(token.as_bytes()), None));
+    }
+    let path = dir.join(ADMIN_TOKEN_HASH_FILE);
+    let mut generated = None;
+    let hash = read_or_create_secret(&path, || {
+        let token = secrets::new_token("fpa_")?;
+        let hash = secrets::sha256(token.as_bytes()).to_vec();
+        generated = Some(token);
+        Ok(hash)
+    })?;
+    let hash = hash.try_into().map_err(|_| Error::InvalidConfig {
+        reason: format!("{ADMIN_TOKEN_HASH_FILE} is damaged; delete it to get a new token"),
+    })?;
+    Ok((hash, generated))
+}
+
+/// Reads a secret file, or creates it (mode 0600, written then renamed into place
+/// so a crash never leaves half a key).
+fn read_or_create_secret(path: &Path, create: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let bytes = create()?;
+    let temp = path.with_extension("tmp");
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    fs::rename(&temp, path)?;
+    Ok(bytes)
+}

@@ -1,0 +1,1 @@
+//! TODO(bureau): inspections, reviews, tasks, reference data.

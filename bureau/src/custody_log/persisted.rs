@@ -1,0 +1,156 @@
+//! The custody log as stored: leaves in the `custody_log` table, appended inside
+//! the transaction that accepts their record, and an in-memory [`CustodyLog`]
+//! that is a cache of that table, extended on demand. Because the table is the
+//! truth, several bureau processes over one PostgreSQL database agree on the log.
+
+use super::{BureauKey, Checkpoint, CustodyLog, Hash};
+use crate::error::{Error, Result};
+use crate::now_ms;
+use crate::params;
+use crate::storage::{next_counter, Database, Tx};
+use fieldproof_core::hex;
+use serde::Serialize;
+use std::sync::Mutex;
+
+/// Appends a record's leaf (its exact signed bytes) inside the caller's
+/// transaction and returns its leaf index. The counter's row lock makes leaves
+/// commit in index order.
+pub fn append(tx: &mut Tx, record_id: i64, signed: &[u8]) -> Result<u64> {
+    let index = next_counter(tx, "custody_log")? - 1;
+    tx.execute(
+        "INSERT INTO custody_log (leaf_index, leaf_hash, record_id) VALUES ($1, $2, $3)",
+        params![index, &super::leaf_hash(signed), record_id],
+    )?;
+    Ok(index as u64)
+}
+
+/// The in-memory tree over the committed leaves.
+#[derive(Default)]
+pub struct LogCache {
+    tree: Mutex<CustodyLog>,
+}
+
+impl LogCache {
+    /// Loads leaves committed since the last refresh; returns the tree size.
+    pub fn refresh(&self, db: &Database) -> Result<u64> {
+        let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
+        let from = tree.len();
+        let rows = db.read(|tx| {
+            tx.query(
+                "SELECT leaf_index, leaf_hash FROM custody_log WHERE leaf_index >= $1 ORDER BY leaf_index",
+                params![from],
+            )
+        })?;
+        for row in rows {
+            // Leaves commit in index order, so a hole would be a bug: stop before it.
+            if row.int(0)? as u64 != tree.len() {
+                break;
+            }
+            tree.append_leaf_hash(row.hash(1)?);
+        }
+        Ok(tree.len())
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&CustodyLog) -> T) -> T {
+        f(&self.tree.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A checkpoint with the bureau's signature, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedCheckpoint {
+    pub tree_size: u64,
+    #[serde(serialize_with = "as_hex")]
+    pub root: Hash,
+    pub time_ms: i64,
+    /// ECDSA P-256 over the 80-byte checkpoint layout, raw r ‖ s.
+    #[serde(serialize_with = "as_hex")]
+    pub signature: Vec<u8>,
+}
+
+impl SignedCheckpoint {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tree_size: self.tree_size,
+            root: self.root,
+            time_ms: self.time_ms,
+        }
+    }
+}
+
+/// Proof for a device that the bureau logged one of its records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub leaf_index: u64,
+    pub checkpoint: SignedCheckpoint,
+    /// RFC 9162 audit path of the leaf in the checkpoint's tree, leaf end first.
+    #[serde(serialize_with = "hashes_as_hex")]
+    pub inclusion_proof: Vec<Hash>,
+}
+
+/// The checkpoint over the whole committed log, signing a new one if the log has
+/// grown since the last. Concurrent callers may both sign; the first stored wins
+/// and both return it.
+pub fn latest_checkpoint(
+    db: &Database,
+    log: &LogCache,
+    key: &BureauKey,
+) -> Result<SignedCheckpoint> {
+    let tree_size = log.refresh(db)?;
+    if let Some(stored) = stored_checkpoint(db, tree_size)? {
+        return Ok(stored);
+    }
+    let checkpoint = Checkpoint {
+        tree_size,
+        root: log.with(|tree| tree.root_at(tree_size))?,
+        time_ms: now_ms(),
+    };
+    let signature = key.sign_checkpoint(&checkpoint)?;
+    db.write(|tx| {
+        tx.execute(
+            "INSERT INTO checkpoints (tree_size, root, time_ms, signature) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tree_size) DO NOTHING",
+            params![tree_size, &checkpoint.root, checkpoint.time_ms, signature],
+        )
+    })?;
+    stored_checkpoint(db, tree_size)?.ok_or_else(|| Error::Storage {
+        reason: "checkpoint vanished after insert".into(),
+    })
+}
+
+fn stored_checkpoint(db: &Database, tree_size: u64) -> Result<Option<SignedCheckpoint>> {
+    let row = db.read(|tx| {
+        tx.query_opt(
+            "SELECT root, time_ms, signature FROM checkpoints WHERE tree_size = $1",
+            params![tree_size],
+        )
+    })?;
+    row.map(|row| {
+        Ok(SignedCheckpoint {
+            tree_size,
+            root: row.hash(0)?,
+            time_ms: row.int(1)?,
+            signature: row.blob(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// The receipt for leaf `leaf_index` against `checkpoint`.
+pub fn receipt(log: &LogCache, leaf_index: u64, checkpoint: &SignedCheckpoint) -> Result<Receipt> {
+    let inclusion_proof =
+        log.with(|tree| tree.inclusion_proof(leaf_index, checkpoint.tree_size))?;
+    Ok(Receipt {
+        leaf_index,
+        checkpoint: checkpoint.clone(),
+        inclusion_proof,
+    })
+}
+
+fn as_hex<S: serde::Serializer>(bytes: impl AsRef<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(bytes.as_ref()))
+}
+
+fn hashes_as_hex<S: serde::Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(hashes.iter().map(|h| hex::encode(h)))
+}

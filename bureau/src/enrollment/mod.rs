@@ -1,0 +1,68 @@
+//! Who may sync: officers, the one-time enrollment codes the bureau issues them,
+//! and the devices enrolled with those codes (their keys, certificates and tokens).
+//!
+//! Jurisdictions are administrative division codes (GB/T 2260 county codes, six
+//! digits; township codes extend their county's code). A jurisdiction covers every
+//! code that starts with it, so a county officer sees the county's townships.
+
+mod certificate;
+mod devices;
+mod officers;
+
+pub use certificate::{verify_certificate, DeviceCertificate};
+pub use devices::{
+    authenticate, enroll, list_devices, revoke_device, Device, EnrollRequest, Enrollment,
+};
+pub use officers::{
+    create_enrollment_code, create_officer, find_or_create_officer, list_officers, EnrollmentCode,
+    Officer,
+};
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// What an enrolled officer does, and so what the bureau lets their device do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    TownshipStaff,
+    CountyOfficer,
+    Reviewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::TownshipStaff => "township_staff",
+            Role::CountyOfficer => "county_officer",
+            Role::Reviewer => "reviewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "township_staff" => Ok(Role::TownshipStaff),
+            "county_officer" => Ok(Role::CountyOfficer),
+            "reviewer" => Ok(Role::Reviewer),
+            _ => Err(Error::InvalidRequest {
+                reason: "role must be township_staff, county_officer or reviewer".into(),
+            }),
+        }
+    }
+}
+
+/// Checks a jurisdiction code: 2 to 12 ASCII digits (province to village level).
+pub fn check_jurisdiction(code: &str) -> Result<()> {
+    if (2..=12).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest {
+            reason: "jurisdiction must be an administrative division code of 2 to 12 digits".into(),
+        })
+    }
+}
+
+/// Whether `jurisdiction` covers the place coded `code` (itself or within it).
+pub fn covers(jurisdiction: &str, code: &str) -> bool {
+    code.starts_with(jurisdiction)
+}

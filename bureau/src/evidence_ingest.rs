@@ -1,0 +1,1 @@
+//! TODO(bureau): verified ingest of evidence records.

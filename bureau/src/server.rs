@@ -1,0 +1,48 @@
+//! Running the bureau: bind, serve, and shut down gracefully on SIGINT/SIGTERM
+//! (in-flight requests finish; nothing half-written is left, since every write
+//! is one transaction and every file is renamed into place).
+
+use crate::api;
+use crate::bureau::Bureau;
+use crate::config::Config;
+use crate::error::Result;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Serves `bureau` on an already bound listener until `shutdown` completes.
+pub async fn serve(
+    bureau: Arc<Bureau>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(listener, api::router(bureau))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Opens the bureau from `config`, binds, reports through `started` (the bound
+/// address and any admin token generated at first start), and serves until a
+/// SIGINT or SIGTERM. Blocks; builds its own runtime.
+pub fn run(config: &Config, started: impl FnOnce(SocketAddr, Option<String>)) -> Result<()> {
+    let (bureau, first_start) = Bureau::open(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(config.listen).await?;
+        started(listener.local_addr()?, first_start.admin_token);
+        serve(Arc::new(bureau), listener, shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,297 @@
+//! Bureau storage: one SQL vocabulary over two backends.
+//!
+//! The embedded default is SQLite (a file in the data directory, zero set-up); the
+//! scale path is PostgreSQL, chosen by a `postgres://` URL. Every domain module
+//! writes its queries once, against the [`Sql`] trait, in the dialect both
+//! backends share: `$1, $2 …` placeholders, `INSERT … ON CONFLICT`, `RETURNING`,
+//! `SAVEPOINT`, 64-bit integers, text and byte strings (booleans are 0/1 integers).
+//! Only connection set-up and the schema's DDL differ per backend, so one
+//! conformance suite (`tests/storage_conformance.rs`) proves both behave the same.
+//!
+//! Everything here is blocking; the HTTP layer calls it through
+//! `tokio::task::spawn_blocking`.
+
+mod pool;
+mod postgres;
+mod sqlite;
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// A value bound to a placeholder or read from a column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        // Sizes, indices and sequence numbers stay far below 2^63.
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Blob(v.to_vec())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Blob(v)
+    }
+}
+impl From<&[u8; 32]> for Value {
+    fn from(v: &[u8; 32]) -> Self {
+        Value::Blob(v.to_vec())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Builds a `&[Value]` parameter list: `params![a, b, c]`.
+#[macro_export]
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        &[$($crate::storage::Value::from($value)),*][..]
+    };
+}
+
+/// One result row; columns by position, as in the `SELECT` list.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    fn column(&self, index: usize) -> Result<&Value> {
+        self.0.get(index).ok_or_else(|| Error::Storage {
+            reason: format!("column {index} missing"),
+        })
+    }
+
+    pub fn int(&self, index: usize) -> Result<i64> {
+        match self.column(index)? {
+            Value::Int(v) => Ok(*v),
+            other => Err(type_error(index, "integer", other)),
+        }
+    }
+
+    pub fn opt_int(&self, index: usize) -> Result<Option<i64>> {
+        match self.column(index)? {
+            Value::Null => Ok(None),
+            _ => self.int(index).map(Some),
+        }
+    }
+
+    pub fn text(&self, index: usize) -> Result<String> {
+        match self.column(index)? {
+            Value::Text(v) => Ok(v.clone()),
+            other => Err(type_error(index, "text", other)),
+        }
+    }
+
+    pub fn opt_text(&self, index: usize) -> Result<Option<String>> {
+        match self.column(index)? {
+            Value::Null => Ok(None),
+            _ => self.text(index).map(Some),
+        }
+    }
+
+    pub fn blob(&self, index: usize) -> Result<Vec<u8>> {
+        match self.column(index)? {
+            Value::Blob(v) => Ok(v.clone()),
+            other => Err(type_error(index, "bytes", other)),
+        }
+    }
+
+    pub fn opt_blob(&self, index: usize) -> Result<Option<Vec<u8>>> {
+        match self.column(index)? {
+            Value::Null => Ok(None),
+            _ => self.blob(index).map(Some),
+        }
+    }
+
+    /// A 32-byte hash column.
+    pub fn hash(&self, index: usize) -> Result<[u8; 32]> {
+        self.blob(index)?.try_into().map_err(|_| Error::Storage {
+            reason: format!("column {index} is not a 32-byte hash"),
+        })
+    }
+}
+
+fn type_error(index: usize, wanted: &str, got: &Value) -> Error {
+    let got = match got {
+        Value::Null => "null",
+        Value::Int(_) => "integer",
+        Value::Text(_) => "text",
+        Value::Blob(_) => "bytes",
+    };
+    Error::Storage {
+        reason: format!("column {index}: expected {wanted}, found {got}"),
+    }
+}
+
+/// SQL inside one transaction, in the dialect shared by both backends.
+pub trait Sql {
+    /// Runs a statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
+
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
+        self.query_opt(sql, params)?.ok_or_else(|| Error::Storage {
+            reason: "query returned no row".into(),
+        })
+    }
+}
+
+/// A transaction handle, whichever the backend.
+pub type Tx<'a> = dyn Sql + 'a;
+
+/// Runs `f` inside a savepoint: its writes are kept if it returns `Ok`, undone if
+/// it fails, and the enclosing transaction carries on either way. The push endpoint
+/// applies each op like this, so one bad op spoils nothing else.
+pub fn savepoint<T>(tx: &mut Tx, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+    tx.execute("SAVEPOINT op", &[])?;
+    let outcome = f(tx);
+    if outcome.is_err() {
+        tx.execute("ROLLBACK TO SAVEPOINT op", &[])?;
+    }
+    tx.execute("RELEASE SAVEPOINT op", &[])?;
+    outcome
+}
+
+/// The bureau's metadata database.
+pub enum Database {
+    Sqlite(sqlite::SqliteDatabase),
+    Postgres(postgres::PostgresDatabase),
+}
+
+impl Database {
+    /// Opens (creating and migrating as needed) the SQLite database at `path`.
+    pub fn open_sqlite(path: &Path) -> Result<Self> {
+        let db = Database::Sqlite(sqlite::SqliteDatabase::open(path)?);
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Connects to PostgreSQL at a `postgres://` URL and migrates its schema.
+    pub fn open_postgres(url: &str, max_connections: usize) -> Result<Self> {
+        let db = Database::Postgres(postgres::PostgresDatabase::connect(url, max_connections)?);
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// `sqlite` or `postgres`, for logs and the health endpoint.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Runs `f` in one read-write transaction, committed if it returns `Ok`.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        match self {
+            Database::Sqlite(db) => db.write(f),
+            Database::Postgres(db) => db.write(f),
+        }
+    }
+
+    /// Runs `f` in one read-only transaction (a consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        match self {
+            Database::Sqlite(db) => db.read(f),
+            Database::Postgres(db) => db.read(f),
+        }
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let ddl = match self {
+            Database::Sqlite(_) => include_str!("schema/sqlite.sql"),
+            Database::Postgres(_) => include_str!("schema/postgres.sql"),
+        };
+        self.write(|tx| {
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+                &[],
+            )?;
+            let version = match tx.query_opt("SELECT version FROM schema_version", &[])? {
+                Some(row) => row.int(0)?,
+                None => 0,
+            };
+            if version > SCHEMA_VERSION {
+                return Err(Error::SchemaTooNew {
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            if version < SCHEMA_VERSION {
+                for statement in ddl.split(';').filter(|s| has_code(s)) {
+                    tx.execute(statement, &[])?;
+                }
+                tx.execute("DELETE FROM schema_version", &[])?;
+                tx.execute(
+                    "INSERT INTO schema_version (version) VALUES ($1)",
+                    params![SCHEMA_VERSION],
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Whether a piece of DDL holds more than blank lines and `--` comments.
+fn has_code(sql: &str) -> bool {
+    sql.lines()
+        .map(str::trim)
+        .any(|l| !l.is_empty() && !l.starts_with("--"))
+}
+
+/// The schema version this code writes. Version 1 is the first release; later
+/// versions add numbered upgrade steps beside the DDL.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Takes the next value of a named counter, holding its row lock until the
+/// transaction ends. Commits that take a counter therefore commit in counter order,
+/// which is what lets readers treat the change feed and the custody log as
+/// append-only sequences even with several writers (PostgreSQL).
+pub fn next_counter(tx: &mut Tx, name: &str) -> Result<i64> {
+    tx.query_one(
+        "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+        params![name],
+    )?
+    .int(0)
+}

@@ -1,0 +1,163 @@
+-- Bureau schema, PostgreSQL dialect. Keep in step with sqlite.sql: same tables,
+-- columns and constraints, only the column types differ. No semicolons in
+-- comments: statements are split on them.
+
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('change_feed', 0), ('custody_log', 0);
+
+CREATE TABLE officers (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+
+CREATE TABLE enrollment_codes (
+    code_hash    BYTEA PRIMARY KEY,
+    officer_id   TEXT NOT NULL REFERENCES officers (id),
+    jurisdiction TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL,
+    expires_ms   BIGINT NOT NULL,
+    used_ms      BIGINT,
+    device_id    TEXT
+);
+
+CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    officer_id   TEXT NOT NULL REFERENCES officers (id),
+    jurisdiction TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    public_key   BYTEA NOT NULL,
+    key_id       BYTEA NOT NULL UNIQUE,
+    attestation  BYTEA,
+    certificate  BYTEA NOT NULL,
+    enrolled_ms  BIGINT NOT NULL,
+    revoked_ms   BIGINT
+);
+
+CREATE TABLE device_tokens (
+    token_hash BYTEA PRIMARY KEY,
+    device_id  TEXT NOT NULL REFERENCES devices (id),
+    issued_ms  BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL
+);
+
+-- Every key a device has signed with: the enrolled one, then each rotation's.
+CREATE TABLE device_keys (
+    key_id     BYTEA PRIMARY KEY,
+    device_id  TEXT NOT NULL REFERENCES devices (id),
+    public_key BYTEA NOT NULL,
+    from_seq   BIGINT NOT NULL
+);
+
+-- The head of each device's evidence chain as the bureau has received it.
+CREATE TABLE device_chains (
+    device_id          TEXT PRIMARY KEY REFERENCES devices (id),
+    key_id             BYTEA NOT NULL,
+    last_seq           BIGINT NOT NULL,
+    last_payload_sha256 BYTEA
+);
+
+CREATE TABLE applied_ops (
+    op_id      TEXT PRIMARY KEY,
+    device_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    result     TEXT NOT NULL,
+    applied_ms BIGINT NOT NULL
+);
+
+CREATE TABLE inspections (
+    id           TEXT PRIMARY KEY,
+    device_id    TEXT NOT NULL,
+    officer_id   TEXT NOT NULL,
+    jurisdiction TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    amends_id    TEXT REFERENCES inspections (id),
+    body         TEXT NOT NULL,
+    received_ms  BIGINT NOT NULL,
+    review_comment TEXT,
+    reviewed_ms  BIGINT
+);
+CREATE INDEX inspections_by_jurisdiction ON inspections (jurisdiction, status, received_ms);
+
+CREATE TABLE evidence_records (
+    id             BIGSERIAL PRIMARY KEY,
+    device_id      TEXT NOT NULL,
+    seq            BIGINT,
+    kind           TEXT,
+    signed         BYTEA NOT NULL,
+    payload_sha256 BYTEA,
+    media_sha256   BYTEA,
+    inspection_id  TEXT,
+    status         TEXT NOT NULL,
+    failure        TEXT,
+    media_status   TEXT NOT NULL,
+    leaf_index     BIGINT UNIQUE,
+    received_ms    BIGINT NOT NULL
+);
+CREATE INDEX evidence_by_device ON evidence_records (device_id, seq);
+CREATE INDEX evidence_by_inspection ON evidence_records (inspection_id);
+CREATE INDEX evidence_by_media ON evidence_records (media_sha256);
+
+CREATE TABLE custody_log (
+    leaf_index BIGINT PRIMARY KEY,
+    leaf_hash  BYTEA NOT NULL,
+    record_id  BIGINT NOT NULL REFERENCES evidence_records (id)
+);
+
+CREATE TABLE checkpoints (
+    tree_size BIGINT PRIMARY KEY,
+    root      BYTEA NOT NULL,
+    time_ms   BIGINT NOT NULL,
+    signature BYTEA NOT NULL
+);
+
+-- What devices pull: one row per change, in commit order (see counters).
+CREATE TABLE change_feed (
+    seq          BIGINT PRIMARY KEY,
+    jurisdiction TEXT,
+    device_id    TEXT,
+    kind         TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL
+);
+
+CREATE TABLE tasks (
+    id           TEXT PRIMARY KEY,
+    jurisdiction TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL
+);
+
+CREATE TABLE reference_data (
+    kind       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    loaded_ms  BIGINT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+
+CREATE TABLE uploads (
+    id           TEXT PRIMARY KEY,
+    device_id    TEXT NOT NULL,
+    photo_id     TEXT NOT NULL,
+    sha256       BYTEA NOT NULL,
+    length       BIGINT NOT NULL,
+    upload_offset BIGINT NOT NULL,
+    metadata     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL,
+    expires_ms   BIGINT NOT NULL,
+    completed_ms BIGINT
+);
+
+CREATE TABLE photos (
+    sha256      BYTEA PRIMARY KEY,
+    size        BIGINT NOT NULL,
+    device_id   TEXT NOT NULL,
+    photo_id    TEXT NOT NULL,
+    received_ms BIGINT NOT NULL
+);

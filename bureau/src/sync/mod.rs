@@ -1,0 +1,3 @@
+//! Sync with devices: push (ops applied exactly once) and pull (the change feed).
+
+pub mod feed;
