@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::now_ms;
 use crate::params;
 use crate::storage::{next_counter, Database, Tx};
-use fieldproof_core::hex;
 use serde::Serialize;
 use std::sync::Mutex;
 
@@ -60,11 +59,11 @@ impl LogCache {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignedCheckpoint {
     pub tree_size: u64,
-    #[serde(serialize_with = "as_hex")]
+    #[serde(serialize_with = "crate::serde_hex::bytes")]
     pub root: Hash,
     pub time_ms: i64,
     /// ECDSA P-256 over the 80-byte checkpoint layout, raw r ‖ s.
-    #[serde(serialize_with = "as_hex")]
+    #[serde(serialize_with = "crate::serde_hex::bytes")]
     pub signature: Vec<u8>,
 }
 
@@ -84,7 +83,7 @@ pub struct Receipt {
     pub leaf_index: u64,
     pub checkpoint: SignedCheckpoint,
     /// RFC 9162 audit path of the leaf in the checkpoint's tree, leaf end first.
-    #[serde(serialize_with = "hashes_as_hex")]
+    #[serde(serialize_with = "crate::serde_hex::list")]
     pub inclusion_proof: Vec<Hash>,
 }
 
@@ -145,12 +144,4 @@ pub fn receipt(log: &LogCache, leaf_index: u64, checkpoint: &SignedCheckpoint) -
         checkpoint: checkpoint.clone(),
         inclusion_proof,
     })
-}
-
-fn as_hex<S: serde::Serializer>(bytes: impl AsRef<[u8]>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(bytes.as_ref()))
-}
-
-fn hashes_as_hex<S: serde::Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(hashes.iter().map(|h| hex::encode(h)))
 }

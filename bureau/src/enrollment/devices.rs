@@ -18,7 +18,7 @@ pub struct Device {
     pub officer_id: String,
     pub jurisdiction: String,
     pub role: Role,
-    #[serde(serialize_with = "hex_string")]
+    #[serde(serialize_with = "crate::serde_hex::bytes")]
     pub key_id: Vec<u8>,
     pub enrolled_ms: i64,
     pub revoked_ms: Option<i64>,
@@ -230,8 +230,4 @@ pub fn revoke_device(tx: &mut Tx, device_id: &str) -> Result<Device> {
         )?
         .ok_or(Error::NotFound { what: "device" })?;
     device(&row)
-}
-
-fn hex_string<S: serde::Serializer>(bytes: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(bytes))
 }
