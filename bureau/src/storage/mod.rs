@@ -7,6 +7,17 @@
 //! `SAVEPOINT`, 64-bit integers, text and byte strings (booleans are 0/1 integers).
 //! Only connection set-up and the schema's DDL differ per backend, so one
 //! conformance suite (`tests/storage_conformance.rs`) proves both behave the same.
+//! `docs/storage.md` lists the dialect rules.
+//!
+//! Two rules are enforced here, identically for both backends, because the
+//! backends would otherwise differ:
+//! - A statement that fails spoils its transaction unless it ran inside
+//!   [`savepoint`] and that savepoint was rolled back. PostgreSQL refuses every
+//!   later statement and turns `COMMIT` into a silent `ROLLBACK`; SQLite would
+//!   carry on. So a closure that swallows such an error and returns `Ok` gets an
+//!   error from [`Database::write`] instead of a commit, on both.
+//! - Text never contains NUL (U+0000): PostgreSQL cannot store it, so both refuse
+//!   it as an invalid request.
 //!
 //! Everything here is blocking; the HTTP layer calls it through
 //! `tokio::task::spawn_blocking`.
@@ -180,6 +191,100 @@ pub trait Sql {
 /// A transaction handle, whichever the backend.
 pub type Tx<'a> = dyn Sql + 'a;
 
+/// The backend's transaction behind the rules both backends keep alike (see the
+/// module docs): parameters are checked, and a failed statement is remembered
+/// until a `ROLLBACK TO SAVEPOINT` undoes it.
+struct Checked<'t, 'b> {
+    tx: &'t mut Tx<'b>,
+    /// Savepoints open now.
+    depth: usize,
+    /// The shallowest savepoint depth at which a statement failed without being
+    /// rolled back since, with that failure's message.
+    failed: Option<(usize, String)>,
+}
+
+impl Checked<'_, '_> {
+    fn track<T>(&mut self, sql: &str, outcome: Result<T>) -> Result<T> {
+        match &outcome {
+            Err(error) => {
+                if self.failed.as_ref().is_none_or(|(at, _)| self.depth < *at) {
+                    self.failed = Some((self.depth, error.to_string()));
+                }
+            }
+            Ok(_) => {
+                let head = sql.trim_start().as_bytes();
+                let starts = |word: &str| {
+                    head.len() >= word.len()
+                        && head[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+                };
+                if starts("SAVEPOINT") {
+                    self.depth += 1;
+                } else if starts("RELEASE") {
+                    self.depth = self.depth.saturating_sub(1);
+                    if let Some((at, _)) = &mut self.failed {
+                        *at = (*at).min(self.depth);
+                    }
+                } else if starts("ROLLBACK") {
+                    // ROLLBACK TO the innermost savepoint undoes what failed within it.
+                    if self
+                        .failed
+                        .as_ref()
+                        .is_some_and(|(at, _)| *at >= self.depth.max(1))
+                    {
+                        self.failed = None;
+                    }
+                }
+            }
+        }
+        outcome
+    }
+}
+
+impl Sql for Checked<'_, '_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let outcome = check_params(params).and_then(|()| self.tx.execute(sql, params));
+        self.track(sql, outcome)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let outcome = check_params(params).and_then(|()| self.tx.query(sql, params));
+        self.track(sql, outcome)
+    }
+}
+
+fn check_params(params: &[Value]) -> Result<()> {
+    for value in params {
+        if let Value::Text(text) = value {
+            if text.contains('\0') {
+                return Err(Error::InvalidRequest {
+                    reason: "text must not contain NUL (U+0000) characters".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f` on the backend transaction `tx` under the shared rules; an `Ok` from
+/// `f` after an unrecovered statement failure becomes an error (and a rollback).
+fn checked<T>(tx: &mut Tx, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+    let mut checked = Checked {
+        tx,
+        depth: 0,
+        failed: None,
+    };
+    let value = f(&mut checked)?;
+    match checked.failed {
+        None => Ok(value),
+        Some((_, failure)) => Err(Error::Storage {
+            reason: format!(
+                "a statement failed outside a rolled-back savepoint, so the transaction \
+                 was rolled back ({failure})"
+            ),
+        }),
+    }
+}
+
 /// Runs `f` inside a savepoint: its writes are kept if it returns `Ok`, undone if
 /// it fails, and the enclosing transaction carries on either way. The push endpoint
 /// applies each op like this, so one bad op spoils nothing else.
@@ -223,18 +328,20 @@ impl Database {
     }
 
     /// Runs `f` in one read-write transaction, committed if it returns `Ok`.
+    /// Anything else (an `Err`, a panic, a failed statement that `f` swallowed)
+    /// rolls it back.
     pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
         match self {
-            Database::Sqlite(db) => db.write(f),
-            Database::Postgres(db) => db.write(f),
+            Database::Sqlite(db) => db.write(|tx| checked(tx, f)),
+            Database::Postgres(db) => db.write(|tx| checked(tx, f)),
         }
     }
 
     /// Runs `f` in one read-only transaction (a consistent snapshot).
     pub fn read<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
         match self {
-            Database::Sqlite(db) => db.read(f),
-            Database::Postgres(db) => db.read(f),
+            Database::Sqlite(db) => db.read(|tx| checked(tx, f)),
+            Database::Postgres(db) => db.read(|tx| checked(tx, f)),
         }
     }
 
@@ -244,6 +351,12 @@ impl Database {
             Database::Postgres(_) => include_str!("schema/postgres.sql"),
         };
         self.write(|tx| {
+            if let Database::Postgres(_) = self {
+                // Bureau processes starting together on an empty database take
+                // turns: the first creates the schema, the others find it made.
+                // (SQLite's BEGIN IMMEDIATE already admits one writer at a time.)
+                tx.execute("SELECT pg_advisory_xact_lock($1)", params![MIGRATION_LOCK])?;
+            }
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
                 &[],
@@ -283,6 +396,9 @@ fn has_code(sql: &str) -> bool {
 /// The schema version this code writes. Version 1 is the first release; later
 /// versions add numbered upgrade steps beside the DDL.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The PostgreSQL advisory lock key that serialises migrations (ASCII "fpschema").
+const MIGRATION_LOCK: i64 = 0x6670_7363_6865_6d61;
 
 /// Takes the next value of a named counter, holding its row lock until the
 /// transaction ends. Commits that take a counter therefore commit in counter order,

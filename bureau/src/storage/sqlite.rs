@@ -67,6 +67,11 @@ fn transaction<T>(
     begin: &str,
     f: impl FnOnce(&mut Tx) -> Result<T>,
 ) -> Result<T> {
+    // A caller that panicked mid-transaction left it open (the writer's mutex
+    // hands the connection on regardless): undo it, or every later BEGIN fails.
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK").map_err(storage)?;
+    }
     conn.execute_batch(begin).map_err(storage)?;
     let mut tx = SqliteTx { conn };
     match f(&mut tx) {
@@ -157,6 +162,9 @@ fn storage(error: rusqlite::Error) -> Error {
             reason: error.to_string(),
         },
         Some(ErrorCode::DiskFull) => Error::DiskFull,
+        // The busy timeout ran out: another process holds the lock. Retryable, as
+        // PostgreSQL's serialization failures are.
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy,
         _ => Error::Storage {
             reason: error.to_string(),
         },

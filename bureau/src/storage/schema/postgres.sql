@@ -91,6 +91,7 @@ CREATE TABLE evidence_records (
     signed         BYTEA NOT NULL,
     payload_sha256 BYTEA,
     media_sha256   BYTEA,
+    media_size     BIGINT,
     inspection_id  TEXT,
     status         TEXT NOT NULL,
     failure        TEXT,
@@ -153,11 +154,17 @@ CREATE TABLE uploads (
     expires_ms   BIGINT NOT NULL,
     completed_ms BIGINT
 );
+-- A device re-offering a photo it already uploaded, and the expiry sweep.
+CREATE INDEX uploads_by_photo ON uploads (device_id, sha256);
+CREATE INDEX uploads_by_state ON uploads (state, expires_ms);
 
+-- One row per device that delivered these bytes, verified. The file itself is
+-- stored once, content-addressed (photos/<sha256 hex>).
 CREATE TABLE photos (
-    sha256      BYTEA PRIMARY KEY,
+    sha256      BYTEA NOT NULL,
     size        BIGINT NOT NULL,
     device_id   TEXT NOT NULL,
     photo_id    TEXT NOT NULL,
-    received_ms BIGINT NOT NULL
+    received_ms BIGINT NOT NULL,
+    PRIMARY KEY (sha256, device_id)
 );

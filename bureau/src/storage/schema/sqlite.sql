@@ -91,6 +91,7 @@ CREATE TABLE evidence_records (
     signed         BLOB NOT NULL,
     payload_sha256 BLOB,
     media_sha256   BLOB,
+    media_size     INTEGER,
     inspection_id  TEXT,
     status         TEXT NOT NULL,
     failure        TEXT,
@@ -153,11 +154,17 @@ CREATE TABLE uploads (
     expires_ms   INTEGER NOT NULL,
     completed_ms INTEGER
 );
+-- A device re-offering a photo it already uploaded, and the expiry sweep.
+CREATE INDEX uploads_by_photo ON uploads (device_id, sha256);
+CREATE INDEX uploads_by_state ON uploads (state, expires_ms);
 
+-- One row per device that delivered these bytes, verified. The file itself is
+-- stored once, content-addressed (photos/<sha256 hex>).
 CREATE TABLE photos (
-    sha256      BLOB PRIMARY KEY,
+    sha256      BLOB NOT NULL,
     size        INTEGER NOT NULL,
     device_id   TEXT NOT NULL,
     photo_id    TEXT NOT NULL,
-    received_ms INTEGER NOT NULL
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (sha256, device_id)
 );
