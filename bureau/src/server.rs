@@ -6,20 +6,29 @@ use crate::api;
 use crate::bureau::Bureau;
 use crate::config::Config;
 use crate::error::Result;
+use crate::uploads;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Serves `bureau` on an already bound listener until `shutdown` completes.
+/// Expired photo uploads are swept at start-up and periodically while it serves.
 pub async fn serve(
     bureau: Arc<Bureau>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, api::router(bureau))
+    let sweeper = tokio::spawn(uploads::sweep_periodically(bureau.clone()));
+    let served = axum::serve(listener, api::router(bureau.clone()))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    sweeper.abort();
+    let _ = sweeper.await;
+    // The bureau's last handle goes on a blocking thread: closing a PostgreSQL
+    // pool blocks, which an async thread must not do.
+    let _ = tokio::task::spawn_blocking(move || drop(bureau)).await;
+    served?;
     Ok(())
 }
 

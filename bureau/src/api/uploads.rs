@@ -1,8 +1,204 @@
-//! TODO(bureau): routes being written.
+//! tus 1.0 photo uploads over HTTP: `/v1/uploads` (OPTIONS, POST) and
+//! `/v1/uploads/{id}` (HEAD, PATCH, DELETE, OPTIONS). Thin: headers in, headers
+//! out; the rules live in [`crate::uploads`]. The endpoint is documented in
+//! `bureau/docs/uploads.md`.
 
-use super::State;
+use super::{blocking, parse_id, ApiError, ApiResult, DeviceAuth, State};
+use crate::error::{Error, Result};
+use crate::uploads::tus::{self, Checksum, Metadata};
+use crate::uploads::{self, Chunk, Upload, UploadState};
+use axum::extract::{Path, Request, State as Extract};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{head, post};
 use axum::Router;
 
 pub fn routes() -> Router<State> {
     Router::new()
+        .route("/v1/uploads", post(create).options(capabilities))
+        .route(
+            "/v1/uploads/{id}",
+            head(status)
+                .patch(append)
+                .delete(terminate)
+                .options(capabilities),
+        )
+        .route_layer(middleware::from_fn(tus_resumable))
+}
+
+/// Every response carries `Tus-Resumable`. Every request but OPTIONS must carry
+/// it too, naming the version spoken here; else 412, with the versions that are.
+async fn tus_resumable(request: Request, next: Next) -> Response {
+    let supported = request.method() == Method::OPTIONS
+        || matches!(header_text(request.headers(), "Tus-Resumable"), Ok(Some(v)) if v == tus::VERSION);
+    let mut response = if supported {
+        next.run(request).await
+    } else {
+        let mut refused = ApiError(Error::TusVersionUnsupported).into_response();
+        refused
+            .headers_mut()
+            .insert("tus-version", HeaderValue::from_static(tus::VERSION));
+        refused
+    };
+    response
+        .headers_mut()
+        .insert("tus-resumable", HeaderValue::from_static(tus::VERSION));
+    response
+}
+
+/// OPTIONS: what this server supports. Needs no token.
+async fn capabilities(Extract(state): Extract<State>) -> (StatusCode, HeaderMap) {
+    let mut headers = HeaderMap::new();
+    headers.insert("tus-version", HeaderValue::from_static(tus::VERSION));
+    headers.insert("tus-extension", HeaderValue::from_static(tus::EXTENSIONS));
+    headers.insert(
+        "tus-max-size",
+        HeaderValue::from(state.limits.max_photo_bytes),
+    );
+    headers.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static(tus::CHECKSUM_ALGORITHMS),
+    );
+    (StatusCode::NO_CONTENT, headers)
+}
+
+/// POST: creates an upload (creation), with its first chunk when the request has
+/// a body (creation-with-upload).
+async fn create(
+    DeviceAuth(device): DeviceAuth,
+    Extract(state): Extract<State>,
+    request: Request,
+) -> ApiResult<Response> {
+    let headers = request.headers();
+    let length = number(headers, "Upload-Length")?;
+    let metadata = Metadata::parse(header_text(headers, "Upload-Metadata")?.unwrap_or(""))?;
+    // creation-with-upload is told by the chunk content type (checked in `chunk`);
+    // without a Content-Type, any body is ignored and Upload-Offset: 0 says so.
+    let first_chunk = if headers.contains_key(header::CONTENT_TYPE) {
+        Some(chunk(request, 0)?)
+    } else {
+        None
+    };
+    let device_id = device.id.clone();
+    let upload = blocking(&state, move |b| {
+        uploads::create(b, &device_id, length, metadata)
+    })
+    .await?;
+    let location = format!("/v1/uploads/{}", upload.id);
+    let outcome = match first_chunk {
+        Some(chunk) if upload.state == UploadState::Receiving => {
+            uploads::receive_chunk(state, device.id, upload.id, chunk).await
+        }
+        // No body, or a photo already held complete: nothing to write.
+        _ => Ok(upload),
+    };
+    // The upload exists whatever became of its first chunk: say where it is.
+    let mut response = match outcome {
+        Ok(upload) => (StatusCode::CREATED, progress(&upload)).into_response(),
+        Err(error) => ApiError(error).into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::LOCATION, ascii_value(location));
+    Ok(response)
+}
+
+/// HEAD: how far the upload is.
+async fn status(
+    DeviceAuth(device): DeviceAuth,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, HeaderMap)> {
+    let id = parse_id(&id, "upload id")?;
+    let upload = uploads::status(&state, device.id, id).await?;
+    let mut headers = progress(&upload);
+    headers.insert("upload-length", HeaderValue::from(upload.length));
+    headers.insert("upload-metadata", ascii_value(upload.metadata.to_header()));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((StatusCode::OK, headers))
+}
+
+/// PATCH: the next chunk.
+async fn append(
+    DeviceAuth(device): DeviceAuth,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+    request: Request,
+) -> ApiResult<(StatusCode, HeaderMap)> {
+    let id = parse_id(&id, "upload id")?;
+    let offset = number(request.headers(), "Upload-Offset")?;
+    let upload = uploads::receive_chunk(state, device.id, id, chunk(request, offset)?).await?;
+    Ok((StatusCode::NO_CONTENT, progress(&upload)))
+}
+
+/// DELETE: termination.
+async fn terminate(
+    DeviceAuth(device): DeviceAuth,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "upload id")?;
+    uploads::terminate(&state, device.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The chunk a request's body carries, which must be `application/offset+octet-stream`.
+fn chunk(request: Request, offset: u64) -> Result<Chunk> {
+    let headers = request.headers();
+    let media_type = header_text(headers, "Content-Type")?
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if !media_type.is_some_and(|t| t.eq_ignore_ascii_case(tus::CHUNK_CONTENT_TYPE)) {
+        return Err(Error::UnsupportedContentType {
+            expected: tus::CHUNK_CONTENT_TYPE,
+        });
+    }
+    let declared_length = header_text(headers, "Content-Length")?
+        .map(|v| tus::parse_number(v, "Content-Length"))
+        .transpose()?;
+    let checksum = header_text(headers, "Upload-Checksum")?
+        .map(Checksum::parse)
+        .transpose()?;
+    Ok(Chunk {
+        offset,
+        declared_length,
+        checksum,
+        body: request.into_body(),
+    })
+}
+
+/// `Upload-Offset`, and `Upload-Expires` while the upload is unfinished.
+fn progress(upload: &Upload) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("upload-offset", HeaderValue::from(upload.offset));
+    if upload.state == UploadState::Receiving {
+        headers.insert(
+            "upload-expires",
+            ascii_value(tus::http_date(upload.expires_ms)),
+        );
+    }
+    headers
+}
+
+/// A header's text; present but not visible ASCII counts as malformed.
+fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| Error::InvalidTusHeader { header: name })
+        })
+        .transpose()
+}
+
+/// A required decimal header (`Upload-Length`, `Upload-Offset`).
+fn number(headers: &HeaderMap, name: &'static str) -> Result<u64> {
+    let text = header_text(headers, name)?.ok_or(Error::InvalidTusHeader { header: name })?;
+    tus::parse_number(text, name)
+}
+
+/// A value the bureau made from ASCII only (ids, dates, base64).
+fn ascii_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).expect("the bureau's own header values are visible ASCII")
 }
