@@ -1,0 +1,220 @@
+//! Admin API, cases: received inspections and their review, tasks, and reference
+//! data (jurisdiction boundaries, checklist templates). Every route takes the
+//! admin token.
+
+use super::{blocking, parse_id, parse_json, read_json_body, AdminAuth, ApiResult, Json, State};
+use crate::cases::inspections::{
+    self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus,
+};
+use crate::cases::reference_data::{
+    self, BoundaryLoad, ChecklistPublication, PublishedChecklist, StoredBoundary,
+};
+use crate::cases::tasks::{self, NewTask, Task};
+use crate::cases::Page;
+use crate::error::Error;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State as Extract};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use fieldproof_core::geo::datum::Datum;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/v1/admin/inspections", get(list_inspections))
+        .route("/v1/admin/inspections/{id}", get(get_inspection))
+        .route("/v1/admin/inspections/{id}/review", post(review_inspection))
+        .route("/v1/admin/tasks", get(list_tasks).post(create_task))
+        .route(
+            "/v1/admin/boundaries",
+            get(list_boundaries).post(load_boundaries),
+        )
+        .route(
+            "/v1/admin/checklists",
+            get(list_checklists).post(publish_checklist),
+        )
+}
+
+/// Query parameters, unknown ones refused with our own error body (axum's
+/// rejection would answer in plain text).
+fn query<T>(query: Result<Query<T>, QueryRejection>, allowed: &str) -> Result<T, Error> {
+    query.map(|Query(q)| q).map_err(|_| Error::InvalidRequest {
+        reason: format!("query parameters: {allowed}"),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InspectionQuery {
+    jurisdiction: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_inspections(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    params: Result<Query<InspectionQuery>, QueryRejection>,
+) -> ApiResult<axum::Json<Page<InspectionSummary>>> {
+    let q = query(params, "jurisdiction, status, limit (a number), cursor")?;
+    let filter = InspectionFilter {
+        jurisdiction: q.jurisdiction,
+        status: q.status.as_deref().map(ReviewStatus::parse).transpose()?,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let page = blocking(&state, move |b| {
+        b.db.read(|tx| inspections::list(tx, &filter))
+    })
+    .await?;
+    Ok(axum::Json(page))
+}
+
+async fn get_inspection(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<InspectionCase>> {
+    let id = parse_id(&id, "inspection id")?;
+    let case = blocking(&state, move |b| b.db.read(|tx| inspections::get(tx, &id))).await?;
+    Ok(axum::Json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewRequest {
+    /// `accept` or `return`.
+    decision: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn review_inspection(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+    Json(request): Json<ReviewRequest>,
+) -> ApiResult<axum::Json<InspectionCase>> {
+    let id = parse_id(&id, "inspection id")?;
+    let decision = Decision::parse(&request.decision)?;
+    let case = blocking(&state, move |b| {
+        b.db.write(|tx| inspections::review(tx, &id, decision, request.comment.as_deref()))
+    })
+    .await?;
+    Ok(axum::Json(case))
+}
+
+async fn create_task(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    Json(new): Json<NewTask>,
+) -> ApiResult<(StatusCode, axum::Json<Task>)> {
+    let task = blocking(&state, move |b| b.db.write(|tx| tasks::create(tx, &new))).await?;
+    Ok((StatusCode::CREATED, axum::Json(task)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskQuery {
+    jurisdiction: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_tasks(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    params: Result<Query<TaskQuery>, QueryRejection>,
+) -> ApiResult<axum::Json<Page<Task>>> {
+    let q = query(params, "jurisdiction, limit (a number), cursor")?;
+    let page = blocking(&state, move |b| {
+        b.db.read(|tx| tasks::list(tx, q.jurisdiction.as_deref(), q.limit, q.cursor.as_deref()))
+    })
+    .await?;
+    Ok(axum::Json(page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoundaryQuery {
+    datum: Option<String>,
+}
+
+/// The body is the GeoJSON document itself (up to `max_reference_bytes`); its
+/// datum is a required query parameter, never guessed.
+async fn load_boundaries(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    params: Result<Query<BoundaryQuery>, QueryRejection>,
+    request: Request,
+) -> ApiResult<axum::Json<BoundaryLoad>> {
+    let q = query(params, "datum (wgs84, gcj02 or bd09)")?;
+    let datum = q.datum.ok_or_else(|| Error::InvalidRequest {
+        reason: "say which datum the boundaries are in: ?datum=wgs84, gcj02 or bd09".into(),
+    })?;
+    let datum = Datum::from_code(&datum).ok_or(Error::UnknownDatum)?;
+    let bytes = read_json_body(request, state.limits.max_reference_bytes).await?;
+    let load = blocking(&state, move |b| {
+        let boundaries = reference_data::parse_boundaries(&bytes, datum)?;
+        drop(bytes);
+        b.db.write(|tx| reference_data::store_boundaries(tx, datum, &boundaries))
+    })
+    .await?;
+    Ok(axum::Json(load))
+}
+
+async fn list_boundaries(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+) -> ApiResult<axum::Json<Vec<StoredBoundary>>> {
+    let list = blocking(&state, |b| b.db.read(reference_data::list_boundaries)).await?;
+    Ok(axum::Json(list))
+}
+
+/// `{template, matter?, jurisdiction?}`, up to `max_reference_bytes`. JSON that
+/// does not parse is `malformed_json`; JSON that is not a checklist template is
+/// `invalid_template`.
+async fn publish_checklist(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    request: Request,
+) -> ApiResult<(StatusCode, axum::Json<PublishedChecklist>)> {
+    let bytes = read_json_body(request, state.limits.max_reference_bytes).await?;
+    let publication: ChecklistPublication = parse_template(&bytes)?;
+    let published = blocking(&state, move |b| {
+        b.db.write(|tx| reference_data::publish_checklist(tx, &publication))
+    })
+    .await?;
+    let status = if published.unchanged {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, axum::Json(published)))
+}
+
+fn parse_template<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_data() => Err(Error::InvalidTemplate {
+            // Position only: serde's message can quote the offending input.
+            reason: format!(
+                "not a checklist publication {{template, matter?, jurisdiction?}} (line {} column {})",
+                e.line(),
+                e.column()
+            ),
+        }),
+        Err(_) => parse_json(bytes),
+    }
+}
+
+async fn list_checklists(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+) -> ApiResult<axum::Json<Vec<PublishedChecklist>>> {
+    let list = blocking(&state, |b| b.db.read(reference_data::list_checklists)).await?;
+    Ok(axum::Json(list))
+}

@@ -1,1 +1,0 @@
-//! TODO(bureau): inspections, reviews, tasks, reference data.

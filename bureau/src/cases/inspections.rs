@@ -1,0 +1,471 @@
+//! Inspections as the bureau holds them: received by push (immutable; changes come
+//! as amendments), listed and opened by reviewers with their evidence, and
+//! reviewed once — accepted, or returned to the officer with a comment.
+//!
+//! Rows are written by the push path ([`crate::sync`]); this module only reads
+//! them and records the review.
+
+use super::{page_size, text_field, within_jurisdiction, Cursor, Page};
+use crate::enrollment::check_jurisdiction;
+use crate::error::{Error, Result};
+use crate::storage::{Row, Tx, Value};
+use crate::sync::feed::{self, Audience};
+use crate::{now_ms, params};
+use fieldproof_core::hex;
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+
+/// Where a received inspection is in review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Waiting for review (an original, or an amendment sent after a return).
+    Submitted,
+    Accepted,
+    Returned,
+}
+
+impl ReviewStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReviewStatus::Submitted => "submitted",
+            ReviewStatus::Accepted => "accepted",
+            ReviewStatus::Returned => "returned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "submitted" => Ok(ReviewStatus::Submitted),
+            "accepted" => Ok(ReviewStatus::Accepted),
+            "returned" => Ok(ReviewStatus::Returned),
+            _ => Err(Error::InvalidRequest {
+                reason: "status must be submitted, accepted or returned".into(),
+            }),
+        }
+    }
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Return,
+}
+
+impl Decision {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "accept" => Ok(Decision::Accept),
+            "return" => Ok(Decision::Return),
+            _ => Err(Error::InvalidRequest {
+                reason: "decision must be accept or return".into(),
+            }),
+        }
+    }
+
+    /// The status the inspection gets.
+    pub fn status(self) -> ReviewStatus {
+        match self {
+            Decision::Accept => ReviewStatus::Accepted,
+            Decision::Return => ReviewStatus::Returned,
+        }
+    }
+}
+
+/// The longest review comment, in characters.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// How far an inspection's evidence is verified, over all its evidence records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// No evidence record names this inspection (yet).
+    None,
+    /// Some record was flagged (bad signature, gap, fork, replay…) or its photo
+    /// did not match its hash: a reviewer must look.
+    Flagged,
+    /// Every record verified so far, but some photo is not uploaded yet.
+    PendingMedia,
+    /// Every record accepted, every photo received and matching its record.
+    Verified,
+}
+
+/// Counts behind a [`Verification`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceSummary {
+    pub records: i64,
+    pub accepted: i64,
+    pub flagged: i64,
+    pub media_pending: i64,
+    pub media_verified: i64,
+    pub media_mismatch: i64,
+}
+
+impl EvidenceSummary {
+    fn add(&mut self, status: &str, media_status: &str, count: i64) {
+        self.records += count;
+        match status {
+            "accepted" => self.accepted += count,
+            _ => self.flagged += count,
+        }
+        match media_status {
+            "pending" => self.media_pending += count,
+            "verified" => self.media_verified += count,
+            "mismatch" => self.media_mismatch += count,
+            _ => {}
+        }
+    }
+
+    pub fn verification(&self) -> Verification {
+        if self.records == 0 {
+            Verification::None
+        } else if self.flagged > 0 || self.media_mismatch > 0 {
+            Verification::Flagged
+        } else if self.media_pending > 0 {
+            Verification::PendingMedia
+        } else {
+            Verification::Verified
+        }
+    }
+}
+
+/// The evidence part of a case: the overall status and its counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub status: Verification,
+    #[serde(flatten)]
+    pub counts: EvidenceSummary,
+}
+
+impl From<EvidenceSummary> for Evidence {
+    fn from(counts: EvidenceSummary) -> Self {
+        Evidence {
+            status: counts.verification(),
+            counts,
+        }
+    }
+}
+
+/// A received inspection as a list shows it: review state, where and what, and
+/// its evidence status. No answers and no personal data (the responsible party
+/// appears only in [`InspectionCase::inspection`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectionSummary {
+    pub id: String,
+    pub device_id: String,
+    pub officer_id: String,
+    pub jurisdiction: String,
+    pub status: String,
+    pub amends_id: Option<String>,
+    pub received_ms: i64,
+    pub reviewed_ms: Option<i64>,
+    pub review_comment: Option<String>,
+    pub matter: Option<String>,
+    pub township_code: Option<String>,
+    pub county_code: Option<String>,
+    /// Site, WGS-84.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub task_id: Option<String>,
+    pub started_at_ms: Option<i64>,
+    pub ended_at_ms: Option<i64>,
+    pub revision: Option<u64>,
+    pub evidence: Evidence,
+}
+
+/// One evidence record as a reviewer sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceRecord {
+    pub seq: Option<i64>,
+    pub kind: Option<String>,
+    /// `accepted` or `flagged`.
+    pub status: String,
+    /// Why it was flagged (a stable code), if it was.
+    pub failure: Option<String>,
+    /// `none` (no photo), `pending`, `verified` or `mismatch`.
+    pub media_status: String,
+    /// SHA-256 of the photo the record vouches for, hex.
+    pub media_sha256: Option<String>,
+    /// Its place in the custody log (accepted records only).
+    pub leaf_index: Option<i64>,
+    pub received_ms: i64,
+}
+
+/// One inspection in full: the summary, the inspection as the device sent it,
+/// every evidence record naming it, and the amendment that supersedes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectionCase {
+    #[serde(flatten)]
+    pub summary: InspectionSummary,
+    pub amended_by: Option<String>,
+    pub inspection: Json,
+    pub evidence_records: Vec<EvidenceRecord>,
+}
+
+/// What a list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct InspectionFilter {
+    /// Inspections within this jurisdiction (its code is a prefix of theirs).
+    pub jurisdiction: Option<String>,
+    pub status: Option<ReviewStatus>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+const COLUMNS: &str = "id, device_id, officer_id, jurisdiction, status, amends_id, body, received_ms, review_comment, reviewed_ms";
+
+/// Received inspections, newest first, one page at a time (keyset paging on the
+/// receipt time and id, so pages stay stable while new inspections arrive).
+pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSummary>> {
+    let limit = page_size(filter.limit)?;
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(code) = &filter.jurisdiction {
+        check_jurisdiction(code)?;
+        values.push(code.into());
+        conditions.push(within_jurisdiction(
+            "jurisdiction",
+            &format!("${}", values.len()),
+        ));
+    }
+    if let Some(status) = filter.status {
+        values.push(status.code().into());
+        conditions.push(format!("status = ${}", values.len()));
+    }
+    if let Some(cursor) = &filter.cursor {
+        let cursor = Cursor::decode(cursor)?;
+        values.push(cursor.time_ms.into());
+        values.push(cursor.id.into());
+        let (t, i) = (values.len() - 1, values.len());
+        conditions.push(format!(
+            "(received_ms < ${t} OR (received_ms = ${t} AND id < ${i}))"
+        ));
+    }
+    values.push((limit as i64 + 1).into());
+    let sql = format!(
+        "SELECT {COLUMNS} FROM inspections {} ORDER BY received_ms DESC, id DESC LIMIT ${}",
+        where_clause(&conditions),
+        values.len()
+    );
+    let rows = tx.query(&sql, &values)?;
+    let has_more = rows.len() > limit;
+    let rows = &rows[..rows.len().min(limit)];
+    let ids: Vec<String> = rows.iter().map(|r| r.text(0)).collect::<Result<_>>()?;
+    let mut evidence = evidence_summaries(tx, &ids)?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            let (summary, _) = summary(row, evidence.remove(&row.text(0)?).unwrap_or_default())?;
+            Ok(summary)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let next_cursor = match items.last() {
+        Some(last) if has_more => Some(
+            Cursor {
+                time_ms: last.received_ms,
+                id: last.id.clone(),
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// One inspection with its evidence records.
+pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
+    let row = tx
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM inspections WHERE id = $1"),
+            params![id],
+        )?
+        .ok_or(Error::NotFound { what: "inspection" })?;
+    let records = tx.query(
+        "SELECT seq, kind, status, failure, media_status, media_sha256, leaf_index, received_ms
+         FROM evidence_records WHERE inspection_id = $1 ORDER BY id",
+        params![id],
+    )?;
+    let mut counts = EvidenceSummary::default();
+    let evidence_records = records
+        .iter()
+        .map(|r| {
+            let record = EvidenceRecord {
+                seq: r.opt_int(0)?,
+                kind: r.opt_text(1)?,
+                status: r.text(2)?,
+                failure: r.opt_text(3)?,
+                media_status: r.text(4)?,
+                media_sha256: r.opt_blob(5)?.map(|b| hex::encode(&b)),
+                leaf_index: r.opt_int(6)?,
+                received_ms: r.int(7)?,
+            };
+            counts.add(&record.status, &record.media_status, 1);
+            Ok(record)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (summary, inspection) = summary(&row, counts)?;
+    Ok(InspectionCase {
+        summary,
+        amended_by: amended_by(tx, id)?,
+        inspection,
+        evidence_records,
+    })
+}
+
+/// Records a review decision and tells the inspection's jurisdiction and the
+/// device that sent it (feed kind `review`). Only an inspection waiting for
+/// review, and not superseded by an amendment, can be reviewed, and only once.
+pub fn review(
+    tx: &mut Tx,
+    id: &str,
+    decision: Decision,
+    comment: Option<&str>,
+) -> Result<InspectionCase> {
+    let comment = match comment {
+        Some(text) => {
+            Some(text_field(text, "comment", MAX_COMMENT_CHARS)?).filter(|c| !c.is_empty())
+        }
+        None => None,
+    };
+    if decision == Decision::Return && comment.is_none() {
+        return Err(Error::CommentRequired);
+    }
+    let row = tx
+        .query_opt(
+            "SELECT status, jurisdiction, device_id FROM inspections WHERE id = $1",
+            params![id],
+        )?
+        .ok_or(Error::NotFound { what: "inspection" })?;
+    if row.text(0)? != ReviewStatus::Submitted.code() {
+        return Err(Error::AlreadyReviewed);
+    }
+    if amended_by(tx, id)?.is_some() {
+        return Err(Error::Superseded);
+    }
+    let (jurisdiction, device_id) = (row.text(1)?, row.text(2)?);
+    let reviewed_ms = now_ms();
+    let status = decision.status().code();
+    // Conditional on the status read above, so two reviewers racing cannot both
+    // decide, whatever the backend's isolation level.
+    let changed = tx.execute(
+        "UPDATE inspections SET status = $1, review_comment = $2, reviewed_ms = $3
+         WHERE id = $4 AND status = 'submitted'",
+        params![status, comment.clone(), reviewed_ms, id],
+    )?;
+    if changed != 1 {
+        return Err(Error::AlreadyReviewed);
+    }
+    let body = serde_json::json!({
+        "inspection_id": id,
+        "decision": status,
+        "comment": comment,
+        "reviewed_ms": reviewed_ms,
+    });
+    // Reviewers and colleagues in the jurisdiction see the decision; the device
+    // that sent the inspection hears of it even if it has since been moved or
+    // pulls a narrower scope. A device covered by both gets it twice; applying a
+    // decision is idempotent.
+    feed::append(tx, Audience::Jurisdiction(&jurisdiction), "review", &body)?;
+    feed::append(tx, Audience::Device(&device_id), "review", &body)?;
+    get(tx, id)
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// The amendment of `id`, if one has been received.
+fn amended_by(tx: &mut Tx, id: &str) -> Result<Option<String>> {
+    tx.query_opt(
+        "SELECT id FROM inspections WHERE amends_id = $1 ORDER BY received_ms, id LIMIT 1",
+        params![id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+}
+
+/// Evidence counts for each of `ids` (one query per page, not per inspection).
+fn evidence_summaries(tx: &mut Tx, ids: &[String]) -> Result<HashMap<String, EvidenceSummary>> {
+    let mut summaries = HashMap::new();
+    if ids.is_empty() {
+        return Ok(summaries);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let values: Vec<Value> = ids.iter().map(Value::from).collect();
+    let rows = tx.query(
+        &format!(
+            "SELECT inspection_id, status, media_status, COUNT(*) FROM evidence_records
+             WHERE inspection_id IN ({}) GROUP BY inspection_id, status, media_status",
+            placeholders.join(", ")
+        ),
+        &values,
+    )?;
+    for row in rows {
+        summaries
+            .entry(row.text(0)?)
+            .or_insert_with(EvidenceSummary::default)
+            .add(&row.text(1)?, &row.text(2)?, row.int(3)?);
+    }
+    Ok(summaries)
+}
+
+/// A row of [`COLUMNS`] as a summary, and the stored inspection body.
+fn summary(row: &Row, counts: EvidenceSummary) -> Result<(InspectionSummary, Json)> {
+    // The body is the device's inspection JSON, checked by the push path; a field
+    // that is missing or of another type shows as null rather than failing a list.
+    let body: Json = serde_json::from_str(&row.text(6)?).unwrap_or(Json::Null);
+    let text = |v: &Json| v.as_str().map(str::to_owned);
+    let summary = InspectionSummary {
+        id: row.text(0)?,
+        device_id: row.text(1)?,
+        officer_id: row.text(2)?,
+        jurisdiction: row.text(3)?,
+        status: row.text(4)?,
+        amends_id: row.opt_text(5)?,
+        received_ms: row.int(7)?,
+        review_comment: row.opt_text(8)?,
+        reviewed_ms: row.opt_int(9)?,
+        matter: text(&body["matter"]),
+        township_code: text(&body["township_code"]),
+        county_code: text(&body["county_code"]),
+        lat: body["site"]["lat"].as_f64(),
+        lon: body["site"]["lon"].as_f64(),
+        address: text(&body["site"]["address"]),
+        task_id: text(&body["task_id"]),
+        started_at_ms: body["started_at_ms"].as_i64(),
+        ended_at_ms: body["ended_at_ms"].as_i64(),
+        revision: body["revision"].as_u64(),
+        evidence: counts.into(),
+    };
+    Ok((summary, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_follows_the_worst_record() {
+        let mut s = EvidenceSummary::default();
+        assert_eq!(s.verification(), Verification::None);
+        s.add("accepted", "none", 1);
+        assert_eq!(s.verification(), Verification::Verified);
+        s.add("accepted", "verified", 2);
+        assert_eq!(s.verification(), Verification::Verified);
+        s.add("accepted", "pending", 1);
+        assert_eq!(s.verification(), Verification::PendingMedia);
+        let mut mismatch = s.clone();
+        mismatch.add("accepted", "mismatch", 1);
+        assert_eq!(mismatch.verification(), Verification::Flagged);
+        s.add("flagged", "none", 1);
+        assert_eq!(s.verification(), Verification::Flagged);
+        assert_eq!((s.records, s.accepted, s.flagged), (5, 4, 1));
+    }
+}

@@ -1,0 +1,129 @@
+//! The admin side of the bureau: the cases devices send in and the work and
+//! reference data the bureau sends out.
+//!
+//! - [`inspections`]: submitted inspections with their evidence and its
+//!   verification status, and their review (accept, or return with a comment).
+//! - [`tasks`]: work dispatched to a jurisdiction (e.g. a satellite fire point to
+//!   verify on site).
+//! - [`reference_data`]: jurisdiction boundaries and checklist templates.
+//!
+//! Every change is written in one transaction together with the change-feed
+//! entries that tell devices about it ([`crate::sync::feed`]), so a device never
+//! misses a change and never hears of one that was rolled back. Every check runs
+//! before the first write: a refused request changes nothing.
+
+pub mod inspections;
+pub mod reference_data;
+pub mod tasks;
+
+use crate::error::{Error, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+/// Page size when a list request names none.
+pub const DEFAULT_PAGE: usize = 50;
+/// The largest page a list request may ask for.
+pub const MAX_PAGE: usize = 500;
+
+/// One page of a list, newest first, and where the next page starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; pass it back as `cursor` for the next page. `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page size from a request: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when absent.
+pub fn page_size(limit: Option<usize>) -> Result<usize> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(Error::InvalidRequest {
+            reason: format!("limit must be 1 to {MAX_PAGE}"),
+        }),
+    }
+}
+
+/// A keyset position: the sort time and id of the last row of a page. Printed
+/// as base64url so that clients treat it as opaque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub time_ms: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.time_ms, self.id))
+    }
+
+    /// A cursor this bureau issued, or `invalid_cursor`.
+    pub fn decode(text: &str) -> Result<Cursor> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| Error::InvalidCursor)?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::InvalidCursor)?;
+        let (time, id) = text.split_once(':').ok_or(Error::InvalidCursor)?;
+        let time_ms = time.parse().map_err(|_| Error::InvalidCursor)?;
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| Error::InvalidCursor)?
+            .hyphenated()
+            .to_string();
+        Ok(Cursor { time_ms, id })
+    }
+}
+
+/// Trims `text` and checks its length in characters (what a person typed, so
+/// counted as characters, not bytes).
+pub(crate) fn text_field(text: &str, field: &'static str, limit: usize) -> Result<String> {
+    let text = text.trim();
+    if text.chars().count() > limit {
+        return Err(Error::TextTooLong { field, limit });
+    }
+    Ok(text.to_owned())
+}
+
+/// `substr(column, 1, length(code)) = code`: the column's code lies within the
+/// jurisdiction `code` (a jurisdiction covers every code that starts with it).
+/// Written with a cast so PostgreSQL types the parameter as text.
+pub(crate) fn within_jurisdiction(column: &str, placeholder: &str) -> String {
+    format!(
+        "substr({column}, 1, length(CAST({placeholder} AS TEXT))) = CAST({placeholder} AS TEXT)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let cursor = Cursor {
+            time_ms: 1_790_000_000_123,
+            id: "0190f3a4-7b1c-7def-8000-0123456789ab".into(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in [
+            "",
+            "!!",
+            "MTIz",
+            &URL_SAFE_NO_PAD.encode("x:0190f3a4-7b1c-7def-8000-0123456789ab"),
+            &URL_SAFE_NO_PAD.encode("12:../etc"),
+        ] {
+            assert_eq!(
+                Cursor::decode(bad).unwrap_err().code(),
+                "invalid_cursor",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        assert_eq!(page_size(None).unwrap(), DEFAULT_PAGE);
+        assert_eq!(page_size(Some(MAX_PAGE)).unwrap(), MAX_PAGE);
+        assert!(page_size(Some(0)).is_err());
+        assert!(page_size(Some(MAX_PAGE + 1)).is_err());
+    }
+}
