@@ -63,6 +63,68 @@ pub enum Error {
     #[error("{reason}")]
     InvalidPublicKey { reason: String },
 
+    // --- sync ---
+    #[error("unknown op kind")]
+    UnknownOpKind,
+    #[error("this op_id was already used by another device")]
+    OpIdTaken,
+    #[error("this inspection has already been received; changes come as amendments")]
+    InspectionExists,
+    #[error("the photo has not been uploaded completely")]
+    PhotoNotUploaded,
+    #[error("the uploaded photo's size differs from the op's")]
+    PhotoSizeMismatch,
+    #[error("the pull cursor is not one this bureau issued")]
+    InvalidCursor,
+
+    // --- cases (admin: inspections, reviews, tasks, reference data) ---
+    #[error("{field} is not a valid coordinate")]
+    InvalidCoordinate { field: &'static str },
+    #[error("unknown datum: use wgs84, gcj02 or bd09")]
+    UnknownDatum,
+    #[error("{field} is longer than {limit} characters")]
+    TextTooLong { field: &'static str, limit: usize },
+    #[error("returning an inspection needs a comment saying what to change")]
+    CommentRequired,
+    #[error("this inspection has already been reviewed")]
+    AlreadyReviewed,
+    #[error("this inspection has been amended: review its newest amendment")]
+    Superseded,
+    #[error("invalid GeoJSON: {reason}")]
+    InvalidGeoJson { reason: String },
+    #[error("invalid checklist template: {reason}")]
+    InvalidTemplate { reason: String },
+    #[error("this checklist version is already published with other content")]
+    ChecklistVersionPublished,
+
+    // --- photo uploads (tus 1.0) ---
+    #[error("this server speaks tus 1.0.0 only")]
+    TusVersionUnsupported,
+    #[error("missing or malformed {header} header")]
+    InvalidTusHeader { header: &'static str },
+    #[error("Upload-Metadata: {reason}")]
+    InvalidUploadMetadata { reason: &'static str },
+    #[error("a photo is at most {limit} bytes")]
+    UploadTooLarge { limit: u64 },
+    #[error("the chunk goes beyond the upload's length of {length} bytes")]
+    BeyondUploadLength { length: u64 },
+    #[error("unsupported checksum algorithm: use sha1 or sha256")]
+    UnsupportedChecksumAlgorithm,
+    #[error("no upload with that id")]
+    UploadNotFound,
+    #[error("this upload has expired; create a new one")]
+    UploadExpired,
+    #[error("Upload-Offset must be {expected}")]
+    OffsetMismatch { expected: u64 },
+    #[error("the chunk does not match its Upload-Checksum and was discarded")]
+    ChecksumMismatch,
+    #[error("the uploaded bytes do not match the declared sha256 and were refused")]
+    PhotoHashMismatch,
+    #[error("another request is using this upload; retry later")]
+    UploadLocked,
+    #[error("this upload is finished and can no longer be terminated")]
+    UploadFinished,
+
     // --- storage and configuration ---
     #[error("storage failed: {reason}")]
     Storage { reason: String },
@@ -107,6 +169,34 @@ impl Error {
             Error::EnrollmentCodeExpired => "enrollment_code_expired",
             Error::KeyAlreadyEnrolled => "key_already_enrolled",
             Error::InvalidPublicKey { .. } => "invalid_public_key",
+            Error::UnknownOpKind => "unknown_op_kind",
+            Error::OpIdTaken => "op_id_taken",
+            Error::InspectionExists => "inspection_exists",
+            Error::PhotoNotUploaded => "photo_not_uploaded",
+            Error::PhotoSizeMismatch => "photo_size_mismatch",
+            Error::InvalidCursor => "invalid_cursor",
+            Error::InvalidCoordinate { .. } => "invalid_coordinate",
+            Error::UnknownDatum => "unknown_datum",
+            Error::TextTooLong { .. } => "text_too_long",
+            Error::CommentRequired => "comment_required",
+            Error::AlreadyReviewed => "already_reviewed",
+            Error::Superseded => "superseded",
+            Error::InvalidGeoJson { .. } => "invalid_geojson",
+            Error::InvalidTemplate { .. } => "invalid_template",
+            Error::ChecklistVersionPublished => "checklist_version_published",
+            Error::TusVersionUnsupported => "tus_version_unsupported",
+            Error::InvalidTusHeader { .. } => "invalid_tus_header",
+            Error::InvalidUploadMetadata { .. } => "invalid_upload_metadata",
+            Error::UploadTooLarge { .. } => "upload_too_large",
+            Error::BeyondUploadLength { .. } => "beyond_upload_length",
+            Error::UnsupportedChecksumAlgorithm => "unsupported_checksum_algorithm",
+            Error::UploadNotFound => "upload_not_found",
+            Error::UploadExpired => "upload_expired",
+            Error::OffsetMismatch { .. } => "offset_mismatch",
+            Error::ChecksumMismatch => "checksum_mismatch",
+            Error::PhotoHashMismatch => "photo_hash_mismatch",
+            Error::UploadLocked => "upload_locked",
+            Error::UploadFinished => "upload_finished",
             Error::Storage { .. } => "storage_failed",
             Error::Constraint { .. } => "constraint_violated",
             Error::DiskFull => "disk_full",
@@ -127,14 +217,42 @@ impl Error {
             | Error::MalformedJson { .. }
             | Error::TooManyOps { .. }
             | Error::InvalidId { .. }
-            | Error::InvalidPublicKey { .. } => 400,
+            | Error::InvalidPublicKey { .. }
+            | Error::UnknownOpKind
+            | Error::InvalidCursor
+            | Error::InvalidCoordinate { .. }
+            | Error::UnknownDatum
+            | Error::TextTooLong { .. }
+            | Error::CommentRequired
+            | Error::InvalidGeoJson { .. }
+            | Error::InvalidTemplate { .. }
+            | Error::PhotoSizeMismatch => 400,
             Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
             Error::DeviceRevoked | Error::OutsideJurisdiction | Error::Forbidden => 403,
             Error::NotFound { .. } | Error::UnknownEnrollmentCode => 404,
-            Error::EnrollmentCodeUsed | Error::KeyAlreadyEnrolled | Error::Constraint { .. } => 409,
+            Error::EnrollmentCodeUsed
+            | Error::KeyAlreadyEnrolled
+            | Error::Constraint { .. }
+            | Error::OpIdTaken
+            | Error::InspectionExists
+            | Error::PhotoNotUploaded
+            | Error::AlreadyReviewed
+            | Error::Superseded
+            | Error::ChecklistVersionPublished => 409,
             Error::EnrollmentCodeExpired => 410,
             Error::BodyTooLarge { .. } => 413,
             Error::UnsupportedContentType { .. } => 415,
+            Error::InvalidTusHeader { .. }
+            | Error::InvalidUploadMetadata { .. }
+            | Error::UnsupportedChecksumAlgorithm => 400,
+            Error::UploadNotFound => 404,
+            Error::OffsetMismatch { .. } | Error::UploadFinished => 409,
+            Error::UploadExpired => 410,
+            Error::TusVersionUnsupported => 412,
+            Error::UploadTooLarge { .. } | Error::BeyondUploadLength { .. } => 413,
+            Error::UploadLocked => 423,
+            // tus's "460 Checksum Mismatch", for a chunk and for the whole photo.
+            Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
             Error::Busy => 503,
             Error::DiskFull => 507,
             Error::InvalidBureauKey

@@ -19,13 +19,13 @@
 use crate::custody_log::persisted;
 use crate::enrollment::Device;
 use crate::error::Result;
+use crate::now_ms;
 use crate::params;
 use crate::storage::Tx;
 use crate::sync::feed::{self, Audience};
-use crate::now_ms;
 use fieldproof_core::evidence::cose::{parse_sign1, verify_sign1, Sign1};
 use fieldproof_core::evidence::keys::key_id;
-use fieldproof_core::evidence::record::{payload_digest, EvidencePayload, Event};
+use fieldproof_core::evidence::record::{payload_digest, Event, EvidencePayload};
 use serde::Serialize;
 
 /// What became of one record.
@@ -58,7 +58,12 @@ struct Verified {
 
 /// Verifies and stores one record in the caller's transaction.
 /// `claimed_seq` is the op's own label, used only when the record can't be read.
-pub fn ingest(tx: &mut Tx, device: &Device, signed: &[u8], claimed_seq: Option<u64>) -> Result<Ingested> {
+pub fn ingest(
+    tx: &mut Tx,
+    device: &Device,
+    signed: &[u8],
+    claimed_seq: Option<u64>,
+) -> Result<Ingested> {
     let head = lock_chain(tx, &device.id)?;
     let verified = match verify_record(tx, device, &head, signed) {
         Ok(verified) => verified,
@@ -135,7 +140,12 @@ fn verify_record(
 
 /// A seq at or below the head: the same payload again, another one, or one the
 /// bureau never received.
-fn judge_repeat(tx: &mut Tx, device: &Device, seq: u64, payload_sha256: &[u8; 32]) -> Result<&'static str> {
+fn judge_repeat(
+    tx: &mut Tx,
+    device: &Device,
+    seq: u64,
+    payload_sha256: &[u8; 32],
+) -> Result<&'static str> {
     let held = tx.query(
         "SELECT payload_sha256 FROM evidence_records
          WHERE device_id = $1 AND seq = $2 AND status = 'accepted'",
@@ -162,7 +172,11 @@ fn store(
         None => "none",
         Some(media) => media_status(tx, &device.id, &media.sha256, media.size)?,
     };
-    let status = if failure.is_none() { "accepted" } else { "flagged" };
+    let status = if failure.is_none() {
+        "accepted"
+    } else {
+        "flagged"
+    };
     let record_id = tx
         .query_one(
             "INSERT INTO evidence_records
@@ -215,7 +229,12 @@ fn store(
 
 /// `verified` when this device's photo with these bytes is complete, `mismatch`
 /// when a photo with that hash is held but its size differs, else `pending`.
-fn media_status(tx: &mut Tx, device_id: &str, sha256: &[u8; 32], size: u64) -> Result<&'static str> {
+fn media_status(
+    tx: &mut Tx,
+    device_id: &str,
+    sha256: &[u8; 32],
+    size: u64,
+) -> Result<&'static str> {
     let held = tx.query_opt(
         "SELECT size FROM photos WHERE sha256 = $1 AND device_id = $2",
         params![sha256, device_id],

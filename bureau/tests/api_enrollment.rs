@@ -148,11 +148,22 @@ fn an_expired_token_or_code_is_refused() {
     let bureau = TestBureau::start_with(|c| c.limits.token_ttl_s = 0);
     let device = bureau.device("430102001");
     let (status, body) = device.call("GET", "/v1/sync/pull", None);
-    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_expired")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("token_expired"))
+    );
 
     let bureau = TestBureau::start_with(|c| c.limits.enrollment_code_ttl_s = 0);
     let code = bureau.enrollment_code("430102001", "township_staff");
     let key = hex::encode(&TestKey::generate().public_key());
-    let (status, body) = request("POST", &format!("{}/v1/enroll", bureau.url), None, Some(json!({ "code": code, "public_key": key })));
-    assert_eq!((status, body["error"]["code"].as_str()), (410, Some("enrollment_code_expired")));
+    let (status, body) = request(
+        "POST",
+        &format!("{}/v1/enroll", bureau.url),
+        None,
+        Some(json!({ "code": code, "public_key": key })),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("enrollment_code_expired"))
+    );
 }

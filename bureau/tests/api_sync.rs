@@ -3,18 +3,30 @@
 
 mod support;
 
-use fieldproof_bureau::custody_log::{leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion, Checkpoint};
+use fieldproof_bureau::custody_log::{
+    leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion, Checkpoint,
+};
 use fieldproof_core::evidence::record::Event;
 use fieldproof_core::hex;
 use serde_json::{json, Value};
 use support::{corpus, record_op, FieldDevice, TestBureau};
 
 fn statuses(body: &Value) -> Vec<String> {
-    body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_owned()).collect()
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn reasons(body: &Value) -> Vec<String> {
-    body["results"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap_or("").to_owned()).collect()
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 fn photo_bytes() -> Vec<u8> {
@@ -27,7 +39,11 @@ fn hash32(v: &Value) -> [u8; 32] {
 
 fn checkpoint_of(v: &Value) -> (Checkpoint, Vec<u8>) {
     (
-        Checkpoint { tree_size: v["tree_size"].as_u64().unwrap(), root: hash32(&v["root"]), time_ms: v["time_ms"].as_i64().unwrap() },
+        Checkpoint {
+            tree_size: v["tree_size"].as_u64().unwrap(),
+            root: hash32(&v["root"]),
+            time_ms: v["time_ms"].as_i64().unwrap(),
+        },
         hex::decode(v["signature"].as_str().unwrap()).unwrap(),
     )
 }
@@ -40,40 +56,77 @@ fn a_device_outbox_is_applied_exactly_once_with_receipts() {
     device.capture(photo_bytes(), Some(&inspection));
     let ops = device.outbox();
     let kinds: Vec<_> = ops.iter().map(|op| op["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"inspection.submit") && kinds.contains(&"evidence.record"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"inspection.submit") && kinds.contains(&"evidence.record"),
+        "{kinds:?}"
+    );
 
     // photo.upload answers photo_not_uploaded until the tus upload is complete; the rest applies.
     let (status, first) = device.push(ops.clone());
     assert_eq!(status, 200, "{first}");
     for (op, result) in ops.iter().zip(first["results"].as_array().unwrap()) {
         assert_eq!(op["op_id"], result["op_id"]);
-        let expected = if op["kind"] == "photo.upload" { "rejected" } else { "applied" };
+        let expected = if op["kind"] == "photo.upload" {
+            "rejected"
+        } else {
+            "applied"
+        };
         assert_eq!(result["status"], expected, "{result}");
     }
 
     // Every logged record comes back with a receipt the bureau key proves.
-    let bureau_key = hex::decode(bureau.admin("GET", "/v1/bureau", None).1["public_key"].as_str().unwrap()).unwrap();
+    let bureau_key = hex::decode(
+        bureau.admin("GET", "/v1/bureau", None).1["public_key"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
     let (checkpoint, signature) = checkpoint_of(&first["checkpoint"]);
     assert!(verify_checkpoint(&bureau_key, &checkpoint, &signature));
-    let records: Vec<_> = ops.iter().filter(|op| op["kind"] == "evidence.record").collect();
+    let records: Vec<_> = ops
+        .iter()
+        .filter(|op| op["kind"] == "evidence.record")
+        .collect();
     let receipts = first["receipts"].as_array().unwrap();
     assert_eq!(receipts.len(), records.len());
     for (op, receipt) in records.iter().zip(receipts) {
         let signed = hex::decode(op["payload"]["signed"].as_str().unwrap()).unwrap();
         let r = &receipt["receipt"];
-        let proof: Vec<[u8; 32]> = r["inclusion_proof"].as_array().unwrap().iter().map(hash32).collect();
-        assert!(verify_inclusion(&leaf_hash(&signed), r["leaf_index"].as_u64().unwrap(), checkpoint.tree_size, &proof, &checkpoint.root));
+        let proof: Vec<[u8; 32]> = r["inclusion_proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(hash32)
+            .collect();
+        assert!(verify_inclusion(
+            &leaf_hash(&signed),
+            r["leaf_index"].as_u64().unwrap(),
+            checkpoint.tree_size,
+            &proof,
+            &checkpoint.root
+        ));
     }
 
     // The lost-acknowledgement case: the same ops again change nothing.
     let (status, second) = device.push(ops.clone());
     assert_eq!(status, 200);
-    assert!(statuses(&second).iter().all(|s| s == "duplicate"), "{second}");
-    for (a, b) in first["results"].as_array().unwrap().iter().zip(second["results"].as_array().unwrap()) {
+    assert!(
+        statuses(&second).iter().all(|s| s == "duplicate"),
+        "{second}"
+    );
+    for (a, b) in first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(second["results"].as_array().unwrap())
+    {
         assert_eq!(b["original_status"], a["status"]);
         assert_eq!(b["result"], a["result"]);
     }
-    assert_eq!(second["checkpoint"]["tree_size"], first["checkpoint"]["tree_size"], "nothing logged twice");
+    assert_eq!(
+        second["checkpoint"]["tree_size"], first["checkpoint"]["tree_size"],
+        "nothing logged twice"
+    );
     let (_, listed) = bureau.admin("GET", "/v1/admin/custody/entries", None);
     assert_eq!(listed.as_array().unwrap().len(), records.len());
 }
@@ -91,16 +144,26 @@ fn tampered_replayed_forked_and_gapped_records_are_stored_flagged() {
     tampered[last] ^= 1; // the signature's last byte
     let replay = first.clone();
     let fork = device.record_at(1, None, Event::Note("another first record".into()));
-    let (_, body) = device.push(vec![record_op(&tampered), record_op(&replay), record_op(&fork), record_op(b"not cbor")]);
+    let (_, body) = device.push(vec![
+        record_op(&tampered),
+        record_op(&replay),
+        record_op(&fork),
+        record_op(b"not cbor"),
+    ]);
     assert_eq!(statuses(&body), ["rejected"; 4]);
-    assert_eq!(reasons(&body), ["bad_signature", "replay", "fork", "undecodable"]);
+    assert_eq!(
+        reasons(&body),
+        ["bad_signature", "replay", "fork", "undecodable"]
+    );
     assert!(body["receipts"].as_array().unwrap().is_empty());
 
     // seq 2 never arrived intact: seq 3 is a gap (flagged, but the chain moves on),
     // seq 4 links to it and is accepted; seq 2 arriving late is out of order.
     device.seq = 1;
     device.prev = Some(fieldproof_core::evidence::record::payload_digest(
-        &fieldproof_core::evidence::cose::parse_sign1(&first).unwrap().payload,
+        &fieldproof_core::evidence::cose::parse_sign1(&first)
+            .unwrap()
+            .payload,
     ));
     let seq2 = device.next_record(Event::Note("two".into()));
     let seq3 = device.next_record(Event::Note("three".into()));
@@ -133,9 +196,15 @@ fn bad_pushes_get_stable_codes_and_change_nothing() {
     let url = format!("{}/v1/sync/push", bureau.url);
     let code = |r: (u16, Value)| (r.0, r.1["error"]["code"].as_str().unwrap_or("").to_owned());
 
-    assert_eq!(code(device.push(vec![ops[0].clone(); 4])), (400, "too_many_ops".into()));
+    assert_eq!(
+        code(device.push(vec![ops[0].clone(); 4])),
+        (400, "too_many_ops".into())
+    );
     let huge = json!({ "op_id": uuid::Uuid::now_v7().to_string(), "kind": "x", "payload": "a".repeat(70_000) });
-    assert_eq!(code(device.push(vec![huge])), (413, "body_too_large".into()));
+    assert_eq!(
+        code(device.push(vec![huge])),
+        (413, "body_too_large".into())
+    );
     let agent = support::http();
     let raw = |content_type: &str, body: &str| {
         let response = agent
@@ -145,12 +214,27 @@ fn bad_pushes_get_stable_codes_and_change_nothing() {
             .send(body)
             .unwrap();
         let status = response.status().as_u16();
-        let body: Value = serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
+        let body: Value =
+            serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
         (status, body)
     };
-    assert_eq!(code(raw("application/json", "{\"ops\": [")), (400, "malformed_json".into()));
-    assert_eq!(code(raw("text/plain", "{\"ops\": []}")), (415, "unsupported_content_type".into()));
-    assert_eq!(code(support::request("POST", &url, None, Some(json!({ "ops": [] })))), (401, "unauthenticated".into()));
+    assert_eq!(
+        code(raw("application/json", "{\"ops\": [")),
+        (400, "malformed_json".into())
+    );
+    assert_eq!(
+        code(raw("text/plain", "{\"ops\": []}")),
+        (415, "unsupported_content_type".into())
+    );
+    assert_eq!(
+        code(support::request(
+            "POST",
+            &url,
+            None,
+            Some(json!({ "ops": [] }))
+        )),
+        (401, "unauthenticated".into())
+    );
 
     // Per-op refusals: each op its own reason, the good op applied beside them.
     let mut not_v7 = ops[0].clone();
@@ -166,13 +250,26 @@ fn bad_pushes_get_stable_codes_and_change_nothing() {
     let mut again = ops[0].clone();
     again["op_id"] = json!(uuid::Uuid::now_v7().to_string());
     let (_, body) = device.push(vec![again]);
-    assert_eq!((statuses(&body), reasons(&body)), (vec!["conflict".to_owned()], vec!["inspection_exists".to_owned()]));
+    assert_eq!(
+        (statuses(&body), reasons(&body)),
+        (
+            vec!["conflict".to_owned()],
+            vec!["inspection_exists".to_owned()]
+        )
+    );
     let (_, body) = neighbour.push(vec![ops[0].clone()]);
-    assert_eq!((statuses(&body), reasons(&body)), (vec!["conflict".to_owned()], vec!["op_id_taken".to_owned()]));
+    assert_eq!(
+        (statuses(&body), reasons(&body)),
+        (vec!["conflict".to_owned()], vec!["op_id_taken".to_owned()])
+    );
 
     // An inspection outside the device's jurisdiction is refused.
     neighbour.submit_inspection("430121101");
-    let foreign: Vec<_> = neighbour.outbox().into_iter().filter(|op| op["kind"] == "inspection.submit").collect();
+    let foreign: Vec<_> = neighbour
+        .outbox()
+        .into_iter()
+        .filter(|op| op["kind"] == "inspection.submit")
+        .collect();
     let (_, body) = neighbour.push(foreign);
     assert_eq!(reasons(&body), ["outside_jurisdiction"]);
     let _ = inspection;
@@ -189,7 +286,11 @@ fn pull_pages_receipts_and_keeps_jurisdictions_apart() {
     let mut cursor = String::new();
     let mut seen = Vec::new();
     for _ in 0..10 {
-        let (status, page) = a.call("GET", &format!("/v1/sync/pull?limit=2&cursor={cursor}"), None);
+        let (status, page) = a.call(
+            "GET",
+            &format!("/v1/sync/pull?limit=2&cursor={cursor}"),
+            None,
+        );
         assert_eq!(status, 200, "{page}");
         for change in page["changes"].as_array().unwrap() {
             assert_eq!(change["kind"], "receipt");
@@ -212,9 +313,15 @@ fn pull_pages_receipts_and_keeps_jurisdictions_apart() {
     let (_, page) = b.call("GET", "/v1/sync/pull", None);
     assert!(page["changes"].as_array().unwrap().is_empty(), "{page}");
     let (status, body) = b.call("GET", "/v1/sync/pull?jurisdiction=430121101", None);
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("outside_jurisdiction")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("outside_jurisdiction"))
+    );
     let (status, body) = b.call("GET", "/v1/sync/pull?cursor=..%2F1", None);
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_cursor")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
     let (status, _) = b.call("GET", "/v1/sync/pull?since=0", None);
     assert_eq!(status, 400);
 }
@@ -225,21 +332,50 @@ fn checkpoints_only_ever_extend() {
     let mut device = bureau.device("430121101");
     let (_, empty) = bureau.admin("GET", "/v1/custody/checkpoint", None);
     assert_eq!(empty["tree_size"], 0);
-    let ops: Vec<_> = (0..5).map(|_| record_op(&device.next_record(Event::AppStart))).collect();
+    let ops: Vec<_> = (0..5)
+        .map(|_| record_op(&device.next_record(Event::AppStart)))
+        .collect();
     device.push(ops);
     let (_, old) = bureau.admin("GET", "/v1/custody/checkpoint", None);
-    let ops: Vec<_> = (0..6).map(|_| record_op(&device.next_record(Event::AppStart))).collect();
+    let ops: Vec<_> = (0..6)
+        .map(|_| record_op(&device.next_record(Event::AppStart)))
+        .collect();
     device.push(ops);
     let (_, new) = bureau.admin("GET", "/v1/custody/checkpoint", None);
     let (old_cp, _) = checkpoint_of(&old);
     let (new_cp, _) = checkpoint_of(&new);
     assert_eq!((old_cp.tree_size, new_cp.tree_size), (5, 11));
-    let (status, proof) = bureau.admin("GET", "/v1/custody/consistency?old_size=5&new_size=11", None);
+    let (status, proof) = bureau.admin(
+        "GET",
+        "/v1/custody/consistency?old_size=5&new_size=11",
+        None,
+    );
     assert_eq!(status, 200);
-    let proof: Vec<[u8; 32]> = proof["proof"].as_array().unwrap().iter().map(hash32).collect();
-    assert!(verify_consistency(5, 11, &old_cp.root, &new_cp.root, &proof));
+    let proof: Vec<[u8; 32]> = proof["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hash32)
+        .collect();
+    assert!(verify_consistency(
+        5,
+        11,
+        &old_cp.root,
+        &new_cp.root,
+        &proof
+    ));
     let (status, body) = bureau.admin("GET", "/v1/custody/consistency?old_size=12", None);
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("tree_sizes_out_of_order")));
-    let (status, body) = bureau.admin("GET", "/v1/custody/inclusion?leaf_index=11&tree_size=11", None);
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("leaf_index_out_of_range")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("tree_sizes_out_of_order"))
+    );
+    let (status, body) = bureau.admin(
+        "GET",
+        "/v1/custody/inclusion?leaf_index=11&tree_size=11",
+        None,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("leaf_index_out_of_range"))
+    );
 }

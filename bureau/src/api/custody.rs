@@ -21,7 +21,10 @@ pub fn routes() -> Router<State> {
 }
 
 async fn checkpoint(Extract(state): Extract<State>) -> ApiResult<axum::Json<SignedCheckpoint>> {
-    let checkpoint = blocking(&state, |b| persisted::latest_checkpoint(&b.db, &b.log, &b.key)).await?;
+    let checkpoint = blocking(&state, |b| {
+        persisted::latest_checkpoint(&b.db, &b.log, &b.key)
+    })
+    .await?;
     Ok(axum::Json(checkpoint))
 }
 
@@ -45,11 +48,14 @@ async fn consistency(
     Extract(state): Extract<State>,
     query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<ConsistencyProof>> {
-    let Query(query) = query.map_err(|_| bad_query("old_size and optionally new_size, as integers"))?;
+    let Query(query) =
+        query.map_err(|_| bad_query("old_size and optionally new_size, as integers"))?;
     let proof = blocking(&state, move |b| {
         let size = b.log.refresh(&b.db)?;
         let new_size = query.new_size.unwrap_or(size);
-        let proof = b.log.with(|log| log.consistency_proof(query.old_size, new_size))?;
+        let proof = b
+            .log
+            .with(|log| log.consistency_proof(query.old_size, new_size))?;
         Ok(ConsistencyProof {
             old_size: query.old_size,
             new_size,
@@ -84,7 +90,9 @@ async fn inclusion(
     let Query(query) = query.map_err(|_| bad_query("leaf_index and tree_size, as integers"))?;
     let proof = blocking(&state, move |b| {
         b.log.refresh(&b.db)?;
-        let proof = b.log.with(|log| log.inclusion_proof(query.leaf_index, query.tree_size))?;
+        let proof = b
+            .log
+            .with(|log| log.inclusion_proof(query.leaf_index, query.tree_size))?;
         let leaf_hash = b.db.read(|tx| {
             tx.query_one(
                 "SELECT leaf_hash FROM custody_log WHERE leaf_index = $1",

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod cases;
 mod custody;
 mod enrollment;
 mod sync;
@@ -31,6 +32,7 @@ pub fn router(bureau: State) -> Router {
         .merge(uploads::routes())
         .merge(custody::routes())
         .merge(admin::routes())
+        .merge(cases::routes())
         .fallback(|| async { ApiError(Error::NotFound { what: "route" }) })
         .with_state(bureau)
 }

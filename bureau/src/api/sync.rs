@@ -43,8 +43,12 @@ async fn push_ops(
         return Err(Error::TooManyOps { limit }.into());
     }
     let response = blocking(&state, move |b| {
-        let results = b.db.write(|tx| push::apply_batch(tx, &device, &request.ops))?;
-        let logged: Vec<_> = results.iter().filter_map(|r| Some((r, r.leaf_index()?))).collect();
+        let results =
+            b.db.write(|tx| push::apply_batch(tx, &device, &request.ops))?;
+        let logged: Vec<_> = results
+            .iter()
+            .filter_map(|r| Some((r, r.leaf_index()?)))
+            .collect();
         if logged.is_empty() {
             return Ok(PushResponse {
                 results,
@@ -89,7 +93,13 @@ async fn pull_changes(
         reason: "pull takes cursor, limit and jurisdiction parameters only".into(),
     })?;
     let page = blocking(&state, move |b| {
-        pull::pull(b, &device, query.cursor.as_deref(), query.limit, query.jurisdiction.as_deref())
+        pull::pull(
+            b,
+            &device,
+            query.cursor.as_deref(),
+            query.limit,
+            query.jurisdiction.as_deref(),
+        )
     })
     .await?;
     Ok(axum::Json(page))

@@ -31,13 +31,16 @@ pub fn submit(tx: &mut Tx, device: &Device, body: &Value, amend: bool) -> Result
     let amends_id = match (&inspection.amends_id, amend) {
         (Some(original), true) => Some(amended(tx, device, original)?),
         (None, false) => None,
-        _ => {
-            return Err(Error::InvalidRequest {
-                reason: "inspection.amend must name the inspection it amends, inspection.submit must not".into(),
-            })
-        }
+        _ => return Err(Error::InvalidRequest {
+            reason:
+                "inspection.amend must name the inspection it amends, inspection.submit must not"
+                    .into(),
+        }),
     };
-    if tx.query_opt("SELECT 1 FROM inspections WHERE id = $1", params![&id])?.is_some() {
+    if tx
+        .query_opt("SELECT 1 FROM inspections WHERE id = $1", params![&id])?
+        .is_some()
+    {
         return Err(Error::InspectionExists);
     }
     tx.execute(
@@ -61,8 +64,13 @@ pub fn submit(tx: &mut Tx, device: &Device, body: &Value, amend: bool) -> Result
 fn amended(tx: &mut Tx, device: &Device, original: &str) -> Result<String> {
     let original = crate::api::parse_id(original, "amended inspection id")?;
     let row = tx
-        .query_opt("SELECT jurisdiction FROM inspections WHERE id = $1", params![&original])?
-        .ok_or(Error::NotFound { what: "amended inspection" })?;
+        .query_opt(
+            "SELECT jurisdiction FROM inspections WHERE id = $1",
+            params![&original],
+        )?
+        .ok_or(Error::NotFound {
+            what: "amended inspection",
+        })?;
     if !covers(&device.jurisdiction, &row.text(0)?) {
         return Err(Error::OutsideJurisdiction);
     }

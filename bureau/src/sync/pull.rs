@@ -31,12 +31,18 @@ pub fn pull(
         Some(text) => parse_cursor(text)?,
     };
     let scope = match jurisdiction {
-        Some(code) if !covers(&device.jurisdiction, code) => return Err(Error::OutsideJurisdiction),
+        Some(code) if !covers(&device.jurisdiction, code) => {
+            return Err(Error::OutsideJurisdiction)
+        }
         Some(code) => code,
         None => &device.jurisdiction,
     };
-    let limit = limit.unwrap_or(bureau.limits.max_pull_page).clamp(1, bureau.limits.max_pull_page);
-    let (mut changes, has_more) = bureau.db.read(|tx| feed::page(tx, &device.id, scope, after, limit))?;
+    let limit = limit
+        .unwrap_or(bureau.limits.max_pull_page)
+        .clamp(1, bureau.limits.max_pull_page);
+    let (mut changes, has_more) = bureau
+        .db
+        .read(|tx| feed::page(tx, &device.id, scope, after, limit))?;
     // Read after the page, so the checkpoint covers every leaf the page names.
     let checkpoint = persisted::latest_checkpoint(&bureau.db, &bureau.log, &bureau.key)?;
     for change in changes.iter_mut().filter(|c| c.kind == "receipt") {

@@ -86,7 +86,11 @@ pub fn apply_batch(tx: &mut Tx, device: &Device, ops: &[Op]) -> Result<Vec<OpRes
 fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     let Ok(op_id) = parse_op_id(&op.op_id) else {
         // Without a valid op_id there is nothing to remember the result under.
-        return Ok(OpResult::refused(&op.op_id, "rejected", &Error::InvalidId { what: "op_id" }));
+        return Ok(OpResult::refused(
+            &op.op_id,
+            "rejected",
+            &Error::InvalidId { what: "op_id" },
+        ));
     };
     if let Some(row) = tx.query_opt(
         "SELECT device_id, result FROM applied_ops WHERE op_id = $1",
@@ -95,9 +99,10 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         if row.text(0)? != device.id {
             return Ok(OpResult::refused(&op.op_id, "conflict", &Error::OpIdTaken));
         }
-        let original: OpResult = serde_json::from_str(&row.text(1)?).map_err(|_| Error::Storage {
-            reason: "stored op result is unreadable".into(),
-        })?;
+        let original: OpResult =
+            serde_json::from_str(&row.text(1)?).map_err(|_| Error::Storage {
+                reason: "stored op result is unreadable".into(),
+            })?;
         return Ok(OpResult {
             op_id: op.op_id.clone(),
             status: "duplicate".into(),

@@ -1,13 +1,17 @@
 //! Shared test support: a real bureau on loopback, HTTP helpers, and simulated
 //! devices with real P-256 keys that sign real evidence records.
 //!
-//! Storage backend: SQLite in a temporary data directory by default. With
-//! `FIELDPROOF_TEST_POSTGRES_URL` set, [`Backend::Postgres`] bureaus use a fresh
-//! schema-less database created on that server for each test.
+//! Storage backend: SQLite in a temporary data directory by default.
+//! [`Backend::Postgres`] bureaus and [`TestStorage`]s get a fresh, empty database
+//! created for each test on the server at `FIELDPROOF_TEST_POSTGRES_URL` (an admin
+//! URL; scripts/test starts a throwaway server with scripts/postgres and sets it).
+//! Unset, a PostgreSQL test fails saying so; set to `skip`, it passes after
+//! printing a loud `SKIPPED` line (for machines without PostgreSQL).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use fieldproof_bureau::{api, Bureau, Config};
 use fieldproof_core::evidence::keys::{key_id, Signer};
+use fieldproof_core::evidence::record::{Context, Event, EvidencePayload};
 use fieldproof_core::hex;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -234,4 +238,454 @@ impl TestDevice {
             body,
         )
     }
+}
+
+impl TestDevice {
+    /// Signs the next record of this device's chain (seq + 1, linked to the last).
+    pub fn next_record(&mut self, event: Event) -> Vec<u8> {
+        let signed = self.record_at(self.seq + 1, self.prev, event);
+        let payload = fieldproof_core::evidence::cose::parse_sign1(&signed)
+            .unwrap()
+            .payload;
+        self.seq += 1;
+        self.prev = Some(fieldproof_core::evidence::record::payload_digest(&payload));
+        signed
+    }
+
+    /// Signs a record with any seq and prev, chain state untouched (for forgeries).
+    pub fn record_at(&self, seq: u64, prev: Option<[u8; 32]>, event: Event) -> Vec<u8> {
+        EvidencePayload {
+            kid: self.key_id(),
+            seq,
+            prev,
+            event,
+            wall_ms: 1_790_000_000_000 + seq as i64,
+            monotonic: None,
+            app_version: "bureau-test".into(),
+            fix: None,
+            context: Context::default(),
+            checkpoint: None,
+        }
+        .sign(&self.key)
+        .unwrap()
+    }
+
+    /// Pushes ops; returns (status, body).
+    pub fn push(&self, ops: Vec<Value>) -> (u16, Value) {
+        self.call("POST", "/v1/sync/push", Some(json!({ "ops": ops })))
+    }
+}
+
+/// A push op carrying one signed evidence record.
+pub fn record_op(signed: &[u8]) -> Value {
+    json!({
+        "op_id": uuid::Uuid::now_v7().to_string(),
+        "kind": "evidence.record",
+        "entity_id": "",
+        "payload": { "signed": hex::encode(signed) },
+    })
+}
+
+/// A real device: the core's SQLite store with its own evidence key, enrolled with
+/// the bureau. Its outbox ops are what a phone would push.
+pub struct FieldDevice {
+    pub dir: tempfile::TempDir,
+    pub store: fieldproof_core::store::Store,
+    pub token: String,
+    pub device_id: String,
+    pub url: String,
+}
+
+impl FieldDevice {
+    pub fn enroll(bureau: &TestBureau, jurisdiction: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fieldproof_core::store::Store::open(dir.path().join("device.db")).unwrap();
+        let code = bureau.enrollment_code(jurisdiction, "township_staff");
+        let public_key = store.device_public_key().unwrap();
+        let (status, enrollment) = request(
+            "POST",
+            &format!("{}/v1/enroll", bureau.url),
+            None,
+            Some(json!({ "code": code, "public_key": hex::encode(&public_key) })),
+        );
+        assert_eq!(status, 201, "{enrollment}");
+        Self {
+            dir,
+            store,
+            token: enrollment["token"].as_str().unwrap().to_owned(),
+            device_id: enrollment["device_id"].as_str().unwrap().to_owned(),
+            url: bureau.url.clone(),
+        }
+    }
+
+    /// Records and submits a complete straw-burning inspection in `township`.
+    pub fn submit_inspection(&self, township: &str) -> String {
+        use fieldproof_core::geo::datum::Datum;
+        use fieldproof_core::geo::point::GeoPoint;
+        use fieldproof_core::model::checklist::{Answer, AnswerValue};
+        use fieldproof_core::model::inspection::DraftFields;
+        let fields = DraftFields {
+            township_code: township.into(),
+            county_code: None,
+            site: GeoPoint {
+                lat: 28.2282,
+                lon: 112.9388,
+                datum: Datum::Gcj02,
+            },
+            address: "test site".into(),
+            task_id: None,
+            officer_id: "officer-1".into(),
+            started_at_ms: 1_790_000_000_000,
+            ended_at_ms: None,
+            findings: String::new(),
+            responsible_party: None,
+        };
+        let yes = |item: &str| Answer {
+            item_id: item.into(),
+            value: AnswerValue::YesNo(true),
+        };
+        let mut answers: Vec<Answer> = [
+            "fire_on_arrival",
+            "extinguished",
+            "responsible_party_identified",
+            "warning_issued",
+        ]
+        .into_iter()
+        .map(yes)
+        .collect();
+        answers.push(Answer {
+            item_id: "burned_area_mu".into(),
+            value: AnswerValue::Number(2.5),
+        });
+        answers.push(Answer {
+            item_id: "material".into(),
+            value: AnswerValue::Choice("rice_straw".into()),
+        });
+        let draft = self
+            .store
+            .create_draft("straw_burning", fields, &answers)
+            .unwrap();
+        self.store.submit(&draft.id).unwrap().id
+    }
+
+    /// Captures a photo (bytes) for an inspection; returns the photo id.
+    pub fn capture(
+        &self,
+        bytes: Vec<u8>,
+        inspection_id: Option<&str>,
+    ) -> fieldproof_core::model::photo::Photo {
+        use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
+        let context = CaptureContext {
+            source: CaptureSource::Camera,
+            inspection_id: inspection_id.map(String::from),
+            task_id: None,
+            officer_id: Some("officer-1".into()),
+            monotonic_ms: Some(1_000),
+            boot_id: Some("boot-1".into()),
+            app_version: "bureau-test".into(),
+        };
+        self.store
+            .capture_photo(
+                fieldproof_core::store::PhotoSource::Bytes(bytes),
+                None,
+                context,
+            )
+            .unwrap()
+    }
+
+    /// Every pending outbox op, as push ops.
+    pub fn outbox(&self) -> Vec<Value> {
+        self.store
+            .pending_outbox(10_000)
+            .unwrap()
+            .into_iter()
+            .map(|op| {
+                json!({
+                    "op_id": op.op_id,
+                    "kind": op.kind,
+                    "entity_id": op.entity_id,
+                    "payload": serde_json::from_str::<Value>(&op.payload).unwrap(),
+                })
+            })
+            .collect()
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        request(
+            method,
+            &format!("{}{path}", self.url),
+            Some(&self.token),
+            body,
+        )
+    }
+
+    pub fn push(&self, ops: Vec<Value>) -> (u16, Value) {
+        self.call("POST", "/v1/sync/push", Some(json!({ "ops": ops })))
+    }
+}
+
+/// The path of a corpus file; fails clearly when the corpus is absent.
+pub fn corpus(relative: &str) -> std::path::PathBuf {
+    let root = std::env::var_os("FIELDPROOF_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+        });
+    let path = root.join(relative);
+    assert!(
+        path.exists(),
+        "test corpus file {} is missing: set FIELDPROOF_CORPUS or put the corpus at ../shared/corpus",
+        path.display()
+    );
+    path
+}
+
+// --- Storage backends: SQLite, or a fresh database on the test PostgreSQL ------
+
+/// Which storage backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The variable that holds the test PostgreSQL server's admin URL (or `skip`).
+pub const POSTGRES_URL_VAR: &str = "FIELDPROOF_TEST_POSTGRES_URL";
+
+/// The test PostgreSQL server's admin URL. `None` when the variable is `skip`,
+/// after a `SKIPPED` line on stderr (written past the test harness's capture, so
+/// it shows); a panic, failing the test, when it is unset.
+pub fn test_postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .as_deref()
+        .map(str::trim)
+    {
+        Some("skip") => {
+            use std::io::Write;
+            let test = std::thread::current().name().unwrap_or("?").to_owned();
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: PostgreSQL test not run because {POSTGRES_URL_VAR}=skip"
+            );
+            None
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(url.to_owned())
+        }
+        Some(other) if !other.is_empty() => {
+            panic!("{POSTGRES_URL_VAR} must be a postgres:// URL or `skip`, not {other:?}")
+        }
+        _ => panic!(
+            "{POSTGRES_URL_VAR} is not set, so this PostgreSQL test cannot run. Run the tests \
+             with scripts/test (it starts a throwaway PostgreSQL), or with \
+             `scripts/postgres run cargo test …`, or set {POSTGRES_URL_VAR} to an admin URL \
+             of a server you own, or to `skip` to skip PostgreSQL tests (loudly)."
+        ),
+    }
+}
+
+/// A fresh, empty database on the test PostgreSQL server, dropped with this value.
+pub struct ScratchDatabase {
+    /// Its URL: what `Config::database_url` takes.
+    pub url: String,
+    admin_url: String,
+    name: String,
+    keep: bool,
+}
+
+impl ScratchDatabase {
+    /// `None` only when PostgreSQL tests are skipped (see [`test_postgres_url`]).
+    pub fn create() -> Option<Self> {
+        let admin_url = test_postgres_url()?;
+        let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+        admin_client(&admin_url)
+            .batch_execute(&format!("CREATE DATABASE {name} ENCODING 'UTF8'"))
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on the test PostgreSQL: {e}"));
+        Some(Self {
+            url: url_with_database(&admin_url, &name),
+            admin_url,
+            name,
+            keep: false,
+        })
+    }
+
+    /// Keeps the database past this value (for a bureau that restarts on it) and
+    /// returns its URL; the throwaway server's teardown removes it with the rest.
+    pub fn keep(mut self) -> String {
+        self.keep = true;
+        std::mem::take(&mut self.url)
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        // FORCE ends connections a test left open (its pool).
+        let dropped =
+            postgres::Client::connect(&self.admin_url, postgres::NoTls).and_then(|mut c| {
+                c.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+            });
+        if let Err(e) = dropped {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+fn admin_client(admin_url: &str) -> postgres::Client {
+    postgres::Client::connect(admin_url, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "cannot connect to the test PostgreSQL at {POSTGRES_URL_VAR}: {e} \
+             (is the server that scripts/postgres started still running?)"
+        )
+    })
+}
+
+/// `url` with its database (the path) replaced by `name`; the query is kept.
+fn url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    format!("{}/{name}{query}", &base[..path])
+}
+
+/// A test's own storage, not yet opened: a SQLite file in a fresh folder, or a
+/// fresh PostgreSQL database (dropped with this value).
+pub struct TestStorage {
+    pub backend: Backend,
+    /// The data folder (SQLite's file lives here; photos would too).
+    pub dir: tempfile::TempDir,
+    scratch: Option<ScratchDatabase>,
+}
+
+impl TestStorage {
+    /// `None` only for PostgreSQL when its tests are skipped.
+    pub fn new(backend: Backend) -> Option<Self> {
+        let scratch = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(ScratchDatabase::create()?),
+        };
+        Some(Self {
+            backend,
+            dir: tempfile::tempdir().expect("temp dir"),
+            scratch,
+        })
+    }
+
+    /// What `Config::database_url` takes for this storage.
+    pub fn database_url(&self) -> Option<String> {
+        self.scratch.as_ref().map(|s| s.url.clone())
+    }
+
+    /// Opens (creating and migrating on first use) the database, as the bureau does.
+    pub fn open(&self) -> fieldproof_bureau::Result<fieldproof_bureau::storage::Database> {
+        use fieldproof_bureau::storage::Database;
+        match &self.scratch {
+            None => Database::open_sqlite(&self.dir.path().join("bureau.sqlite3")),
+            Some(scratch) => Database::open_postgres(&scratch.url, 8),
+        }
+    }
+}
+
+impl TestBureau {
+    /// Starts on `backend`: SQLite in the data folder, or a fresh PostgreSQL
+    /// database (kept for restarts; the throwaway server goes at the end).
+    /// `None` only for PostgreSQL when its tests are skipped.
+    pub fn start_backend(backend: Backend) -> Option<Self> {
+        Self::start_backend_with(backend, |_| {})
+    }
+
+    /// [`Self::start_backend`] with a config adjusted by `tune`.
+    pub fn start_backend_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<Self> {
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(ScratchDatabase::create()?.keep()),
+        };
+        Some(Self::start_with(|config| {
+            config.database_url = database_url;
+            tune(config);
+        }))
+    }
+}
+
+// --- Raw HTTP, for protocols with headers of their own (tus uploads) ----------
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: u16,
+    pub headers: ureq::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The stable code of a JSON error body.
+    pub fn code(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(&self.body).ok()?;
+        body["error"]["code"].as_str().map(str::to_owned)
+    }
+}
+
+/// Sends `body` (none if empty) with `headers` and the bearer `token`, if any.
+pub fn send(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        builder = builder.header("Authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let response = if body.is_empty() {
+        http().run(builder.body(()).unwrap())
+    } else {
+        http().run(builder.body(body.to_vec()).unwrap())
+    }
+    .expect("bureau answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().read_to_vec().unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Defines each named test, a `fn(Backend)`, once per storage backend, in
+/// `mod sqlite` and `mod postgres`. Needs `#[macro_use] mod support;`.
+#[allow(unused_macros)] // not every test binary runs on both backends
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Backend::Sqlite)
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Backend::Postgres)
+            })*
+        }
+    };
 }
