@@ -12,15 +12,29 @@ use super::{Row, Sql, Tx, Value};
 use crate::error::{Error, Result};
 use postgres::error::SqlState;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long connecting may take when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct PostgresDatabase {
-    pool: Pool<Client>,
+    pool: Pool<Connection>,
 }
+
+/// A client with the statements it has prepared. Every query text is prepared
+/// once per connection and then reused: a plain `query(&str)` costs a parse
+/// round trip each time, which on the push path (several statements per op) is
+/// most of the work.
+struct Connection {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Beyond this many distinct statements a connection starts its cache afresh
+/// (the bureau's queries are a fixed set; this only bounds a surprise).
+const MAX_CACHED_STATEMENTS: usize = 512;
 
 impl PostgresDatabase {
     pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
@@ -31,11 +45,15 @@ impl PostgresDatabase {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let pool = Pool::new(max_connections, move || {
-            config.connect(NoTls).map_err(storage)
+            Ok(Connection {
+                client: config.connect(NoTls).map_err(storage)?,
+                statements: HashMap::new(),
+            })
         });
         // Connect once now, so a wrong URL fails at start-up rather than on the
         // first request, and check that text round-trips unchanged.
-        pool.with(|client| {
+        pool.with(|conn| {
+            let client = &mut conn.client;
             let outcome = client
                 .query_one("SHOW server_encoding", &[])
                 .map_err(storage)
@@ -62,7 +80,8 @@ impl PostgresDatabase {
     }
 
     fn transaction<T>(&self, read_only: bool, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
-        self.pool.with(|client| {
+        self.pool.with(|conn| {
+            let Connection { client, statements } = conn;
             let outcome = (|| {
                 let mut builder = client.build_transaction();
                 if read_only {
@@ -70,10 +89,13 @@ impl PostgresDatabase {
                         .read_only(true)
                         .isolation_level(postgres::IsolationLevel::RepeatableRead);
                 }
-                let mut tx = PostgresTx(builder.start().map_err(storage)?);
+                let mut tx = PostgresTx {
+                    tx: builder.start().map_err(storage)?,
+                    statements,
+                };
                 // On Err the transaction drops, which rolls it back.
                 let value = f(&mut tx)?;
-                tx.0.commit().map_err(storage)?;
+                tx.tx.commit().map_err(storage)?;
                 Ok(value)
             })();
             let healthy = !client.is_closed();
@@ -93,7 +115,7 @@ impl Drop for PostgresDatabase {
         if idle.is_empty() || tokio::runtime::Handle::try_current().is_err() {
             return; // dropped here, in a plain thread
         }
-        let (hand_over, closer) = std::sync::mpsc::channel::<Vec<Client>>();
+        let (hand_over, closer) = std::sync::mpsc::channel::<Vec<Connection>>();
         let spawned = std::thread::Builder::new()
             .name("postgres-close".into())
             .spawn(move || drop(closer.recv()));
@@ -110,17 +132,37 @@ impl Drop for PostgresDatabase {
     }
 }
 
-struct PostgresTx<'c>(postgres::Transaction<'c>);
+struct PostgresTx<'c> {
+    tx: postgres::Transaction<'c>,
+    statements: &'c mut HashMap<String, Statement>,
+}
+
+impl PostgresTx<'_> {
+    /// The connection's prepared statement for `sql`, preparing it the first time.
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql).map_err(storage)?;
+        if self.statements.len() >= MAX_CACHED_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
 
 impl Sql for PostgresTx<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        self.0.execute(sql, &params).map_err(storage)
+        self.tx.execute(&statement, &params).map_err(storage)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let rows = self.0.query(sql, &params).map_err(storage)?;
+        let rows = self.tx.query(&statement, &params).map_err(storage)?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
