@@ -16,6 +16,10 @@ pub enum FieldproofError {
     /// The database file cannot be used: corrupt, full, read-only, too new.
     #[error("{code}: {reason}")]
     Storage { code: String, reason: String },
+    /// The exchange with the bureau did not complete (offline, timeout, cancelled,
+    /// a bureau failure): worth retrying later.
+    #[error("{code}: {reason}")]
+    Network { code: String, reason: String },
 }
 
 impl From<Error> for FieldproofError {
@@ -27,6 +31,7 @@ impl From<Error> for FieldproofError {
             ErrorKind::NotFound => FieldproofError::NotFound { code, reason },
             ErrorKind::InvalidState => FieldproofError::InvalidState { code, reason },
             ErrorKind::Storage => FieldproofError::Storage { code, reason },
+            ErrorKind::Network => FieldproofError::Network { code, reason },
         }
     }
 }

@@ -2,11 +2,14 @@
 //! the bureau). Every result-printing command takes `--json`: one JSON object per
 //! line on stdout. Failures exit non-zero and name a stable error code.
 
+mod admin;
 mod demo;
+mod device;
 mod evidence;
 mod geo;
 mod inspections;
 mod output;
+mod serve;
 mod tracks;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +45,13 @@ enum Command {
     Geo(geo::Command),
     /// Run a short scripted inspection scenario on a fresh device database.
     Demo(demo::Args),
+    /// Sync a device database with a bureau: enroll, then push, pull and upload.
+    Device(device::Args),
+    /// Run the bureau server (until SIGTERM or SIGINT).
+    Serve(serve::Args),
+    /// Administer a running bureau: officers, enrollment codes, devices, tasks,
+    /// boundaries, checklists, inspections and their review.
+    Admin(Box<admin::Args>),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +88,9 @@ fn main() -> ExitCode {
             let out = Output::new(args.json);
             (out.json, demo::run(args, &out))
         }
+        Command::Device(args) => return device::run(args),
+        Command::Serve(args) => return serve::run(args),
+        Command::Admin(args) => return admin::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

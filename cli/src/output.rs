@@ -45,6 +45,7 @@ pub fn exit_status(kind: ErrorKind) -> u8 {
         ErrorKind::NotFound => 4,
         ErrorKind::InvalidState => 5,
         ErrorKind::Storage => 6,
+        ErrorKind::Network => 7,
     }
 }
 

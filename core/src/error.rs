@@ -89,6 +89,35 @@ pub enum Error {
     ReadOnly,
     #[error("database cannot be opened")]
     CannotOpen,
+    #[error("this device is not enrolled with a bureau")]
+    NotEnrolled,
+    #[error("another sync of this database is in progress")]
+    SyncInProgress,
+    /// A refusal of `POST /v1/enroll`; `code` is the bureau's, one of
+    /// [`ENROLLMENT_REFUSALS`].
+    #[error("the bureau refused the enrollment: {code}")]
+    EnrollmentRefused { code: &'static str },
+    /// The bureau no longer accepts this device's token; `code` is the bureau's, one
+    /// of [`AUTH_REFUSALS`]. Retrying cannot help: the device must enroll again.
+    #[error("the bureau refused this device's credentials ({code}); enroll again")]
+    AuthRefused { code: &'static str },
+    #[error("the bureau cannot be reached: {reason}")]
+    Offline { reason: String },
+    #[error("the bureau did not answer in time")]
+    Timeout,
+    #[error("cancelled")]
+    Cancelled,
+    /// Any other answer than the one asked for: 5xx, 429, or a 4xx that names no
+    /// fault of this device. `code` is the bureau's error code, when it gave one.
+    #[error("the bureau answered HTTP {status} ({code})")]
+    ServerError {
+        status: u16,
+        code: String,
+        /// The bureau's `Retry-After`, in milliseconds.
+        retry_after_ms: Option<u64>,
+    },
+    #[error("the bureau's answer cannot be read: {reason}")]
+    BadResponse { reason: String },
     #[error("storage error: {0}")]
     Sqlite(rusqlite::Error),
     #[error("i/o error: {0}")]
@@ -135,6 +164,14 @@ impl Error {
             Error::StorageFull => "storage_full",
             Error::ReadOnly => "read_only",
             Error::CannotOpen => "cannot_open",
+            Error::NotEnrolled => "not_enrolled",
+            Error::SyncInProgress => "sync_in_progress",
+            Error::EnrollmentRefused { code } | Error::AuthRefused { code } => code,
+            Error::Offline { .. } => "offline",
+            Error::Timeout => "timeout",
+            Error::Cancelled => "cancelled",
+            Error::ServerError { .. } => "server_error",
+            Error::BadResponse { .. } => "bad_response",
             Error::Sqlite(_) => "storage_error",
             Error::Io(_) => "io_error",
         }
@@ -149,7 +186,19 @@ impl Error {
             | Error::NotSubmitted { .. }
             | Error::AmendmentPending { .. }
             | Error::Superseded { .. }
-            | Error::TrackStopped { .. } => ErrorKind::InvalidState,
+            | Error::TrackStopped { .. }
+            | Error::NotEnrolled
+            | Error::SyncInProgress
+            | Error::AuthRefused { .. } => ErrorKind::InvalidState,
+            // A mistyped code is the caller's input; a spent one is the code's state.
+            Error::EnrollmentRefused { code } if *code != "unknown_enrollment_code" => {
+                ErrorKind::InvalidState
+            }
+            Error::Offline { .. }
+            | Error::Timeout
+            | Error::Cancelled
+            | Error::ServerError { .. }
+            | Error::BadResponse { .. } => ErrorKind::Network,
             Error::NotADatabase
             | Error::DatabaseCorrupt
             | Error::SchemaTooNew { .. }
@@ -170,7 +219,26 @@ pub enum ErrorKind {
     NotFound,
     InvalidState,
     Storage,
+    /// The exchange with the bureau did not complete: offline, timed out,
+    /// cancelled, or the bureau failed. Worth retrying later.
+    Network,
 }
+
+/// The bureau's error codes for a refused enrollment, kept as core codes.
+pub const ENROLLMENT_REFUSALS: [&str; 4] = [
+    "unknown_enrollment_code",
+    "enrollment_code_used",
+    "enrollment_code_expired",
+    "key_already_enrolled",
+];
+
+/// The bureau's error codes for a token it no longer accepts, kept as core codes.
+pub const AUTH_REFUSALS: [&str; 4] = [
+    "unauthenticated",
+    "invalid_token",
+    "token_expired",
+    "device_revoked",
+];
 
 impl From<rusqlite::Error> for Error {
     /// SQLite result codes that mean something to the user get their own code; the

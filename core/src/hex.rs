@@ -20,3 +20,8 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
 pub fn decode32(text: &str) -> Option<[u8; 32]> {
     decode(text)?.try_into().ok()
 }
+
+/// Serialises bytes as hex (`#[serde(serialize_with = "crate::hex::serialize")]`).
+pub fn serialize<S: serde::Serializer>(bytes: impl AsRef<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&encode(bytes.as_ref()))
+}

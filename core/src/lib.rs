@@ -8,5 +8,6 @@ pub mod geo;
 pub mod hex;
 pub mod model;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};

@@ -11,6 +11,9 @@
 //! Photos themselves are never modified: [`media`] recognises the format by its
 //! leading bytes, [`exif`] reads what the camera recorded, and [`thumbnail`] makes
 //! derivatives for display (which are not evidence).
+//!
+//! The bureau answers each record it logs with a [`receipt`]: an inclusion proof
+//! against a checkpoint it signed, which the device checks before keeping it.
 
 pub mod cbor;
 pub mod chain;
@@ -19,6 +22,7 @@ pub mod exif;
 mod jpeg;
 pub mod keys;
 pub mod media;
+pub mod receipt;
 pub mod record;
 pub mod thumbnail;
 

@@ -115,6 +115,19 @@ pub struct Inspection {
     pub site_jurisdiction: Option<SiteJurisdiction>,
 }
 
+/// The bureau's review of a submitted inspection. The inspection's status follows
+/// it (`accepted` or `returned`); a returned one is corrected by an amendment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub inspection_id: String,
+    /// `Accepted` or `Returned`.
+    pub decision: Status,
+    /// What to change (always given for a return).
+    pub comment: Option<String>,
+    /// When the reviewer decided, UTC ms (bureau clock).
+    pub reviewed_ms: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteJurisdiction {
     pub code: String,

@@ -4,5 +4,6 @@ pub mod checklist;
 pub mod id;
 pub mod inspection;
 pub mod photo;
+pub mod task;
 pub mod time;
 pub mod track;

@@ -656,7 +656,9 @@ fn sign_and_store(
         app_version: context.app_version.clone(),
         fix,
         context: record_context,
-        checkpoint: None,
+        // The newest bureau checkpoint held: capture time is then bracketed between
+        // two bureau-signed times, whatever the device clock says.
+        checkpoint: super::sync::checkpoint_for_record(tx)?,
         event,
     };
     let bytes = payload.encode();

@@ -10,16 +10,21 @@ mod inspections;
 pub mod media;
 pub mod outbox;
 mod patrol;
+mod received;
 pub mod reference;
 mod schema;
+mod sync;
 mod tracks;
 
 pub use capture::{EvidenceFailure, EvidenceReport, PhotoSource, PreviewReport};
 pub use media::MediaScan;
-pub use outbox::OutboxOp;
+pub use outbox::{OpState, OpStatus, OutboxOp};
 pub use patrol::NewTrack;
+pub(crate) use received::FeedItem;
 pub use reference::Matter;
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use sync::{Enrollment, PhotoSync, ReceiptReport, UploadState};
+pub(crate) use sync::{LeaseTake, UploadJob};
 
 use crate::error::{Error, Result};
 use crate::geo::jurisdiction::JurisdictionIndex;

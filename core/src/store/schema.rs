@@ -9,12 +9,16 @@ use super::reference;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 const CURRENT: &str = include_str!("schema/current.sql");
 
 /// Upgrade step from version `n` is `UPGRADES[n - 1]`.
-const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] =
-    [upgrade_from_v1, upgrade_from_v2, upgrade_from_v3];
+const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] = [
+    upgrade_from_v1,
+    upgrade_from_v2,
+    upgrade_from_v3,
+    upgrade_from_v4,
+];
 
 pub fn user_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
@@ -106,6 +110,13 @@ fn upgrade_from_v3(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
+/// Version 5 added sync: the bureau's answers in the outbox, enrollment, sync
+/// state and lease, uploads, receipts, tasks and reviews.
+fn upgrade_from_v4(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(include_str!("schema/v5_sync.sql"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +127,7 @@ mod tests {
         include_str!("schema/history/v1.sql"),
         include_str!("schema/history/v2.sql"),
         include_str!("schema/history/v3.sql"),
+        include_str!("schema/history/v4.sql"),
     ];
 
     /// Everything SQLite knows about the structure, in a form that does not depend
@@ -219,6 +231,31 @@ mod tests {
                 "upgrade from v{version} differs from a fresh schema"
             );
         }
+    }
+
+    #[test]
+    fn outbox_rebuilt_in_v5_keeps_its_ops_and_seq_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        old_database(&path, 4);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "INSERT INTO outbox (seq, op_id, kind, entity_id, payload, created_at_ms)
+                 VALUES (7, '0190f5c2-0000-7000-8000-0000000000aa', 'inspection.submit',
+                         '0190f5c2-0000-7000-8000-000000000001', '{}', 1790000000000);",
+            )
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let kept = store.pending_outbox(10).unwrap();
+        assert_eq!((kept.len(), kept[0].seq), (1, 7));
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        crate::store::outbox::enqueue(&conn, "note", "x", &"{}", 1).unwrap();
+        let newest: i64 = conn
+            .query_row("SELECT max(seq) FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(newest, 8, "seq continues after the rebuild");
     }
 
     #[test]

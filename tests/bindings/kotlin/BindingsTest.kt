@@ -25,6 +25,7 @@ private inline fun <reified T : FieldproofException> expect(code: String, block:
             is FieldproofException.NotFound -> e.code
             is FieldproofException.InvalidState -> e.code
             is FieldproofException.Storage -> e.code
+            is FieldproofException.Network -> e.code
         }
         check(actual == code, "expected code $code, got $actual")
         return e as T
@@ -295,7 +296,8 @@ private fun run(dir: File) {
     // Storage failures.
     val notDb = File(dir, "photo.jpg").apply { writeBytes(ByteArray(4096) { 0x5a }) }
     expect<FieldproofException.Storage>("not_a_database") { InspectionStore.open(notDb.path) }
-    val small = InspectionStore.openWithOptions(File(dir, "small.db").path, StoreOptions(maxSizeBytes = 160uL * 1024uL))
+    // A fresh database (schema v5, with the sync tables) takes 160 KiB.
+    val small = InspectionStore.openWithOptions(File(dir, "small.db").path, StoreOptions(maxSizeBytes = 200uL * 1024uL))
     val kept = mutableListOf<String>()
     val full = expect<FieldproofException.Storage>("storage_full") {
         repeat(1000) { kept += small.createDraft("straw_burning", fields().copy(findings = "焚烧".repeat(1000)), complete).id }

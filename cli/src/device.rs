@@ -1,0 +1,122 @@
+//! `fieldproof device`: a device's side of sync from a shell — enroll the device
+//! database with a bureau, then sync it (push the outbox, pull the bureau's
+//! changes, upload photos) within a deadline, printing the sync report.
+
+use crate::output::{self, Output};
+use clap::{Args as ClapArgs, Subcommand};
+use fieldproof_core::store::Store;
+use fieldproof_core::sync::{ErrorClass, HttpTransport, SyncEngine, SyncOptions, SyncReport};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Device database file (created if absent).
+    #[arg(long)]
+    db: PathBuf,
+    /// Print one JSON object per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Enroll with a bureau using a one-time code; prints `server_url, device_id,
+    /// officer_id, jurisdiction, role, token_expires_ms`.
+    Enroll {
+        /// The bureau's URL, e.g. https://bureau.example or http://127.0.0.1:8440.
+        #[arg(long)]
+        server: String,
+        /// The one-time enrollment code the bureau issued.
+        #[arg(long)]
+        code: String,
+    },
+    /// Sync once: push, pull, upload photos until done or the deadline; prints the
+    /// sync report (`ops_pushed, records_pulled, bytes_uploaded, receipts,
+    /// work_left{ops, uploads}, next_attempt_ms, last_error{code, class, message},
+    /// cancelled`).
+    Sync {
+        /// Talk to this URL instead of the enrolled one (e.g. through a proxy).
+        #[arg(long)]
+        server: Option<String>,
+        /// Stop starting new work after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        deadline_s: u64,
+    },
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let out = Output::new(args.json);
+    let engine = match Store::open(&args.db) {
+        Ok(store) => SyncEngine::new(Arc::new(store), Arc::new(HttpTransport::new())),
+        Err(err) => return output::fail(&err, out.json),
+    };
+    match args.command {
+        Command::Enroll { server, code } => match engine.enroll(&server, &code) {
+            Ok(e) => {
+                let line = json!({
+                    "server_url": e.server_url, "device_id": e.device_id,
+                    "officer_id": e.officer_id, "jurisdiction": e.jurisdiction,
+                    "role": e.role, "token_expires_ms": e.token_expires_ms,
+                });
+                out.print(&line, || {
+                    format!(
+                        "enrolled as device {} of officer {} ({}, {}) with {}",
+                        e.device_id, e.officer_id, e.role, e.jurisdiction, e.server_url
+                    )
+                });
+                ExitCode::SUCCESS
+            }
+            Err(err) => output::fail(&err, out.json),
+        },
+        Command::Sync { server, deadline_s } => {
+            let engine = engine.with_options(SyncOptions {
+                server_url: server,
+                ..SyncOptions::default()
+            });
+            match engine.sync_once(Instant::now() + Duration::from_secs(deadline_s)) {
+                Ok(report) => print_report(&out, &report),
+                Err(err) => output::fail(&err, out.json),
+            }
+        }
+    }
+}
+
+/// Prints the report; a sync that stopped on an error then fails with it, as
+/// every command does (exit 7 for the link or the bureau, 5 for a refused token
+/// or another sync running).
+fn print_report(out: &Output, report: &SyncReport) -> ExitCode {
+    out.print(report, || {
+        let left = report.work_left;
+        format!(
+            "pushed {} ops, pulled {} changes, uploaded {} bytes, kept {} receipts; \
+             left: {} ops, {} uploads{}",
+            report.ops_pushed,
+            report.records_pulled,
+            report.bytes_uploaded,
+            report.receipts,
+            left.ops,
+            left.uploads,
+            report
+                .next_attempt_ms
+                .map_or(String::new(), |ms| format!("; next attempt at {ms} ms"))
+        )
+    });
+    let Some(error) = &report.last_error else {
+        return ExitCode::SUCCESS;
+    };
+    if out.json {
+        let line = json!({ "error": { "code": error.code, "message": error.message } });
+        out.print(&line, String::new);
+    }
+    eprintln!("error[{}]: {}", error.code, error.message);
+    ExitCode::from(match error.class {
+        ErrorClass::Offline | ErrorClass::Server => 7,
+        ErrorClass::Auth | ErrorClass::Local => 5,
+    })
+}

@@ -1,0 +1,260 @@
+//! Requests to the bureau within one sync call: the address and the device token,
+//! the call's deadline, interrupt and lease checked before every request, and the
+//! answers sorted into what they mean — the awaited answer, a refused token, or a
+//! failure worth retrying (with the bureau's `Retry-After`).
+
+use super::backoff::{parse_retry_after, system_time};
+use super::interrupt::InterruptScope;
+use super::lease::Lease;
+use super::transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
+use crate::error::{Error, Result, AUTH_REFUSALS, ENROLLMENT_REFUSALS};
+use crate::model::time::now_ms;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+
+/// The longest one request may take, deadline permitting. A stalled link is
+/// noticed sooner by the transport's read timeout.
+const REQUEST_CAP: Duration = Duration::from_secs(120);
+/// A request started with less time than this left would only be cut off.
+const MIN_REQUEST_TIME: Duration = Duration::from_secs(1);
+
+pub(crate) struct BureauClient<'a> {
+    transport: &'a dyn Transport,
+    /// `scheme://host[:port][/prefix]`, without a trailing slash.
+    base_url: String,
+    token: Option<&'a str>,
+    deadline: Instant,
+    interrupt: Option<&'a InterruptScope>,
+    lease: Option<&'a Lease<'a>>,
+}
+
+impl<'a> BureauClient<'a> {
+    pub fn new(transport: &'a dyn Transport, base_url: &str, deadline: Instant) -> Self {
+        Self {
+            transport,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token: None,
+            deadline,
+            interrupt: None,
+            lease: None,
+        }
+    }
+
+    /// Calls as the enrolled device, within a sync call that holds `lease`.
+    pub fn for_sync(
+        mut self,
+        token: &'a str,
+        interrupt: &'a InterruptScope,
+        lease: &'a Lease<'a>,
+    ) -> Self {
+        self.token = Some(token);
+        self.interrupt = Some(interrupt);
+        self.lease = Some(lease);
+        self
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Whether another request is worth starting.
+    pub fn has_time(&self) -> bool {
+        self.time_left() >= MIN_REQUEST_TIME
+    }
+
+    /// A path (`/v1/…`) under the bureau's address, or a URL the bureau gave (a tus
+    /// `Location`). Paths go under the configured address, prefix included, so a
+    /// bureau behind a proxy that does not rewrite `Location` still works.
+    pub fn url(&self, target: &str) -> String {
+        if target.starts_with("http://") || target.starts_with("https://") {
+            target.to_owned()
+        } else {
+            format!("{}/{}", self.base_url, target.trim_start_matches('/'))
+        }
+    }
+
+    /// Sends one request. Any HTTP answer comes back, except a refused token
+    /// (`AuthRefused`); no answer is `Offline`, `Timeout` or `Cancelled`.
+    pub fn send(
+        &self,
+        method: &str,
+        target: &str,
+        mut headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse> {
+        if self.interrupt.is_some_and(InterruptScope::interrupted) {
+            return Err(Error::Cancelled);
+        }
+        if !self.has_time() {
+            return Err(Error::Timeout);
+        }
+        if let Some(lease) = self.lease {
+            lease.check()?;
+        }
+        if let Some(token) = self.token {
+            headers.push(header("Authorization", &format!("Bearer {token}")));
+        }
+        let request = HttpRequest {
+            method: method.to_owned(),
+            url: self.url(target),
+            headers,
+            body,
+            timeout_ms: self.time_left().min(REQUEST_CAP).as_millis() as u64,
+        };
+        let response = self.transport.send(request).map_err(|e| match e {
+            TransportError::Offline { reason } => Error::Offline { reason },
+            TransportError::Timeout { .. } => Error::Timeout,
+            TransportError::Cancelled => Error::Cancelled,
+        })?;
+        match refusal(&response) {
+            refused @ Error::AuthRefused { .. } => Err(refused),
+            _ => Ok(response),
+        }
+    }
+
+    /// A JSON request that must succeed (2xx); returns the parsed answer.
+    pub fn json<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T> {
+        let headers = match &body {
+            Some(_) => vec![header("Content-Type", "application/json")],
+            None => Vec::new(),
+        };
+        let response = self.send(method, path, headers, body.unwrap_or_default())?;
+        if !(200..300).contains(&response.status) {
+            return Err(refusal(&response));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| Error::BadResponse {
+            reason: format!("{path}: {e}"),
+        })
+    }
+}
+
+pub(crate) fn header(name: &str, value: &str) -> HttpHeader {
+    HttpHeader {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+/// The bureau's error code from an error body (`{"error": {"code": …}}`), or
+/// `http_<status>` when there is none (a proxy's page, say).
+pub(crate) fn error_code(response: &HttpResponse) -> String {
+    serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|body| body["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("http_{}", response.status))
+}
+
+/// What a non-2xx answer means for the device. Refusals of the token and of an
+/// enrollment keep the bureau's code as a core code; anything else is a bureau
+/// failure worth retrying, after its `Retry-After` if it gave one.
+pub(crate) fn refusal(response: &HttpResponse) -> Error {
+    let code = error_code(response);
+    let known = |list: &[&'static str]| list.iter().copied().find(|c| *c == code);
+    if matches!(response.status, 401 | 403) {
+        if let Some(code) = known(&AUTH_REFUSALS) {
+            return Error::AuthRefused { code };
+        }
+    }
+    if let Some(code) = known(&ENROLLMENT_REFUSALS) {
+        return Error::EnrollmentRefused { code };
+    }
+    let retry_after_ms = response
+        .header("Retry-After")
+        .and_then(|value| parse_retry_after(value, system_time(now_ms())));
+    Error::ServerError {
+        status: response.status,
+        code,
+        retry_after_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Never;
+    impl Transport for Never {
+        fn send(&self, _: HttpRequest) -> std::result::Result<HttpResponse, TransportError> {
+            Err(TransportError::Cancelled)
+        }
+    }
+
+    fn answer(status: u16, code: &str, headers: Vec<HttpHeader>) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers,
+            body: format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#).into_bytes(),
+        }
+    }
+
+    #[test]
+    fn targets_resolve_against_the_bureau_address() {
+        let deadline = Instant::now();
+        let plain = BureauClient::new(&Never, "http://10.0.0.1:8080/", deadline);
+        assert_eq!(
+            plain.url("/v1/sync/push"),
+            "http://10.0.0.1:8080/v1/sync/push"
+        );
+        assert_eq!(
+            plain.url("/v1/uploads/abc"),
+            "http://10.0.0.1:8080/v1/uploads/abc"
+        );
+        let prefixed = BureauClient::new(&Never, "https://gov.example/bureau", deadline);
+        assert_eq!(
+            prefixed.url("/v1/enroll"),
+            "https://gov.example/bureau/v1/enroll"
+        );
+        assert_eq!(
+            prefixed.url("/v1/uploads/abc"),
+            "https://gov.example/bureau/v1/uploads/abc"
+        );
+        assert_eq!(
+            prefixed.url("https://cdn.example/u/1"),
+            "https://cdn.example/u/1"
+        );
+    }
+
+    #[test]
+    fn refusals_keep_the_bureaus_codes() {
+        let revoked = refusal(&answer(403, "device_revoked", vec![]));
+        assert_eq!(
+            (revoked.code(), revoked.kind()),
+            ("device_revoked", crate::ErrorKind::InvalidState)
+        );
+        assert_eq!(
+            refusal(&answer(401, "token_expired", vec![])).code(),
+            "token_expired"
+        );
+        let used = refusal(&answer(409, "enrollment_code_used", vec![]));
+        assert!(matches!(
+            used,
+            Error::EnrollmentRefused {
+                code: "enrollment_code_used"
+            }
+        ));
+        let busy = refusal(&answer(503, "busy", vec![header("retry-after", "5")]));
+        assert!(matches!(
+            busy,
+            Error::ServerError { status: 503, ref code, retry_after_ms: Some(5_000) } if code == "busy"
+        ));
+        let proxy = refusal(&HttpResponse {
+            status: 502,
+            headers: vec![],
+            body: b"<html>".to_vec(),
+        });
+        assert!(matches!(proxy, Error::ServerError { ref code, .. } if code == "http_502"));
+        assert_eq!(
+            refusal(&answer(403, "outside_jurisdiction", vec![])).code(),
+            "server_error"
+        );
+    }
+}

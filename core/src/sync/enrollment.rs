@@ -1,0 +1,81 @@
+//! Enrollment: a one-time code issued by the bureau binds this device's evidence
+//! key to an officer, a jurisdiction and a role. The bureau answers with a device
+//! certificate it signed and a revocable token that every later call carries.
+
+use super::client::BureauClient;
+use super::transport::Transport;
+use crate::error::{Error, Result};
+use crate::evidence::cbor;
+use crate::evidence::cose::{parse_sign1, verify_sign1};
+use crate::hex;
+use crate::model::time::now_ms;
+use crate::store::{Enrollment, Store};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Instant;
+
+/// `201` of `POST /v1/enroll`.
+#[derive(Deserialize)]
+struct Answer {
+    device_id: String,
+    officer_id: String,
+    jurisdiction: String,
+    role: String,
+    certificate: String,
+    token: String,
+    token_expires_ms: Option<i64>,
+    bureau_public_key: String,
+}
+
+/// Enrolls with the bureau at `server_url` using a one-time `code`, and stores the
+/// enrollment (replacing any earlier one). Refusals keep the bureau's codes:
+/// `unknown_enrollment_code`, `enrollment_code_used`, `enrollment_code_expired`,
+/// `key_already_enrolled`.
+pub(crate) fn enroll(
+    store: &Store,
+    transport: &dyn Transport,
+    server_url: &str,
+    code: &str,
+    deadline: Instant,
+) -> Result<Enrollment> {
+    let public_key = store.device_public_key()?;
+    let bureau = BureauClient::new(transport, server_url, deadline);
+    let request = json!({ "code": code, "public_key": hex::encode(&public_key) });
+    let answer: Answer =
+        bureau.json("POST", "/v1/enroll", Some(request.to_string().into_bytes()))?;
+    let bad = |reason: &str| Error::BadResponse {
+        reason: format!("enrollment: {reason}"),
+    };
+    let certificate =
+        hex::decode(&answer.certificate).ok_or_else(|| bad("certificate is not hex"))?;
+    let bureau_public_key =
+        hex::decode(&answer.bureau_public_key).ok_or_else(|| bad("bureau key is not hex"))?;
+    if certified_key(&certificate, &bureau_public_key).as_deref() != Some(public_key.as_slice()) {
+        // Checkpoints and receipts will be checked against this key: it must be the
+        // one that certified this very device.
+        return Err(bad(
+            "the certificate is not the bureau's, for this device's key",
+        ));
+    }
+    let enrollment = Enrollment {
+        server_url: server_url.trim_end_matches('/').to_owned(),
+        device_id: answer.device_id,
+        officer_id: answer.officer_id,
+        jurisdiction: answer.jurisdiction,
+        role: answer.role,
+        token_expires_ms: answer.token_expires_ms,
+        certificate,
+        bureau_public_key,
+        enrolled_at_ms: now_ms(),
+    };
+    store.save_enrollment(&enrollment, &answer.token)?;
+    Ok(enrollment)
+}
+
+/// The device key a certificate vouches for, if `bureau_key` signed it.
+fn certified_key(certificate: &[u8], bureau_key: &[u8]) -> Option<Vec<u8>> {
+    let sign1 = parse_sign1(certificate).ok()?;
+    verify_sign1(&sign1, bureau_key).ok()?;
+    let claims = cbor::decode(&sign1.payload).ok()?.into_map()?;
+    Some(claims.get("public_key")?.as_bytes()?.to_vec())
+}

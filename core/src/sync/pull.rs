@@ -1,0 +1,195 @@
+//! Pull: the bureau's change feed after the device's cursor — tasks, review
+//! decisions, jurisdiction boundaries, checklist templates, receipts — one page
+//! per request, each page applied with its new cursor and checkpoint in one
+//! transaction. The cursor is the bureau's, opaque; device time never is one.
+
+use super::client::BureauClient;
+use crate::error::Result;
+use crate::evidence::receipt::{Receipt, SignedCheckpoint};
+use crate::geo::datum::Datum;
+use crate::model::checklist::ChecklistTemplate;
+use crate::model::inspection::{Review, Status};
+use crate::store::{FeedItem, Store};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Entries per page: small enough that a page with a few county boundaries
+/// still arrives over 2G within one request.
+const PAGE_LIMIT: u32 = 50;
+
+#[derive(Deserialize)]
+struct Page {
+    changes: Vec<Change>,
+    next_cursor: String,
+    has_more: bool,
+    #[serde(default)]
+    checkpoint: Option<SignedCheckpoint>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    kind: String,
+    #[serde(default)]
+    body: Value,
+}
+
+#[derive(Deserialize)]
+struct ReviewBody {
+    inspection_id: String,
+    /// `accepted` or `returned`.
+    decision: String,
+    #[serde(default)]
+    comment: Option<String>,
+    reviewed_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct BoundaryBody {
+    datum: Datum,
+    /// A GeoJSON Feature the device's loader reads as is.
+    geojson: Value,
+}
+
+#[derive(Deserialize)]
+struct ChecklistBody {
+    template: ChecklistTemplate,
+    #[serde(default)]
+    matter: Option<MatterBody>,
+}
+
+#[derive(Deserialize)]
+struct MatterBody {
+    code: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct ReceiptBody {
+    seq: u64,
+    receipt: Receipt,
+}
+
+/// What one pull request did.
+pub(crate) struct Pulled {
+    pub applied: u32,
+    pub receipts: u32,
+    pub has_more: bool,
+}
+
+/// Pulls and applies the page after the stored cursor.
+pub(crate) fn pull_page(store: &Store, bureau: &BureauClient, bureau_key: &[u8]) -> Result<Pulled> {
+    let cursor = store.sync_state()?.pull_cursor.unwrap_or_default();
+    let path = format!(
+        "/v1/sync/pull?cursor={}&limit={PAGE_LIMIT}",
+        query_value(&cursor)
+    );
+    let page: Page = bureau.json("GET", &path, None)?;
+    let items: Vec<FeedItem> = page.changes.into_iter().map(read).collect();
+    let applied = store.apply_pull_page(
+        &items,
+        &page.next_cursor,
+        page.checkpoint.as_ref(),
+        bureau_key,
+    )?;
+    Ok(Pulled {
+        applied: applied.applied,
+        receipts: applied.receipts,
+        has_more: page.has_more,
+    })
+}
+
+/// Reads one entry. Unknown kinds and unreadable bodies become `Unknown`: a page
+/// never fails for one entry this app cannot use.
+fn read(change: Change) -> FeedItem {
+    let item = match change.kind.as_str() {
+        "task" => serde_json::from_value(change.body).ok().map(FeedItem::Task),
+        "review" => serde_json::from_value(change.body).ok().and_then(review),
+        "boundaries" => serde_json::from_value(change.body)
+            .ok()
+            .map(|b: BoundaryBody| FeedItem::Boundary {
+                geojson: b.geojson.to_string(),
+                datum: b.datum,
+            }),
+        "checklist" => serde_json::from_value(change.body)
+            .ok()
+            .map(|c: ChecklistBody| FeedItem::Checklist {
+                template: c.template,
+                matter: c.matter.map(|m| (m.code, m.name)),
+            }),
+        "receipt" => serde_json::from_value(change.body)
+            .ok()
+            .map(|r: ReceiptBody| FeedItem::Receipt {
+                seq: r.seq,
+                receipt: r.receipt,
+            }),
+        _ => None,
+    };
+    item.unwrap_or(FeedItem::Unknown)
+}
+
+fn review(body: ReviewBody) -> Option<FeedItem> {
+    let decision = match body.decision.as_str() {
+        "accepted" => Status::Accepted,
+        "returned" => Status::Returned,
+        _ => return None,
+    };
+    Some(FeedItem::Review(Review {
+        inspection_id: crate::model::id::parse_id(&body.inspection_id, "inspection id").ok()?,
+        decision,
+        comment: body.comment,
+        reviewed_ms: body.reviewed_ms,
+    }))
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(kind: &str, body: Value) -> Change {
+        Change {
+            kind: kind.into(),
+            body,
+        }
+    }
+
+    #[test]
+    fn entries_are_read_by_kind_and_unknown_ones_skipped() {
+        let task = json!({"id": "0190f3a4-7b1c-7def-8000-0123456789ab", "jurisdiction": "430121",
+            "title": "核查火点", "note": null, "location": null, "due_ms": null,
+            "created_ms": 1_790_000_000_000_i64, "priority": "high"});
+        assert!(matches!(read(change("task", task)), FeedItem::Task(t) if t.title == "核查火点"));
+        let review = json!({"inspection_id": "0190F3A4-7B1C-7DEF-8000-0123456789AB",
+            "decision": "returned", "comment": "补拍", "reviewed_ms": 5});
+        match read(change("review", review)) {
+            FeedItem::Review(r) => {
+                assert_eq!(r.decision, Status::Returned);
+                assert_eq!(r.inspection_id, "0190f3a4-7b1c-7def-8000-0123456789ab");
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_decision = json!({"inspection_id": "0190f3a4-7b1c-7def-8000-0123456789ab",
+            "decision": "maybe", "reviewed_ms": 5});
+        assert_eq!(read(change("review", bad_decision)), FeedItem::Unknown);
+        assert_eq!(read(change("task", json!({"id": 1}))), FeedItem::Unknown);
+        assert_eq!(read(change("weather", json!({}))), FeedItem::Unknown);
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(query_value("c1a"), "c1a");
+        assert_eq!(query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}

@@ -1,0 +1,293 @@
+//! Photo uploads over tus 1.0 (core, creation, creation-with-upload, checksum,
+//! expiration): resumable at any byte, on any link.
+//!
+//! - The first chunk rides on the creating `POST`; the upload's `Location` is kept
+//!   in the database at once, so a restarted app resumes the same upload.
+//! - Whenever the bureau's offset is not known for sure (a new sync call, a cut
+//!   connection, a timeout, a 409) a `HEAD` asks for it, and sending resumes
+//!   there: what is re-sent after a cut is at most the chunk that was in flight.
+//! - Every chunk carries `Upload-Checksum: sha256`; the bureau checks the SHA-256
+//!   of the whole file (declared in `Upload-Metadata`) when the last byte is in.
+//! - The chunk size adapts to the link (`chunk_size`) and is kept for next time.
+
+use super::chunk_size::ChunkSize;
+use super::client::{error_code, header, refusal, BureauClient};
+use super::report::{Progress, ProgressListener};
+use super::transport::HttpResponse;
+use crate::error::{Error, Result};
+use crate::store::{Store, UploadJob};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use std::fs::File;
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::time::Instant;
+
+const TUS_VERSION: &str = "1.0.0";
+const CHUNK_TYPE: &str = "application/offset+octet-stream";
+/// Chunks refused for a bad checksum, offsets out of step (409), a busy upload
+/// (423), or link timeouts, this many times in a row: not passing trouble; give
+/// up for this call.
+const MAX_RETRIES: u32 = 3;
+
+/// How one file's upload ended in this call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Complete,
+    /// Refused for good (the bureau's code, or `media_missing` when the file is gone).
+    Refused(String),
+    /// The deadline came first; the next call resumes.
+    OutOfTime,
+}
+
+/// Uploads files for one sync call, adapting and keeping the chunk size.
+pub(crate) struct Uploader<'a> {
+    pub store: &'a Store,
+    pub bureau: &'a BureauClient<'a>,
+    pub listener: Option<&'a dyn ProgressListener>,
+    pub chunk: ChunkSize,
+    /// Bytes the bureau confirmed in this call.
+    pub bytes_uploaded: u64,
+}
+
+/// What the bureau says about an upload it was asked about.
+enum Status {
+    At(u64),
+    /// Expired or unknown there: start again with a new upload.
+    Gone,
+    Refused(String),
+    /// Another request holds the upload (e.g. the bureau still finishing a chunk
+    /// whose connection was cut).
+    Busy,
+}
+
+impl Uploader<'_> {
+    /// Sends `job`'s file until it is complete, refused or out of time. Network
+    /// failures other than a timeout end the call (`Err`); the upload resumes later.
+    pub fn upload(&mut self, mut job: UploadJob) -> Result<Outcome> {
+        // Whether job.confirmed is what the bureau holds right now.
+        let mut offset_known = job.url.is_none();
+        let (mut retries, mut timeouts) = (0, 0);
+        loop {
+            if !self.bureau.has_time() {
+                return Ok(Outcome::OutOfTime);
+            }
+            if let (Some(url), false) = (job.url.clone(), offset_known) {
+                match self.status(&url)? {
+                    Status::At(offset) => {
+                        self.confirmed(&mut job, offset)?;
+                        offset_known = true;
+                    }
+                    Status::Gone => {
+                        job.url = None;
+                        job.confirmed = 0;
+                        self.store.save_upload_progress(&job)?;
+                        offset_known = true;
+                    }
+                    Status::Refused(code) => return self.refused(&job, code),
+                    Status::Busy => {
+                        retry(&mut retries, upload_locked)?;
+                        continue;
+                    }
+                }
+            }
+            if job.url.is_some() && job.confirmed >= job.size {
+                self.store.finish_upload(&job, None)?;
+                return Ok(Outcome::Complete);
+            }
+            let length = self
+                .chunk
+                .for_window(self.bureau.time_left())
+                .min(job.size - job.confirmed);
+            let Some(bytes) = read_chunk(&job, length)? else {
+                // The file is gone from the device: nothing can ever send it, and
+                // the records waiting for it must not wait forever.
+                return self.refused(&job, "media_missing".into());
+            };
+            let started = Instant::now();
+            let sent = match &job.url {
+                None => self.create(&mut job, bytes),
+                Some(url) => self.append(url, job.confirmed, bytes),
+            };
+            let response = match sent {
+                Ok(response) => response,
+                Err(Error::Timeout) if !self.bureau.has_time() => return Ok(Outcome::OutOfTime),
+                Err(e @ (Error::Timeout | Error::Offline { .. })) => {
+                    // The chunk did not get through this link: smaller ones stand a
+                    // better chance. After a timeout the link may still be there: ask
+                    // where the bureau got to and go on; a cut connection ends the call.
+                    self.chunk = self.chunk.after_lost_chunk();
+                    self.store.save_chunk_size(self.chunk)?;
+                    if let Error::Offline { .. } = e {
+                        return Err(e);
+                    }
+                    offset_known = false;
+                    retry(&mut timeouts, || Error::Timeout)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            timeouts = 0;
+            match (response.status, error_code(&response).as_str()) {
+                (200..=299, _) => {
+                    let offset = upload_offset(&response)?;
+                    let accepted = offset.saturating_sub(job.confirmed);
+                    let before = self.chunk;
+                    self.chunk = self.chunk.after_success(accepted, started.elapsed());
+                    if self.chunk != before {
+                        self.store.save_chunk_size(self.chunk)?;
+                    }
+                    self.confirmed(&mut job, offset)?;
+                    retries = 0;
+                }
+                // Not where the bureau is (409), or busy with the chunk of a cut
+                // connection (423): ask again.
+                (409 | 423, _) => {
+                    offset_known = false;
+                    retry(&mut retries, || refusal(&response))?;
+                }
+                (404 | 410, _) => {
+                    job.url = None;
+                    job.confirmed = 0;
+                    self.store.save_upload_progress(&job)?;
+                    offset_known = true;
+                }
+                (460, "checksum_mismatch") => {
+                    // Damaged on the way; the bureau kept nothing of it.
+                    offset_known = false;
+                    retry(&mut retries, || refusal(&response))?;
+                }
+                (400 | 413 | 460, code) => return self.refused(&job, code.to_owned()),
+                _ => return Err(refusal(&response)),
+            }
+        }
+    }
+
+    /// `HEAD`: where the bureau's copy of the upload stands.
+    fn status(&self, url: &str) -> Result<Status> {
+        let headers = vec![header("Tus-Resumable", TUS_VERSION)];
+        let response = self.bureau.send("HEAD", url, headers, Vec::new())?;
+        Ok(match response.status {
+            200..=299 => Status::At(upload_offset(&response)?),
+            404 | 410 => Status::Gone,
+            423 => Status::Busy,
+            // An answer to HEAD has no body, so no code: 460 is tus' checksum
+            // status, here the bureau's refusal of the whole file's SHA-256.
+            460 => Status::Refused("photo_hash_mismatch".into()),
+            _ => return Err(refusal(&response)),
+        })
+    }
+
+    /// `POST` with the first chunk (creation-with-upload). The upload's address is
+    /// kept as soon as the bureau names it, even when the chunk itself failed.
+    fn create(&self, job: &mut UploadJob, chunk: Vec<u8>) -> Result<HttpResponse> {
+        let metadata = [
+            ("photo_id", job.photo_id.as_str()),
+            ("sha256", job.sha256.as_str()),
+            ("mime", job.mime.as_str()),
+            ("role", job.role.code()),
+        ]
+        .iter()
+        .map(|(key, value)| format!("{key} {}", BASE64.encode(value)))
+        .collect::<Vec<_>>()
+        .join(",");
+        let mut headers = chunk_headers(&chunk);
+        headers.push(header("Upload-Length", &job.size.to_string()));
+        headers.push(header("Upload-Metadata", &metadata));
+        let response = self.bureau.send("POST", "/v1/uploads", headers, chunk)?;
+        if let Some(location) = response.header("Location") {
+            job.url = Some(location.to_owned());
+            self.store.save_upload_progress(job)?;
+        }
+        if response.status == 201 && job.url.is_none() {
+            return Err(Error::BadResponse {
+                reason: "upload created without a Location".into(),
+            });
+        }
+        Ok(response)
+    }
+
+    /// `PATCH`: the next chunk, at the offset the bureau holds.
+    fn append(&self, url: &str, offset: u64, chunk: Vec<u8>) -> Result<HttpResponse> {
+        let mut headers = chunk_headers(&chunk);
+        headers.push(header("Upload-Offset", &offset.to_string()));
+        self.bureau.send("PATCH", url, headers, chunk)
+    }
+
+    /// Takes the bureau's offset as the new confirmed position.
+    fn confirmed(&mut self, job: &mut UploadJob, offset: u64) -> Result<()> {
+        if offset > job.size {
+            return Err(Error::BadResponse {
+                reason: "upload offset beyond the file".into(),
+            });
+        }
+        self.bytes_uploaded += offset.saturating_sub(job.confirmed);
+        job.confirmed = offset;
+        self.store.save_upload_progress(job)?;
+        if let Some(listener) = self.listener {
+            listener.on_progress(Progress::Uploading {
+                photo_id: job.photo_id.clone(),
+                role: job.role.code().into(),
+                sent: offset,
+                size: job.size,
+            });
+        }
+        Ok(())
+    }
+
+    fn refused(&self, job: &UploadJob, code: String) -> Result<Outcome> {
+        self.store.finish_upload(job, Some(&code))?;
+        Ok(Outcome::Refused(code))
+    }
+}
+
+/// Counts one more failure of a kind that may pass; past the limit, `error`.
+fn retry(count: &mut u32, error: impl FnOnce() -> Error) -> Result<()> {
+    *count += 1;
+    if *count >= MAX_RETRIES {
+        return Err(error());
+    }
+    Ok(())
+}
+
+fn upload_locked() -> Error {
+    Error::ServerError {
+        status: 423,
+        code: "upload_locked".into(),
+        retry_after_ms: None,
+    }
+}
+
+fn chunk_headers(chunk: &[u8]) -> Vec<super::transport::HttpHeader> {
+    let digest = crate::evidence::sha256(chunk);
+    vec![
+        header("Tus-Resumable", TUS_VERSION),
+        header("Content-Type", CHUNK_TYPE),
+        header(
+            "Upload-Checksum",
+            &format!("sha256 {}", BASE64.encode(digest)),
+        ),
+    ]
+}
+
+fn upload_offset(response: &HttpResponse) -> Result<u64> {
+    response
+        .header("Upload-Offset")
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::BadResponse {
+            reason: "upload answer without Upload-Offset".into(),
+        })
+}
+
+/// `length` bytes of the job's file from the confirmed offset; `None` when the
+/// file is gone or shorter than its recorded size (cut after capture).
+fn read_chunk(job: &UploadJob, length: u64) -> Result<Option<Vec<u8>>> {
+    let mut file = match File::open(&job.path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    file.seek(SeekFrom::Start(job.confirmed))?;
+    let mut bytes = Vec::with_capacity(length as usize);
+    file.take(length).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 == length).then_some(bytes))
+}

@@ -1,0 +1,504 @@
+//! Support for the end-to-end tests in `tests/`: a real bureau serving on
+//! loopback in this process, real device stores, the shared corpus, and
+//! transports and a TCP proxy that count, slow down and cut what goes over the wire.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use fieldproof_bureau::{Bureau, Config};
+use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::geo::point::GeoPoint;
+use fieldproof_core::model::checklist::{Answer, AnswerValue};
+use fieldproof_core::model::inspection::DraftFields;
+use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Photo};
+use fieldproof_core::store::{PhotoSource, Store};
+use fieldproof_core::sync::{
+    HttpRequest, HttpResponse, HttpTransport, SyncEngine, SyncOptions, SyncReport, Transport,
+    TransportError,
+};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
+
+/// A bureau serving on 127.0.0.1 until dropped, with its data in a temp folder.
+pub struct TestBureau {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub data: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestBureau {
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// Starts with a config adjusted by `tune` (limits).
+    pub fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            data_dir: data.path().to_owned(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            admin_token: Some(ADMIN_TOKEN.into()),
+            ..Config::default()
+        };
+        tune(&mut config);
+        let (bureau, _) = Bureau::open(&config).expect("bureau opens");
+        let listener = std::net::TcpListener::bind(config.listen).expect("bind loopback");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                fieldproof_bureau::server::serve(Arc::new(bureau), listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            data,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// An admin request: (status, JSON body or Null). `body` is JSON.
+    pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {ADMIN_TOKEN}"));
+        let response = match body {
+            Some(body) => agent.run(
+                builder
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string().into_bytes())
+                    .unwrap(),
+            ),
+            None => agent.run(builder.body(()).unwrap()),
+        }
+        .expect("the bureau answers");
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A one-time enrollment code for a new officer in `jurisdiction`.
+    pub fn enrollment_code(&self, jurisdiction: &str) -> String {
+        let body = serde_json::json!({
+            "officer_name": format!("officer of {jurisdiction}"),
+            "jurisdiction": jurisdiction,
+            "role": "county_officer",
+        });
+        let (status, code) = self.admin("POST", "/v1/admin/enrollment-codes", Some(&body));
+        assert_eq!(status, 201, "{code}");
+        code["code"].as_str().unwrap().to_owned()
+    }
+
+    /// A complete photo as the bureau stores it.
+    pub fn photo_path(&self, sha256: &str) -> PathBuf {
+        self.data.path().join("photos").join(sha256)
+    }
+}
+
+impl Drop for TestBureau {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A file of the shared corpus: under `FIELDPROOF_CORPUS`, else `../shared/corpus`
+/// beside the checkout. Missing data fails the test, naming both places.
+pub fn corpus(relative: &str) -> PathBuf {
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let root = std::env::var_os("FIELDPROOF_CORPUS").map_or(default.clone(), PathBuf::from);
+    let path = root.join(relative);
+    assert!(
+        path.exists(),
+        "corpus file {relative} not found at {} (set FIELDPROOF_CORPUS to the corpus root; \
+         unset, the tests look in {})",
+        path.display(),
+        default.display()
+    );
+    path
+}
+
+/// A device database in a temp folder. Several `Store`s may open it, as the app
+/// and a background worker do.
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub store: Arc<Store>,
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Device {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("device.db")).unwrap());
+        Self { dir, store }
+    }
+
+    /// Another connection to the same database, like a second process.
+    pub fn open_again(&self) -> Arc<Store> {
+        Arc::new(Store::open(self.dir.path().join("device.db")).unwrap())
+    }
+
+    pub fn engine(&self, transport: Arc<dyn Transport>) -> SyncEngine {
+        SyncEngine::new(self.store.clone(), transport)
+    }
+
+    /// Records a complete straw-burning inspection draft in `township`; returns its id.
+    pub fn record_inspection(&self, township: &str, address: &str) -> String {
+        let fields = DraftFields {
+            township_code: township.into(),
+            county_code: None,
+            site: GeoPoint {
+                lat: 28.2547,
+                lon: 113.0800,
+                datum: Datum::Gcj02,
+            },
+            address: address.into(),
+            task_id: None,
+            officer_id: "officer-e2e".into(),
+            started_at_ms: 1_790_000_000_000,
+            ended_at_ms: None,
+            findings: "田间焚烧秸秆约两亩".into(),
+            responsible_party: None,
+        };
+        let yes = |item: &str| Answer {
+            item_id: item.into(),
+            value: AnswerValue::YesNo(true),
+        };
+        let mut answers: Vec<Answer> = [
+            "fire_on_arrival",
+            "extinguished",
+            "responsible_party_identified",
+            "warning_issued",
+        ]
+        .into_iter()
+        .map(yes)
+        .collect();
+        answers.push(Answer {
+            item_id: "burned_area_mu".into(),
+            value: AnswerValue::Number(2.5),
+        });
+        answers.push(Answer {
+            item_id: "material".into(),
+            value: AnswerValue::Choice("rice_straw".into()),
+        });
+        self.store
+            .create_draft("straw_burning", fields, &answers)
+            .unwrap()
+            .id
+    }
+
+    /// Takes a corpus photo into evidence for `inspection_id`.
+    pub fn capture(&self, inspection_id: &str, corpus_photo: &str) -> Photo {
+        let context = CaptureContext {
+            source: CaptureSource::Camera,
+            inspection_id: Some(inspection_id.into()),
+            task_id: None,
+            officer_id: Some("officer-e2e".into()),
+            monotonic_ms: None,
+            boot_id: None,
+            app_version: "e2e".into(),
+        };
+        self.store
+            .capture_photo(PhotoSource::Path(corpus(corpus_photo)), None, context)
+            .unwrap()
+    }
+
+    /// Replays a corpus GPX recording as a patrol; its sealed segments become
+    /// evidence records.
+    pub fn patrol(&self, corpus_gpx: &str) {
+        let bytes = std::fs::read(corpus(corpus_gpx)).unwrap();
+        let track = self.store.import_gpx(&bytes, "officer-e2e").unwrap();
+        assert!(track.stats.segments > 0, "the track sealed segments");
+    }
+
+    /// Enrolls with `bureau` over plain HTTP.
+    pub fn enroll(&self, bureau: &TestBureau) {
+        let engine = self.engine(Arc::new(HttpTransport::new()));
+        engine
+            .enroll(&bureau.url, &bureau.enrollment_code("430121"))
+            .expect("enrollment");
+    }
+}
+
+/// Calls `sync_once` (30 s each) until no work is left; returns every report.
+/// Panics after `max_calls`.
+pub fn sync_until_done(engine: &SyncEngine, max_calls: usize) -> Vec<SyncReport> {
+    let mut reports = Vec::new();
+    for _ in 0..max_calls {
+        let report = engine
+            .sync_once(Instant::now() + Duration::from_secs(30))
+            .expect("sync");
+        let done = !report.work_left.any();
+        reports.push(report);
+        if done {
+            return reports;
+        }
+    }
+    panic!(
+        "work left after {max_calls} sync calls: {:#?}",
+        reports.last()
+    );
+}
+
+/// A sync engine talking to `url` instead of the enrolled address.
+pub fn engine_via(device: &Device, transport: Arc<dyn Transport>, url: &str) -> SyncEngine {
+    device.engine(transport).with_options(SyncOptions {
+        server_url: Some(url.to_owned()),
+        ..SyncOptions::default()
+    })
+}
+
+/// One request as the wire saw it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub path: String,
+    pub body_len: usize,
+    /// The op ids of a push.
+    pub op_ids: Vec<String>,
+    /// The `role` of an upload's metadata (creation requests).
+    pub upload_role: Option<String>,
+    /// `None` when no answer came back.
+    pub status: Option<u16>,
+}
+
+/// The built-in transport, recording every exchange, optionally slowed down or
+/// losing answers.
+pub struct Wire {
+    inner: HttpTransport,
+    delay: Duration,
+    /// Every n-th chunk request reaches the bureau but its answer is lost.
+    lose_every: usize,
+    chunks: AtomicUsize,
+    pub log: Mutex<Vec<Exchange>>,
+}
+
+impl Wire {
+    pub fn new() -> Arc<Self> {
+        Self::slowed(Duration::ZERO)
+    }
+
+    /// Every request waits `delay` before it goes.
+    pub fn slowed(delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            inner: HttpTransport::new(),
+            delay,
+            lose_every: 0,
+            chunks: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The bureau gets every request, but the device hears nothing back from every
+    /// `n`-th chunk (POST or PATCH with bytes): the link died on the way back.
+    pub fn losing_answers(n: usize) -> Arc<Self> {
+        Arc::new(Self {
+            inner: HttpTransport::new(),
+            delay: Duration::ZERO,
+            lose_every: n,
+            chunks: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.log.lock().unwrap().clear();
+    }
+}
+
+impl Transport for Wire {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        std::thread::sleep(self.delay);
+        let path = request
+            .url
+            .splitn(4, '/')
+            .nth(3)
+            .map(|p| format!("/{p}"))
+            .unwrap_or_default();
+        let op_ids = if path == "/v1/sync/push" {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            body["ops"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|op| op["op_id"].as_str().map(String::from))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let upload_role = request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("Upload-Metadata"))
+            .and_then(|h| metadata_value(&h.value, "role"));
+        let mut exchange = Exchange {
+            method: request.method.clone(),
+            path,
+            body_len: request.body.len(),
+            op_ids,
+            upload_role,
+            status: None,
+        };
+        let is_chunk = exchange.path.starts_with("/v1/uploads") && exchange.body_len > 0;
+        let lose = is_chunk
+            && self.lose_every > 0
+            && self.chunks.fetch_add(1, Ordering::SeqCst) % self.lose_every == self.lose_every - 1;
+        let mut answer = self.inner.send(request);
+        if lose && answer.is_ok() {
+            answer = Err(TransportError::Offline {
+                reason: "answer lost".into(),
+            });
+        }
+        exchange.status = answer.as_ref().ok().map(|r| r.status);
+        self.log.lock().unwrap().push(exchange);
+        answer
+    }
+}
+
+/// One value of a tus `Upload-Metadata` header.
+fn metadata_value(header: &str, key: &str) -> Option<String> {
+    header.split(',').find_map(|pair| {
+        let (k, v) = pair.trim().split_once(' ')?;
+        (k == key).then(|| String::from_utf8(BASE64.decode(v).ok()?).ok())?
+    })
+}
+
+/// A TCP proxy on loopback that cuts each connection once it has carried `budget`
+/// bytes towards the bureau: an upload cut at an arbitrary byte, as when a 2G cell
+/// drops. Stops when dropped.
+pub struct CuttingProxy {
+    pub url: String,
+    cuts: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    addr: SocketAddr,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CuttingProxy {
+    pub fn start(target: SocketAddr, budget: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (cuts_seen, stopping) = (cuts.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (Ok(client), Ok(server)) = (client, TcpStream::connect(target)) else {
+                    continue;
+                };
+                let cuts = cuts_seen.clone();
+                let (down_from, down_to) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    pipe(
+                        down_from.try_clone().unwrap(),
+                        down_to.try_clone().unwrap(),
+                        usize::MAX,
+                    );
+                    close(&down_from, &down_to);
+                });
+                std::thread::spawn(move || {
+                    let cut = pipe(
+                        client.try_clone().unwrap(),
+                        server.try_clone().unwrap(),
+                        budget,
+                    );
+                    if cut {
+                        cuts.fetch_add(1, Ordering::SeqCst);
+                    }
+                    close(&client, &server);
+                });
+            }
+        });
+        Self {
+            url: format!("http://{addr}"),
+            cuts,
+            stop,
+            addr,
+            thread: Some(thread),
+        }
+    }
+
+    /// Connections cut so far.
+    pub fn cuts(&self) -> usize {
+        self.cuts.load(Ordering::SeqCst)
+    }
+}
+
+fn close(a: &TcpStream, b: &TcpStream) {
+    let _ = a.shutdown(Shutdown::Both);
+    let _ = b.shutdown(Shutdown::Both);
+}
+
+/// Copies `from` to `to` until either ends or `budget` bytes went; true when cut.
+fn pipe(mut from: TcpStream, mut to: TcpStream, budget: usize) -> bool {
+    let mut buffer = [0u8; 16 * 1024];
+    let mut carried = 0;
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let allowed = n.min(budget - carried);
+        if to.write_all(&buffer[..allowed]).is_err() {
+            return false;
+        }
+        carried += allowed;
+        if carried >= budget {
+            return true;
+        }
+    }
+}
+
+impl Drop for CuttingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
