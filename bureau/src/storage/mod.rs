@@ -307,9 +307,25 @@ pub enum Database {
 impl Database {
     /// Opens (creating and migrating as needed) the SQLite database at `path`.
     pub fn open_sqlite(path: &Path) -> Result<Self> {
-        let db = Database::Sqlite(sqlite::SqliteDatabase::open(path)?);
-        db.migrate()?;
-        Ok(db)
+        // Switching a brand-new file to WAL needs a moment of exclusive access, and
+        // SQLite answers "busy" at once rather than waiting when another process is
+        // opening the same new file: such opens are retried, briefly.
+        let mut attempts = 0;
+        loop {
+            let opened = sqlite::SqliteDatabase::open(path)
+                .map(Database::Sqlite)
+                .and_then(|db| {
+                    db.migrate()?;
+                    Ok(db)
+                });
+            match opened {
+                Err(Error::Busy) if attempts < 50 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Connects to PostgreSQL at a `postgres://` URL and migrates its schema.
