@@ -236,7 +236,7 @@ fn media_status(
     size: u64,
 ) -> Result<&'static str> {
     let held = tx.query_opt(
-        "SELECT size FROM photos WHERE sha256 = $1 AND device_id = $2",
+        "SELECT size FROM photos WHERE sha256 = $1 AND device_id = $2 AND role = 'original'",
         params![sha256, device_id],
     )?;
     Ok(match held {

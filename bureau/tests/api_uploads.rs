@@ -30,6 +30,7 @@ on_both_backends!(
     expired_uploads_answer_410_and_are_swept,
     a_cut_connection_keeps_the_bytes_that_arrived,
     concurrent_patches_never_interleave,
+    a_preview_is_kept_apart_from_the_evidence,
 );
 
 /// 161 KB, sent in several chunks.
@@ -771,4 +772,61 @@ fn concurrent_patches_never_interleave(backend: Backend) {
     assert_eq!(statuses, [204, 409], "{:?}", fast.code());
     assert_eq!(client.offset(&location), bytes.len() as u64);
     assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+}
+
+fn a_preview_is_kept_apart_from_the_evidence(backend: Backend) {
+    let Some(bureau) = TestBureau::start_backend(backend) else {
+        return;
+    };
+    let device = bureau.device("430102001");
+    let client = Client::new(&bureau, &device);
+    let original = photo(PHOTO);
+    let preview = photo(OTHER_PHOTO); // stands in for the device's smaller derivative
+    let photo_id = uuid::Uuid::now_v7().to_string();
+    let metadata = |bytes: &[u8], role: &str| {
+        format!(
+            "photo_id {},sha256 {},role {}",
+            b64(photo_id.as_bytes()),
+            b64(hex::encode(&sha256(bytes)).as_bytes()),
+            b64(role.as_bytes())
+        )
+    };
+    let upload = |bytes: &[u8], role: &str| {
+        let length = bytes.len().to_string();
+        client.tus(
+            "POST",
+            "/v1/uploads",
+            &[
+                ("Upload-Length", &length),
+                ("Upload-Metadata", &metadata(bytes, role)),
+                ("Content-Type", "application/offset+octet-stream"),
+            ],
+            bytes,
+        )
+    };
+    let photo_op = |bytes: &[u8]| {
+        serde_json::json!({
+            "op_id": uuid::Uuid::now_v7().to_string(),
+            "kind": "photo.upload",
+            "entity_id": photo_id,
+            "payload": { "photo_id": photo_id, "sha256": hex::encode(&sha256(bytes)), "size": bytes.len() },
+        })
+    };
+    assert_eq!(status_and_code(&upload(&original, "thumbnail")).0, 400);
+
+    // The preview arrives first and is stored, but vouches for nothing.
+    let sent = upload(&preview, "preview");
+    assert_eq!(sent.status, 201, "{:?}", sent.code());
+    assert!(sent.header("Location").is_some_and(|l| client
+        .head(l)
+        .header("Upload-Metadata")
+        .unwrap_or("")
+        .contains(&b64(b"preview"))));
+    let (_, body) = device.push(vec![photo_op(&preview)]);
+    assert_eq!(body["results"][0]["reason"], "photo_not_uploaded", "{body}");
+
+    // The original completes the photo.
+    assert_eq!(upload(&original, "original").status, 201);
+    let (_, body) = device.push(vec![photo_op(&original)]);
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
 }

@@ -219,7 +219,7 @@ fn photo_upload(tx: &mut Tx, device: &Device, payload_value: &Value) -> Result<V
         reason: "sha256 must be 64 hex digits".into(),
     })?;
     let held = tx.query_opt(
-        "SELECT size FROM photos WHERE sha256 = $1 AND device_id = $2",
+        "SELECT size FROM photos WHERE sha256 = $1 AND device_id = $2 AND role = 'original'",
         params![&sha256, &device.id],
     )?;
     match held {

@@ -30,6 +30,7 @@ use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
+use tus::PhotoRole;
 use tus::{Checksum, Metadata};
 
 /// A chunk may pause on a slow link, but a client silent this long is taken for
@@ -329,17 +330,23 @@ fn complete(bureau: &Bureau, upload: Upload) -> Result<Upload> {
     bureau.db.write(|tx| {
         set_progress(tx, &upload, size, UploadState::Complete)?;
         tx.execute(
-            "INSERT INTO photos (sha256, size, device_id, photo_id, received_ms)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256, device_id) DO NOTHING",
+            "INSERT INTO photos (sha256, size, device_id, photo_id, role, received_ms)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256, device_id) DO NOTHING",
             params![
                 &sha256,
                 size,
                 &upload.device_id,
                 &upload.metadata.photo_id,
+                upload.metadata.role.as_str(),
                 now_ms()
             ],
         )?;
-        evidence_ingest::photo_received(tx, &upload.device_id, &sha256, size)
+        match upload.metadata.role {
+            PhotoRole::Original => {
+                evidence_ingest::photo_received(tx, &upload.device_id, &sha256, size)
+            }
+            PhotoRole::Preview => Ok(()),
+        }
     })?;
     // The photo lives on under photos/. Should this fail, the sweep removes the name.
     let _ = bureau.photos.remove_upload_file(&upload.id);

@@ -30,18 +30,39 @@ pub struct Metadata {
     /// The file's name on the device; informative only, never used as a path.
     pub filename: Option<String>,
     pub mime: Option<String>,
+    /// The original (the evidence) or a smaller preview sent ahead of it on a slow
+    /// link so reviewers see the case early. Previews are kept apart: they never
+    /// vouch for an evidence record's media.
+    pub role: PhotoRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoRole {
+    Original,
+    Preview,
+}
+
+impl PhotoRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoRole::Original => "original",
+            PhotoRole::Preview => "preview",
+        }
+    }
 }
 
 impl Metadata {
     /// Parses `key base64value` pairs separated by commas. `photo_id` and `sha256`
-    /// are required; `filename` and `mime` optional; other keys are ignored (clients
+    /// are required; `filename`, `mime` and `role` (`original`, the default, or
+    /// `preview`) optional; other keys are ignored (clients
     /// add their own, and nothing here would use them).
     pub fn parse(header: &str) -> Result<Self> {
         let invalid = |reason| Error::InvalidUploadMetadata { reason };
         if header.len() > MAX_METADATA_BYTES {
             return Err(invalid("longer than 4096 bytes"));
         }
-        let (mut photo_id, mut sha256, mut filename, mut mime) = (None, None, None, None);
+        let (mut photo_id, mut sha256, mut filename, mut mime, mut role) =
+            (None, None, None, None, None);
         for pair in header.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
             let slot = match key {
@@ -49,6 +70,7 @@ impl Metadata {
                 "sha256" => &mut sha256,
                 "filename" => &mut filename,
                 "mime" => &mut mime,
+                "role" => &mut role,
                 _ => continue,
             };
             if slot.is_some() {
@@ -74,11 +96,17 @@ impl Metadata {
         if let Some(mime) = &mime {
             check_mime(mime)?;
         }
+        let role = match role.as_deref() {
+            None | Some("original") => PhotoRole::Original,
+            Some("preview") => PhotoRole::Preview,
+            Some(_) => return Err(invalid("role must be original or preview")),
+        };
         Ok(Self {
             photo_id,
             sha256,
             filename,
             mime,
+            role,
         })
     }
 
@@ -90,6 +118,7 @@ impl Metadata {
             ("sha256", Some(hex::encode(&self.sha256))),
             ("filename", self.filename.clone()),
             ("mime", self.mime.clone()),
+            ("role", Some(self.role.as_str().to_owned())),
         ];
         pairs
             .into_iter()

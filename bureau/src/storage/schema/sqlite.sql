@@ -165,6 +165,7 @@ CREATE TABLE photos (
     size        INTEGER NOT NULL,
     device_id   TEXT NOT NULL,
     photo_id    TEXT NOT NULL,
+    role        TEXT NOT NULL DEFAULT 'original',
     received_ms INTEGER NOT NULL,
     PRIMARY KEY (sha256, device_id)
 );
