@@ -80,11 +80,47 @@ fn bad_enrollments_are_refused_with_stable_codes() {
     // A bad attempt does not spend the code.
     let (status, _) = enroll(json!({ "code": code.to_lowercase(), "public_key": key }));
     assert_eq!(status, 201);
-    // The same key cannot enroll twice.
-    let code2 = bureau.enrollment_code("430102", "county_officer");
+    // The same key cannot be enrolled somewhere else.
+    let elsewhere = bureau.enrollment_code("430103", "county_officer");
     assert_eq!(
-        code_of(enroll(json!({ "code": code2, "public_key": key }))),
+        code_of(enroll(json!({ "code": elsewhere, "public_key": key }))),
         (409, "key_already_enrolled".into())
+    );
+}
+
+#[test]
+fn a_device_whose_token_expired_enrolls_again_as_itself() {
+    let bureau = TestBureau::start_with(|c| c.limits.token_ttl_s = 0);
+    let device = bureau.device("430102001");
+    let (_, body) = device.call("GET", "/v1/sync/pull", None);
+    assert_eq!(body["error"]["code"], "token_expired");
+    let reenroll = || {
+        let code = bureau.enrollment_code("430102001", "township_staff");
+        request(
+            "POST",
+            &format!("{}/v1/enroll", bureau.url),
+            None,
+            Some(json!({ "code": code, "public_key": hex::encode(&device.key.public_key()) })),
+        )
+    };
+
+    // A new code with the same binding: the same device and certificate, a new token.
+    let (status, again) = reenroll();
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["device_id"], device.enrollment["device_id"]);
+    assert_eq!(again["certificate"], device.enrollment["certificate"]);
+    assert_ne!(again["token"], device.enrollment["token"]);
+
+    // A revoked device cannot come back this way.
+    bureau.admin(
+        "POST",
+        &format!("/v1/admin/devices/{}/revoke", device.device_id),
+        None,
+    );
+    let (status, body) = reenroll();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("device_revoked"))
     );
 }
 

@@ -88,11 +88,19 @@ pub fn enroll(
         return Err(Error::EnrollmentCodeExpired);
     }
     let kid = key_id(&public_key);
-    if tx
-        .query_opt("SELECT 1 FROM device_keys WHERE key_id = $1", params![&kid])?
-        .is_some()
-    {
-        return Err(Error::KeyAlreadyEnrolled);
+    if let Some(device) = tx.query_opt(
+        "SELECT d.id FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE k.key_id = $1",
+        params![&kid],
+    )? {
+        return reenroll(
+            tx,
+            bureau_key,
+            request,
+            &code,
+            &device.text(0)?,
+            now,
+            token_ttl_ms,
+        );
     }
     let role = Role::parse(&code.text(2)?)?;
     let certificate = DeviceCertificate {
@@ -105,15 +113,7 @@ pub fn enroll(
     };
     let signed = certificate.sign(bureau_key)?;
     let id = &certificate.device_id;
-    // The code is spent by a conditional update, so two devices racing for one
-    // code cannot both win, whatever the backend's isolation.
-    let spent = tx.execute(
-        "UPDATE enrollment_codes SET used_ms = $1, device_id = $2 WHERE code_hash = $3 AND used_ms IS NULL",
-        params![now, id, &code_hash(&request.code)],
-    )?;
-    if spent != 1 {
-        return Err(Error::EnrollmentCodeUsed);
-    }
+    spend_code(tx, &request.code, id, now)?;
     tx.execute(
         "INSERT INTO devices (id, officer_id, jurisdiction, role, public_key, key_id, attestation, certificate, enrolled_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -138,6 +138,61 @@ pub fn enroll(
         token_expires_ms,
         bureau_public_key: hex::encode(bureau_key.public_key()),
     })
+}
+
+/// A device already enrolled with this key comes back with a new code, e.g. after
+/// its token expired: if the code binds it exactly as before (officer,
+/// jurisdiction, role) and it is not revoked, the code is spent and a new token
+/// issued for the same device, whose chain goes on. A code binding it differently
+/// is refused: moving a key to another officer or place needs a new key.
+fn reenroll(
+    tx: &mut Tx,
+    bureau_key: &BureauKey,
+    request: &EnrollRequest,
+    code: &Row,
+    device_id: &str,
+    now: i64,
+    token_ttl_ms: i64,
+) -> Result<Enrollment> {
+    let row = tx.query_one(
+        &format!("SELECT {DEVICE_COLUMNS}, d.certificate FROM devices d WHERE d.id = $1"),
+        params![device_id],
+    )?;
+    let existing = device(&row)?;
+    if existing.revoked_ms.is_some() {
+        return Err(Error::DeviceRevoked);
+    }
+    let same_binding = existing.officer_id == code.text(0)?
+        && existing.jurisdiction == code.text(1)?
+        && existing.role.as_str() == code.text(2)?;
+    if !same_binding {
+        return Err(Error::KeyAlreadyEnrolled);
+    }
+    spend_code(tx, &request.code, device_id, now)?;
+    let (token, token_expires_ms) = issue_token(tx, device_id, now, token_ttl_ms)?;
+    Ok(Enrollment {
+        device_id: existing.id,
+        officer_id: existing.officer_id,
+        jurisdiction: existing.jurisdiction,
+        role: existing.role,
+        certificate: hex::encode(&row.blob(7)?),
+        token,
+        token_expires_ms,
+        bureau_public_key: hex::encode(bureau_key.public_key()),
+    })
+}
+
+/// Marks the code used by `device_id`. A conditional update, so two devices racing
+/// for one code cannot both win, whatever the backend's isolation.
+fn spend_code(tx: &mut Tx, code: &str, device_id: &str, now: i64) -> Result<()> {
+    let spent = tx.execute(
+        "UPDATE enrollment_codes SET used_ms = $1, device_id = $2 WHERE code_hash = $3 AND used_ms IS NULL",
+        params![now, device_id, &code_hash(code)],
+    )?;
+    if spent != 1 {
+        return Err(Error::EnrollmentCodeUsed);
+    }
+    Ok(())
 }
 
 fn issue_token(tx: &mut Tx, device_id: &str, now: i64, ttl_ms: i64) -> Result<(String, i64)> {
