@@ -32,6 +32,8 @@ pub struct Limits {
     pub max_ops_per_push: usize,
     pub max_photo_bytes: u64,
     pub max_pull_page: usize,
+    /// Bytes of entry bodies per pull page (a device may ask for fewer).
+    pub max_pull_bytes: usize,
     /// An unfinished upload is kept this long after its creation.
     pub upload_expiry_s: u64,
     pub token_ttl_s: u64,
@@ -59,6 +61,7 @@ impl Default for Limits {
             max_ops_per_push: 500,
             max_photo_bytes: 64 << 20,
             max_pull_page: 500,
+            max_pull_bytes: 1 << 20,
             upload_expiry_s: 7 * 86_400,
             token_ttl_s: 180 * 86_400,
             enrollment_code_ttl_s: 14 * 86_400,

@@ -690,7 +690,7 @@ mod counters {
                     // Pulling from a cursor continues exactly where the last page ended.
                     let (changes, _) = store
                         .db
-                        .read(|tx| feed::page(tx, "reader-device", "43", cursor, 7))
+                        .read(|tx| feed::page(tx, "reader-device", "43", cursor, by_count(7)))
                         .unwrap();
                     for change in &changes {
                         assert_eq!(change.seq, cursor + 1, "the pull skipped past a hole");
@@ -1027,7 +1027,8 @@ mod change_feed {
 
     conformance!(
         jurisdiction_prefixes_decide_visibility,
-        pages_follow_the_cursor
+        pages_follow_the_cursor,
+        pages_stop_at_their_byte_budget
     );
 
     /// Appends one entry per audience; returns them in order with their numbers.
@@ -1074,7 +1075,7 @@ mod change_feed {
         // A county device: its county, what lies within it, and what contains it.
         let (changes, more) = store
             .db
-            .read(|tx| page(tx, "device-a", "430121", 0, 100))
+            .read(|tx| page(tx, "device-a", "430121", 0, by_count(100)))
             .unwrap();
         assert!(!more);
         assert_eq!(
@@ -1093,7 +1094,7 @@ mod change_feed {
         // Another province's device sees only what is for everyone or for it.
         let (changes, _) = store
             .db
-            .read(|tx| page(tx, "device-b", "44", 0, 100))
+            .read(|tx| page(tx, "device-b", "44", 0, by_count(100)))
             .unwrap();
         assert_eq!(
             labels(&changes),
@@ -1108,7 +1109,7 @@ mod change_feed {
         loop {
             let (changes, more) = store
                 .db
-                .read(|tx| page(tx, "device-a", "430121", cursor, 2))
+                .read(|tx| page(tx, "device-a", "430121", cursor, by_count(2)))
                 .unwrap();
             assert!(changes.len() <= 2);
             if let Some(last) = changes.last() {
@@ -1125,9 +1126,42 @@ mod change_feed {
         );
         let (after_end, more) = store
             .db
-            .read(|tx| page(tx, "device-a", "430121", cursor, 2))
+            .read(|tx| page(tx, "device-a", "430121", cursor, by_count(2)))
             .unwrap();
         assert!(after_end.is_empty() && !more);
+    }
+
+    fn pages_stop_at_their_byte_budget(store: &Store) {
+        store
+            .db
+            .write(|tx| {
+                for size in [3000, 3000, 9000, 10] {
+                    let body = serde_json::json!({ "label": "x".repeat(size) });
+                    append(tx, Audience::Everyone, "boundaries", &body)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let budget = fieldproof_bureau::sync::feed::PageSize {
+            entries: 100,
+            bytes: 7000,
+        };
+        let mut cursor = 0;
+        let mut pages = Vec::new();
+        for _ in 0..10 {
+            let (changes, more) = store
+                .db
+                .read(|tx| page(tx, "device-a", "430121", cursor, budget))
+                .unwrap();
+            cursor = changes.last().map_or(cursor, |c| c.seq);
+            pages.push(changes.iter().map(|c| c.seq).collect::<Vec<_>>());
+            if !more {
+                break;
+            }
+        }
+        // Two 3 KB entries fit in 7 KB. The 9 KB one goes alone, over the budget,
+        // so the feed still moves; nothing joins an entry that filled the page.
+        assert_eq!(pages, vec![vec![1, 2], vec![3], vec![4]]);
     }
 }
 
@@ -1323,5 +1357,13 @@ mod bureau {
         let mut expected_ids = vec![kept.device_id.as_str(), revoked.device_id.as_str()];
         expected_ids.sort_unstable();
         assert_eq!(ids, expected_ids);
+    }
+}
+
+/// A page limited by entry count only.
+fn by_count(n: usize) -> fieldproof_bureau::sync::feed::PageSize {
+    fieldproof_bureau::sync::feed::PageSize {
+        entries: n,
+        bytes: usize::MAX,
     }
 }

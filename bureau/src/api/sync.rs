@@ -3,12 +3,12 @@
 use super::{blocking, ApiResult, DeviceAuth, Json, State};
 use crate::custody_log::{persisted, Receipt, SignedCheckpoint};
 use crate::error::Error;
-use crate::sync::pull::{self, PullPage};
+use crate::sync::pull::{self, PullPage, PullRequest};
 use crate::sync::push::{self, OpResult, PushRequest};
 use axum::extract::{Query, State as Extract};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -76,31 +76,14 @@ async fn push_ops(
     Ok(axum::Json(response))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PullQuery {
-    cursor: Option<String>,
-    limit: Option<usize>,
-    jurisdiction: Option<String>,
-}
-
 async fn pull_changes(
     DeviceAuth(device): DeviceAuth,
     Extract(state): Extract<State>,
-    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<PullRequest>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<PullPage>> {
-    let Query(query) = query.map_err(|_| Error::InvalidRequest {
-        reason: "pull takes cursor, limit and jurisdiction parameters only".into(),
+    let Query(request) = query.map_err(|_| Error::InvalidRequest {
+        reason: "pull takes cursor, limit, max_bytes and jurisdiction parameters only".into(),
     })?;
-    let page = blocking(&state, move |b| {
-        pull::pull(
-            b,
-            &device,
-            query.cursor.as_deref(),
-            query.limit,
-            query.jurisdiction.as_deref(),
-        )
-    })
-    .await?;
+    let page = blocking(&state, move |b| pull::pull(b, &device, &request)).await?;
     Ok(axum::Json(page))
 }

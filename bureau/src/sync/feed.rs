@@ -56,7 +56,7 @@ pub fn page(
     device_id: &str,
     jurisdiction: &str,
     after: i64,
-    limit: usize,
+    size: PageSize,
 ) -> Result<(Vec<Change>, bool)> {
     let rows = tx.query(
         "SELECT seq, kind, body FROM change_feed
@@ -66,19 +66,32 @@ pub fn page(
                 OR substr(jurisdiction, 1, length($3)) = $3
                 OR substr($3, 1, length(jurisdiction)) = jurisdiction)
          ORDER BY seq LIMIT $4",
-        params![after, device_id, jurisdiction, (limit + 1) as i64],
+        params![after, device_id, jurisdiction, (size.entries + 1) as i64],
     )?;
-    let has_more = rows.len() > limit;
-    let changes = rows
-        .iter()
-        .take(limit)
-        .map(|row| {
-            Ok(Change {
-                seq: row.int(0)?,
-                kind: row.text(1)?,
-                body: serde_json::from_str(&row.text(2)?).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect::<Result<_>>()?;
-    Ok((changes, has_more))
+    let mut changes = Vec::new();
+    let mut bytes = 0;
+    for row in &rows {
+        let body = row.text(2)?;
+        // Always at least one entry, however large, or the page could never move.
+        let full = changes.len() == size.entries
+            || (!changes.is_empty() && bytes + body.len() > size.bytes);
+        if full {
+            return Ok((changes, true));
+        }
+        bytes += body.len();
+        changes.push(Change {
+            seq: row.int(0)?,
+            kind: row.text(1)?,
+            body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        });
+    }
+    Ok((changes, false))
+}
+
+/// How much one page may carry: at most `entries` entries, and no more entries
+/// once their bodies pass `bytes` (so a 2G device can ask for pages it can finish).
+#[derive(Debug, Clone, Copy)]
+pub struct PageSize {
+    pub entries: usize,
+    pub bytes: usize,
 }

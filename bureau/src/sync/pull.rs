@@ -2,12 +2,12 @@
 //! with the latest signed checkpoint. Receipts in the feed are expanded into full
 //! receipts (inclusion proof against that checkpoint) as they are read.
 
-use super::feed::{self, Change};
+use super::feed::{self, Change, PageSize};
 use crate::bureau::Bureau;
 use crate::custody_log::{persisted, SignedCheckpoint};
 use crate::enrollment::{covers, Device};
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PullPage {
@@ -18,31 +18,51 @@ pub struct PullPage {
     pub checkpoint: SignedCheckpoint,
 }
 
-/// One page for `device`, optionally narrowed to a jurisdiction within its own.
-pub fn pull(
-    bureau: &Bureau,
-    device: &Device,
-    cursor: Option<&str>,
-    limit: Option<usize>,
-    jurisdiction: Option<&str>,
-) -> Result<PullPage> {
-    let after = match cursor {
+/// What a device asks for: `GET /v1/sync/pull?cursor=&limit=&max_bytes=&jurisdiction=`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    pub cursor: Option<String>,
+    /// Entries per page, at most `limits.max_pull_page`.
+    pub limit: Option<usize>,
+    /// Stop adding entries once their bodies pass this many bytes (at least
+    /// [`MIN_PAGE_BYTES`], at most `limits.max_pull_bytes`). A page always holds at
+    /// least one entry.
+    pub max_bytes: Option<usize>,
+    /// Narrows the pull to a jurisdiction within the device's own.
+    pub jurisdiction: Option<String>,
+}
+
+/// The smallest byte budget a page may be given.
+pub const MIN_PAGE_BYTES: usize = 4 * 1024;
+
+/// One page for `device`.
+pub fn pull(bureau: &Bureau, device: &Device, request: &PullRequest) -> Result<PullPage> {
+    let after = match request.cursor.as_deref() {
         None | Some("") => 0,
         Some(text) => parse_cursor(text)?,
     };
-    let scope = match jurisdiction {
+    let scope = match request.jurisdiction.as_deref() {
         Some(code) if !covers(&device.jurisdiction, code) => {
             return Err(Error::OutsideJurisdiction)
         }
         Some(code) => code,
         None => &device.jurisdiction,
     };
-    let limit = limit
-        .unwrap_or(bureau.limits.max_pull_page)
-        .clamp(1, bureau.limits.max_pull_page);
+    let limits = &bureau.limits;
+    let size = PageSize {
+        entries: request
+            .limit
+            .unwrap_or(limits.max_pull_page)
+            .clamp(1, limits.max_pull_page),
+        bytes: request
+            .max_bytes
+            .unwrap_or(limits.max_pull_bytes)
+            .clamp(MIN_PAGE_BYTES, limits.max_pull_bytes.max(MIN_PAGE_BYTES)),
+    };
     let (mut changes, has_more) = bureau
         .db
-        .read(|tx| feed::page(tx, &device.id, scope, after, limit))?;
+        .read(|tx| feed::page(tx, &device.id, scope, after, size))?;
     // Read after the page, so the checkpoint covers every leaf the page names.
     let checkpoint = persisted::latest_checkpoint(&bureau.db, &bureau.log, &bureau.key)?;
     for change in changes.iter_mut().filter(|c| c.kind == "receipt") {

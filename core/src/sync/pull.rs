@@ -13,9 +13,11 @@ use crate::store::{FeedItem, Store};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Entries per page: small enough that a page with a few county boundaries
-/// still arrives over 2G within one request.
+/// Entries per page.
 const PAGE_LIMIT: u32 = 50;
+/// Bytes of entries per page the bureau is asked for: at 2G speeds (~20 KB/s) a
+/// page finishes in a few seconds, well inside a background task's window.
+const PAGE_BYTES: u32 = 64 * 1024;
 
 #[derive(Deserialize)]
 struct Page {
@@ -80,7 +82,7 @@ pub(crate) struct Pulled {
 pub(crate) fn pull_page(store: &Store, bureau: &BureauClient, bureau_key: &[u8]) -> Result<Pulled> {
     let cursor = store.sync_state()?.pull_cursor.unwrap_or_default();
     let path = format!(
-        "/v1/sync/pull?cursor={}&limit={PAGE_LIMIT}",
+        "/v1/sync/pull?cursor={}&limit={PAGE_LIMIT}&max_bytes={PAGE_BYTES}",
         query_value(&cursor)
     );
     let page: Page = bureau.json("GET", &path, None)?;
