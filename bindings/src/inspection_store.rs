@@ -25,7 +25,8 @@ pub struct StoreOptions {
 
 #[derive(uniffi::Object)]
 pub struct InspectionStore {
-    store: Store,
+    /// Shared with the sync engines made for this store.
+    store: Arc<Store>,
 }
 
 #[uniffi::export]
@@ -42,7 +43,9 @@ impl InspectionStore {
             max_size_bytes: options.max_size_bytes,
         };
         let store = Store::open_with(path, &options)?;
-        Ok(Arc::new(InspectionStore { store }))
+        Ok(Arc::new(InspectionStore {
+            store: Arc::new(store),
+        }))
     }
 
     pub fn list_matters(&self) -> Result<Vec<Matter>> {
@@ -181,6 +184,11 @@ impl InspectionStore {
     /// For the other exported impl blocks (one per area, e.g. evidence).
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// For the sync engine, which keeps the store as long as it lives.
+    pub(crate) fn shared_store(&self) -> Arc<Store> {
+        self.store.clone()
     }
 }
 

@@ -4,10 +4,14 @@
 mod error;
 mod evidence;
 mod inspection_store;
+mod sync;
+mod transport;
 mod types;
 
 pub use error::FieldproofError;
 pub use evidence::{EvidenceSigner, PhotoInput};
 pub use inspection_store::{InspectionStore, StoreOptions};
+pub use sync::{BureauSync, Receipt, SignedCheckpoint, SyncListener, SyncOptions};
+pub use transport::{Transport, TransportError};
 
 uniffi::setup_scaffolding!();

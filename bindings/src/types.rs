@@ -11,14 +11,19 @@ use fieldproof_core::model::checklist::{
 };
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage, InspectionSummary, ResponsibleParty,
-    Site, SiteJurisdiction, Status,
+    Review, Site, SiteJurisdiction, Status,
 };
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use fieldproof_core::model::track::{
     BoundingBox, FixOutcome, SealedSegment, Track, TrackPoint, TrackStats,
 };
+use fieldproof_core::model::task::{Task, TaskLocation};
 use fieldproof_core::store::{
-    EvidenceFailure, EvidenceReport, Matter, MediaScan, NewTrack, OutboxOp, PreviewReport,
+    Enrollment, EvidenceFailure, EvidenceReport, Matter, MediaScan, NewTrack, OpState, OpStatus,
+    OutboxOp, PhotoSync, PreviewReport, ReceiptReport, UploadState,
+};
+use fieldproof_core::sync::{
+    ErrorClass, HttpHeader, HttpRequest, HttpResponse, Progress, SyncError, SyncReport, WorkLeft,
 };
 
 #[uniffi::remote(Enum)]
@@ -420,4 +425,162 @@ pub struct PreviewReport {
 pub struct MediaScan {
     pub temp_files_removed: u64,
     pub orphans: Vec<String>,
+}
+
+// --- sync ---
+
+#[uniffi::remote(Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+    pub timeout_ms: u64,
+}
+
+#[uniffi::remote(Record)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+#[uniffi::remote(Record)]
+pub struct WorkLeft {
+    pub ops: u32,
+    pub uploads: u32,
+}
+
+#[uniffi::remote(Enum)]
+pub enum ErrorClass {
+    Offline,
+    Server,
+    Auth,
+    Local,
+}
+
+#[uniffi::remote(Record)]
+pub struct SyncError {
+    pub code: String,
+    // `class` is a keyword in Kotlin, Swift and Python.
+    #[uniffi(name = "error_class")]
+    pub class: ErrorClass,
+    pub message: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct SyncReport {
+    pub ops_pushed: u32,
+    pub records_pulled: u32,
+    pub bytes_uploaded: u64,
+    pub receipts: u32,
+    pub work_left: WorkLeft,
+    pub next_attempt_ms: Option<i64>,
+    pub last_error: Option<SyncError>,
+    pub cancelled: bool,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Progress {
+    Pushed {
+        ops: u32,
+    },
+    Pulled {
+        changes: u32,
+    },
+    Uploading {
+        photo_id: String,
+        role: String,
+        sent: u64,
+        size: u64,
+    },
+}
+
+#[uniffi::remote(Record)]
+pub struct Enrollment {
+    pub server_url: String,
+    pub device_id: String,
+    pub officer_id: String,
+    pub jurisdiction: String,
+    pub role: String,
+    pub token_expires_ms: Option<i64>,
+    pub certificate: Vec<u8>,
+    pub bureau_public_key: Vec<u8>,
+    pub enrolled_at_ms: i64,
+}
+
+#[uniffi::remote(Enum)]
+pub enum OpState {
+    Pending,
+    Applied,
+    Conflict,
+    Rejected,
+}
+
+#[uniffi::remote(Record)]
+pub struct OpStatus {
+    pub op_id: String,
+    pub kind: String,
+    pub state: OpState,
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[uniffi::remote(Enum)]
+pub enum UploadState {
+    NotStarted,
+    Sending,
+    Complete,
+    Failed,
+}
+
+#[uniffi::remote(Record)]
+pub struct PhotoSync {
+    pub upload: UploadState,
+    pub uploaded_bytes: u64,
+    pub size: u64,
+    pub upload_reason: Option<String>,
+    pub photo_op: Option<OpStatus>,
+    pub record_op: Option<OpStatus>,
+}
+
+#[uniffi::remote(Record)]
+pub struct ReceiptReport {
+    pub receipts: u64,
+    pub failures: Vec<EvidenceFailure>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Review {
+    pub inspection_id: String,
+    pub decision: Status,
+    pub comment: Option<String>,
+    pub reviewed_ms: i64,
+}
+
+#[uniffi::remote(Record)]
+pub struct TaskLocation {
+    pub lat: f64,
+    pub lon: f64,
+    pub reported_lat: f64,
+    pub reported_lon: f64,
+    pub reported_datum: Datum,
+}
+
+#[uniffi::remote(Record)]
+pub struct Task {
+    pub id: String,
+    pub jurisdiction: String,
+    pub title: String,
+    pub note: Option<String>,
+    pub location: Option<TaskLocation>,
+    pub due_ms: Option<i64>,
+    pub created_ms: i64,
 }

@@ -118,7 +118,11 @@ impl Metadata {
             ("sha256", Some(hex::encode(&self.sha256))),
             ("filename", self.filename.clone()),
             ("mime", self.mime.clone()),
-            ("role", Some(self.role.as_str().to_owned())),
+            // `original` is the default and goes unsaid.
+            (
+                "role",
+                (self.role == PhotoRole::Preview).then(|| self.role.as_str().to_owned()),
+            ),
         ];
         pairs
             .into_iter()

@@ -9,20 +9,27 @@
 //! - Every chunk carries `Upload-Checksum: sha256`; the bureau checks the SHA-256
 //!   of the whole file (declared in `Upload-Metadata`) when the last byte is in.
 //! - The chunk size adapts to the link (`chunk_size`) and is kept for next time.
+//!
+//! The same uploader sends one file to any tus 1.0 server ([`upload_file`]), which
+//! is how it is checked against other implementations of the protocol.
 
 use super::chunk_size::ChunkSize;
 use super::client::{error_code, header, refusal, BureauClient};
 use super::report::{Progress, ProgressListener};
-use super::transport::HttpResponse;
+use super::transport::{HttpResponse, Transport};
 use crate::error::{Error, Result};
-use crate::store::{Store, UploadJob};
+use crate::store::{Store, UploadJob, UploadRole};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 const TUS_VERSION: &str = "1.0.0";
+/// Where the bureau creates uploads.
+pub(crate) const BUREAU_UPLOADS: &str = "/v1/uploads";
 const CHUNK_TYPE: &str = "application/offset+octet-stream";
 /// Chunks refused for a bad checksum, offsets out of step (409), a busy upload
 /// (423), or link timeouts, this many times in a row: not passing trouble; give
@@ -31,7 +38,7 @@ const MAX_RETRIES: u32 = 3;
 
 /// How one file's upload ended in this call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     Complete,
     /// Refused for good (the bureau's code, or `media_missing` when the file is gone).
     Refused(String),
@@ -39,10 +46,37 @@ pub(crate) enum Outcome {
     OutOfTime,
 }
 
+/// Where an upload's progress is kept as it goes: the device database in a sync
+/// call, so that a restarted app resumes; the caller's [`TusFile`] for a single file.
+pub(crate) trait UploadLog {
+    /// The upload's address and confirmed offset changed.
+    fn progress(&self, job: &UploadJob) -> Result<()>;
+    /// Complete, or refused for good with the server's code.
+    fn finished(&self, job: &UploadJob, refused: Option<&str>) -> Result<()>;
+    /// The chunk size learnt from the link changed.
+    fn chunk_size(&self, chunk: ChunkSize) -> Result<()>;
+}
+
+impl UploadLog for Store {
+    fn progress(&self, job: &UploadJob) -> Result<()> {
+        self.save_upload_progress(job)
+    }
+
+    fn finished(&self, job: &UploadJob, refused: Option<&str>) -> Result<()> {
+        self.finish_upload(job, refused)
+    }
+
+    fn chunk_size(&self, chunk: ChunkSize) -> Result<()> {
+        self.save_chunk_size(chunk)
+    }
+}
+
 /// Uploads files for one sync call, adapting and keeping the chunk size.
 pub(crate) struct Uploader<'a> {
-    pub store: &'a Store,
+    pub log: &'a dyn UploadLog,
     pub bureau: &'a BureauClient<'a>,
+    /// Where uploads are created (`POST`): a path under the server's address or a URL.
+    pub creation: &'a str,
     pub listener: Option<&'a dyn ProgressListener>,
     pub chunk: ChunkSize,
     /// Bytes the bureau confirmed in this call.
@@ -80,7 +114,7 @@ impl Uploader<'_> {
                     Status::Gone => {
                         job.url = None;
                         job.confirmed = 0;
-                        self.store.save_upload_progress(&job)?;
+                        self.log.progress(&job)?;
                         offset_known = true;
                     }
                     Status::Refused(code) => return self.refused(&job, code),
@@ -91,7 +125,7 @@ impl Uploader<'_> {
                 }
             }
             if job.url.is_some() && job.confirmed >= job.size {
-                self.store.finish_upload(&job, None)?;
+                self.log.finished(&job, None)?;
                 return Ok(Outcome::Complete);
             }
             let length = self
@@ -116,7 +150,7 @@ impl Uploader<'_> {
                     // better chance. After a timeout the link may still be there: ask
                     // where the bureau got to and go on; a cut connection ends the call.
                     self.chunk = self.chunk.after_lost_chunk();
-                    self.store.save_chunk_size(self.chunk)?;
+                    self.log.chunk_size(self.chunk)?;
                     if let Error::Offline { .. } = e {
                         return Err(e);
                     }
@@ -134,7 +168,7 @@ impl Uploader<'_> {
                     let before = self.chunk;
                     self.chunk = self.chunk.after_success(accepted, started.elapsed());
                     if self.chunk != before {
-                        self.store.save_chunk_size(self.chunk)?;
+                        self.log.chunk_size(self.chunk)?;
                     }
                     self.confirmed(&mut job, offset)?;
                     retries = 0;
@@ -148,7 +182,7 @@ impl Uploader<'_> {
                 (404 | 410, _) => {
                     job.url = None;
                     job.confirmed = 0;
-                    self.store.save_upload_progress(&job)?;
+                    self.log.progress(&job)?;
                     offset_known = true;
                 }
                 (460, "checksum_mismatch") => {
@@ -193,10 +227,10 @@ impl Uploader<'_> {
         let mut headers = chunk_headers(&chunk);
         headers.push(header("Upload-Length", &job.size.to_string()));
         headers.push(header("Upload-Metadata", &metadata));
-        let response = self.bureau.send("POST", "/v1/uploads", headers, chunk)?;
+        let response = self.bureau.send("POST", self.creation, headers, chunk)?;
         if let Some(location) = response.header("Location") {
             job.url = Some(location.to_owned());
-            self.store.save_upload_progress(job)?;
+            self.log.progress(job)?;
         }
         if response.status == 201 && job.url.is_none() {
             return Err(Error::BadResponse {
@@ -222,7 +256,7 @@ impl Uploader<'_> {
         }
         self.bytes_uploaded += offset.saturating_sub(job.confirmed);
         job.confirmed = offset;
-        self.store.save_upload_progress(job)?;
+        self.log.progress(job)?;
         if let Some(listener) = self.listener {
             listener.on_progress(Progress::Uploading {
                 photo_id: job.photo_id.clone(),
@@ -235,7 +269,7 @@ impl Uploader<'_> {
     }
 
     fn refused(&self, job: &UploadJob, code: String) -> Result<Outcome> {
-        self.store.finish_upload(job, Some(&code))?;
+        self.log.finished(job, Some(&code))?;
         Ok(Outcome::Refused(code))
     }
 }
