@@ -400,48 +400,10 @@ fn print_latency(label: &str, samples: &[Duration]) {
 /// A submitted inspection as a real device store serialises it: the template each
 /// op's payload is cloned from (with a fresh id and the device's township).
 fn template_inspection() -> Value {
-    use fieldproof_core::geo::{datum::Datum, point::GeoPoint};
-    use fieldproof_core::model::checklist::{Answer, AnswerValue};
-    use fieldproof_core::model::inspection::DraftFields;
+    use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
     let dir = tempfile::tempdir().unwrap();
     let store = fieldproof_core::store::Store::open(dir.path().join("device.db")).unwrap();
-    let fields = DraftFields {
-        township_code: "430121101".into(),
-        county_code: None,
-        site: GeoPoint {
-            lat: 28.2282,
-            lon: 112.9388,
-            datum: Datum::Gcj02,
-        },
-        address: "bench".into(),
-        task_id: None,
-        officer_id: "officer".into(),
-        started_at_ms: 1_790_000_000_000,
-        ended_at_ms: None,
-        findings: String::new(),
-        responsible_party: None,
-    };
-    let yes = |item: &str| Answer {
-        item_id: item.into(),
-        value: AnswerValue::YesNo(true),
-    };
-    let mut answers: Vec<Answer> = [
-        "fire_on_arrival",
-        "extinguished",
-        "responsible_party_identified",
-        "warning_issued",
-    ]
-    .into_iter()
-    .map(yes)
-    .collect();
-    answers.push(Answer {
-        item_id: "burned_area_mu".into(),
-        value: AnswerValue::Number(2.5),
-    });
-    answers.push(Answer {
-        item_id: "material".into(),
-        value: AnswerValue::Choice("rice_straw".into()),
-    });
+    let (fields, answers) = (draft_fields("430121101"), straw_burning_answers());
     let draft = store
         .create_draft("straw_burning", fields, &answers)
         .unwrap();

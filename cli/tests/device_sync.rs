@@ -5,7 +5,7 @@
 
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
-use fieldproof_core::model::checklist::{Answer, AnswerValue};
+use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::model::inspection::DraftFields;
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
 use fieldproof_core::store::{PhotoSource, Store};
@@ -96,42 +96,14 @@ fn json_lines(out: &Output) -> Vec<Value> {
 fn field_work(db: &Path) {
     let store = Store::open(db).unwrap();
     let fields = DraftFields {
-        township_code: "430121101".into(),
-        county_code: None,
         site: GeoPoint {
             lat: 28.25,
             lon: 113.08,
             datum: Datum::Wgs84,
         },
-        address: "村口".into(),
-        task_id: None,
-        officer_id: "officer-cli".into(),
-        started_at_ms: 1_790_000_000_000,
-        ended_at_ms: None,
-        findings: String::new(),
-        responsible_party: None,
+        ..draft_fields("430121101")
     };
-    let yes = |item: &str| Answer {
-        item_id: item.into(),
-        value: AnswerValue::YesNo(true),
-    };
-    let mut answers: Vec<Answer> = [
-        "fire_on_arrival",
-        "extinguished",
-        "responsible_party_identified",
-        "warning_issued",
-    ]
-    .into_iter()
-    .map(yes)
-    .collect();
-    answers.push(Answer {
-        item_id: "burned_area_mu".into(),
-        value: AnswerValue::Number(1.0),
-    });
-    answers.push(Answer {
-        item_id: "material".into(),
-        value: AnswerValue::Choice("rice_straw".into()),
-    });
+    let answers = straw_burning_answers();
     let id = store
         .create_draft("straw_burning", fields, &answers)
         .unwrap()

@@ -4,6 +4,8 @@
 
 pub mod error;
 pub mod evidence;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod geo;
 pub mod hex;
 pub mod model;

@@ -320,47 +320,8 @@ impl FieldDevice {
 
     /// Records and submits a complete straw-burning inspection in `township`.
     pub fn submit_inspection(&self, township: &str) -> String {
-        use fieldproof_core::geo::datum::Datum;
-        use fieldproof_core::geo::point::GeoPoint;
-        use fieldproof_core::model::checklist::{Answer, AnswerValue};
-        use fieldproof_core::model::inspection::DraftFields;
-        let fields = DraftFields {
-            township_code: township.into(),
-            county_code: None,
-            site: GeoPoint {
-                lat: 28.2282,
-                lon: 112.9388,
-                datum: Datum::Gcj02,
-            },
-            address: "test site".into(),
-            task_id: None,
-            officer_id: "officer-1".into(),
-            started_at_ms: 1_790_000_000_000,
-            ended_at_ms: None,
-            findings: String::new(),
-            responsible_party: None,
-        };
-        let yes = |item: &str| Answer {
-            item_id: item.into(),
-            value: AnswerValue::YesNo(true),
-        };
-        let mut answers: Vec<Answer> = [
-            "fire_on_arrival",
-            "extinguished",
-            "responsible_party_identified",
-            "warning_issued",
-        ]
-        .into_iter()
-        .map(yes)
-        .collect();
-        answers.push(Answer {
-            item_id: "burned_area_mu".into(),
-            value: AnswerValue::Number(2.5),
-        });
-        answers.push(Answer {
-            item_id: "material".into(),
-            value: AnswerValue::Choice("rice_straw".into()),
-        });
+        use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
+        let (fields, answers) = (draft_fields(township), straw_burning_answers());
         let draft = self
             .store
             .create_draft("straw_burning", fields, &answers)
