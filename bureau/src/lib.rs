@@ -19,7 +19,6 @@ pub mod enrollment;
 pub mod error;
 pub mod evidence_ingest;
 mod secrets;
-mod serde_hex;
 pub mod server;
 pub mod storage;
 pub mod sync;

@@ -25,3 +25,11 @@ pub fn decode32(text: &str) -> Option<[u8; 32]> {
 pub fn serialize<S: serde::Serializer>(bytes: impl AsRef<[u8]>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&encode(bytes.as_ref()))
 }
+
+/// Serialises a list of byte strings as a list of hex strings (proofs, paths).
+pub fn serialize_list<S: serde::Serializer, T: AsRef<[u8]>>(
+    items: &[T],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(|item| encode(item.as_ref())))
+}

@@ -40,7 +40,7 @@ struct ConsistencyQuery {
 struct ConsistencyProof {
     old_size: u64,
     new_size: u64,
-    #[serde(serialize_with = "crate::serde_hex::list")]
+    #[serde(serialize_with = "fieldproof_core::hex::serialize_list")]
     proof: Vec<Hash>,
 }
 
@@ -77,9 +77,9 @@ struct InclusionQuery {
 struct InclusionProof {
     leaf_index: u64,
     tree_size: u64,
-    #[serde(serialize_with = "crate::serde_hex::bytes")]
+    #[serde(serialize_with = "fieldproof_core::hex::serialize")]
     leaf_hash: Hash,
-    #[serde(serialize_with = "crate::serde_hex::list")]
+    #[serde(serialize_with = "fieldproof_core::hex::serialize_list")]
     proof: Vec<Hash>,
 }
 

@@ -11,15 +11,21 @@
 //! database and hands out signed checkpoints and receipts.
 
 mod checkpoint;
-mod merkle;
 pub mod persisted;
 
-pub use checkpoint::{verify_checkpoint, BureauKey, Checkpoint, CHECKPOINT_LEN};
-pub use merkle::{empty_root, leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash};
-pub use persisted::{LogCache, Receipt, SignedCheckpoint};
+pub use checkpoint::BureauKey;
+// The hashing, the proof verifiers and the checkpoint layout are the core's, so a
+// device checks receipts with the very code that built the log.
+pub use fieldproof_core::evidence::merkle::{
+    empty_root, leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash,
+};
+pub use fieldproof_core::evidence::receipt::{
+    verify_checkpoint, Checkpoint, Receipt, SignedCheckpoint, CHECKPOINT_LEN,
+};
+pub use persisted::LogCache;
 
 use crate::error::{Error, Result};
-use merkle::split;
+use fieldproof_core::evidence::merkle::split;
 
 /// The append-only Merkle tree over the accepted evidence records.
 ///

@@ -3,12 +3,11 @@
 //! that is a cache of that table, extended on demand. Because the table is the
 //! truth, several bureau processes over one PostgreSQL database agree on the log.
 
-use super::{BureauKey, Checkpoint, CustodyLog, Hash};
+use super::{BureauKey, Checkpoint, CustodyLog, Receipt, SignedCheckpoint};
 use crate::error::{Error, Result};
 use crate::now_ms;
 use crate::params;
 use crate::storage::{next_counter, Database, Tx};
-use serde::Serialize;
 use std::sync::Mutex;
 
 /// Appends a record's leaf (its exact signed bytes) inside the caller's
@@ -53,38 +52,6 @@ impl LogCache {
     pub fn with<T>(&self, f: impl FnOnce(&CustodyLog) -> T) -> T {
         f(&self.tree.lock().unwrap_or_else(|e| e.into_inner()))
     }
-}
-
-/// A checkpoint with the bureau's signature, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SignedCheckpoint {
-    pub tree_size: u64,
-    #[serde(serialize_with = "crate::serde_hex::bytes")]
-    pub root: Hash,
-    pub time_ms: i64,
-    /// ECDSA P-256 over the 80-byte checkpoint layout, raw r ‖ s.
-    #[serde(serialize_with = "crate::serde_hex::bytes")]
-    pub signature: Vec<u8>,
-}
-
-impl SignedCheckpoint {
-    pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            tree_size: self.tree_size,
-            root: self.root,
-            time_ms: self.time_ms,
-        }
-    }
-}
-
-/// Proof for a device that the bureau logged one of its records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Receipt {
-    pub leaf_index: u64,
-    pub checkpoint: SignedCheckpoint,
-    /// RFC 9162 audit path of the leaf in the checkpoint's tree, leaf end first.
-    #[serde(serialize_with = "crate::serde_hex::list")]
-    pub inclusion_proof: Vec<Hash>,
 }
 
 /// The checkpoint over the whole committed log, signing a new one if the log has

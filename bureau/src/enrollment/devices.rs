@@ -18,7 +18,7 @@ pub struct Device {
     pub officer_id: String,
     pub jurisdiction: String,
     pub role: Role,
-    #[serde(serialize_with = "crate::serde_hex::bytes")]
+    #[serde(serialize_with = "fieldproof_core::hex::serialize")]
     pub key_id: Vec<u8>,
     pub enrolled_ms: i64,
     pub revoked_ms: Option<i64>,

@@ -22,6 +22,7 @@ pub mod exif;
 mod jpeg;
 pub mod keys;
 pub mod media;
+pub mod merkle;
 pub mod receipt;
 pub mod record;
 pub mod thumbnail;

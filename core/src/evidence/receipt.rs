@@ -7,12 +7,55 @@
 //! `time_ms` i64 BE (see the bureau's sync-api.md). Leaves are the exact signed
 //! record bytes, hashed as RFC 9162 §2.1 says.
 
-use super::sha256;
+use super::merkle::{leaf_hash, verify_inclusion};
 use crate::hex;
 use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
+/// Leads every signed checkpoint, so a bureau signature over a checkpoint can never
+/// be taken for one over another bureau message, and the layout can be versioned.
 const CHECKPOINT_CONTEXT: &[u8; 32] = b"fieldproof-bureau/checkpoint/v1\0";
+
+/// Length of [`Checkpoint::to_bytes`].
+pub const CHECKPOINT_LEN: usize = CHECKPOINT_CONTEXT.len() + 8 + 32 + 8;
+
+/// The state of the custody log at one moment, as the bureau signs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub tree_size: u64,
+    pub root: [u8; 32],
+    /// Bureau wall-clock time, UTC milliseconds.
+    pub time_ms: i64,
+}
+
+impl Checkpoint {
+    /// The canonical bytes that are signed, a fixed 80-byte layout:
+    ///
+    /// | offset | length | content                                       |
+    /// |-------:|-------:|-----------------------------------------------|
+    /// |      0 |     32 | ASCII `fieldproof-bureau/checkpoint/v1` + 0x00 |
+    /// |     32 |      8 | `tree_size`, unsigned big-endian              |
+    /// |     40 |     32 | `root`                                        |
+    /// |     72 |      8 | `time_ms`, two's-complement big-endian        |
+    ///
+    /// Fixed widths leave exactly one encoding per checkpoint, with nothing to parse.
+    pub fn to_bytes(&self) -> [u8; CHECKPOINT_LEN] {
+        let mut bytes = [0u8; CHECKPOINT_LEN];
+        bytes[..32].copy_from_slice(CHECKPOINT_CONTEXT);
+        bytes[32..40].copy_from_slice(&self.tree_size.to_be_bytes());
+        bytes[40..72].copy_from_slice(&self.root);
+        bytes[72..].copy_from_slice(&self.time_ms.to_be_bytes());
+        bytes
+    }
+}
+
+/// Whether `signature` (raw r ‖ s) is the bureau's signature over `checkpoint`,
+/// given the bureau's SEC1 public key.
+pub fn verify_checkpoint(public_key: &[u8], checkpoint: &Checkpoint, signature: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
+        .verify(&checkpoint.to_bytes(), signature)
+        .is_ok()
+}
 
 /// The bureau's signed statement "the custody log held `tree_size` records with
 /// root `root` at `time_ms`".
@@ -33,7 +76,10 @@ pub struct Receipt {
     pub leaf_index: u64,
     pub checkpoint: SignedCheckpoint,
     /// The audit path, leaf end first.
-    #[serde(serialize_with = "hex_list_out", deserialize_with = "hex32_list_in")]
+    #[serde(
+        serialize_with = "hex::serialize_list",
+        deserialize_with = "hex32_list_in"
+    )]
     pub inclusion_proof: Vec<[u8; 32]>,
 }
 
@@ -56,20 +102,16 @@ impl ReceiptFailure {
 }
 
 impl SignedCheckpoint {
-    /// The 80 bytes the bureau signs.
-    pub fn signed_bytes(&self) -> [u8; 80] {
-        let mut bytes = [0u8; 80];
-        bytes[..32].copy_from_slice(CHECKPOINT_CONTEXT);
-        bytes[32..40].copy_from_slice(&self.tree_size.to_be_bytes());
-        bytes[40..72].copy_from_slice(&self.root);
-        bytes[72..].copy_from_slice(&self.time_ms.to_be_bytes());
-        bytes
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tree_size: self.tree_size,
+            root: self.root,
+            time_ms: self.time_ms,
+        }
     }
 
     pub fn verify(&self, bureau_public_key: &[u8]) -> bool {
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, bureau_public_key)
-            .verify(&self.signed_bytes(), &self.signature)
-            .is_ok()
+        verify_checkpoint(bureau_public_key, &self.checkpoint(), &self.signature)
     }
 }
 
@@ -99,53 +141,6 @@ impl Receipt {
     }
 }
 
-/// SHA-256(0x00 ‖ leaf).
-pub fn leaf_hash(leaf: &[u8]) -> [u8; 32] {
-    sha256(&[&[0x00], leaf].concat())
-}
-
-/// SHA-256(0x01 ‖ left ‖ right).
-fn node_hash(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
-    sha256(&[&[0x01], &left[..], &right[..]].concat())
-}
-
-/// RFC 9162 §2.1.3.2, step by step: the leaf with `leaf_hash` is at `index` in
-/// the tree of `tree_size` leaves whose root is `root`.
-pub fn verify_inclusion(
-    leaf_hash: &[u8; 32],
-    index: u64,
-    tree_size: u64,
-    proof: &[[u8; 32]],
-    root: &[u8; 32],
-) -> bool {
-    if index >= tree_size {
-        return false;
-    }
-    let (mut fn_, mut sn) = (index, tree_size - 1);
-    let mut r = *leaf_hash;
-    for p in proof {
-        if sn == 0 {
-            return false;
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
-            r = node_hash(p, &r);
-            while fn_ & 1 == 0 && fn_ != 0 {
-                fn_ >>= 1;
-                sn >>= 1;
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        fn_ >>= 1;
-        sn >>= 1;
-    }
-    sn == 0 && r == *root
-}
-
-fn hex_list_out<S: Serializer>(items: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(items.iter().map(|item| hex::encode(item)))
-}
-
 fn hex_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let text = String::deserialize(d)?;
     hex::decode(&text).ok_or_else(|| serde::de::Error::custom("not hex"))
@@ -168,6 +163,7 @@ fn hex32_list_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::merkle::node_hash;
     use ring::rand::SystemRandom;
     use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
@@ -251,7 +247,7 @@ mod tests {
             signature: Vec::new(),
         };
         checkpoint.signature = key
-            .sign(&rng, &checkpoint.signed_bytes())
+            .sign(&rng, &checkpoint.checkpoint().to_bytes())
             .unwrap()
             .as_ref()
             .to_vec();

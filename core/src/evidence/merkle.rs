@@ -1,4 +1,5 @@
-//! RFC 9162 §2.1 tree hashing and proof verification.
+//! RFC 9162 §2.1 tree hashing and proof verification: the bureau builds its custody
+//! log with these, and a device checks its receipts with the same code.
 //!
 //! Leaves and interior nodes are hashed with different prefixes (0x00, 0x01), so a
 //! leaf can never be passed off as an interior node. The verifiers follow the RFC's
@@ -41,7 +42,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 
 /// The RFC's `k` for a tree of `n > 1` leaves: the largest power of two smaller than
 /// `n`. The left subtree holds `k` leaves and is always complete.
-pub(super) fn split(n: u64) -> u64 {
+pub fn split(n: u64) -> u64 {
     debug_assert!(n > 1, "only trees of two or more leaves split");
     1 << (n - 1).ilog2()
 }
