@@ -360,6 +360,11 @@ fn demo_runs_the_scripted_scenario() {
         "patrol",
         "verified",
         "summary",
+        "bureau",
+        "enrolled",
+        "synced",
+        "reviewed",
+        "pulled",
     ];
     assert_eq!(names, expected);
     assert_eq!(steps[6]["detail"]["thumbnail"], "ok");
@@ -373,7 +378,7 @@ fn demo_runs_the_scripted_scenario() {
     );
     assert!(patrol["accepted"].as_u64().unwrap() > 800);
     assert_eq!(steps[8]["detail"]["intact"], true);
-    let summary = &steps.last().unwrap()["detail"];
+    let summary = &steps[9]["detail"];
     assert_eq!(summary["inspections"], 3);
     let outbox: Vec<&str> = summary["outbox"]
         .as_array()
@@ -383,6 +388,27 @@ fn demo_runs_the_scripted_scenario() {
         .collect();
     assert_eq!(&outbox[..2], ["inspection.submit", "inspection.amend"]);
     assert!(outbox.contains(&"photo.upload") && outbox.contains(&"evidence.record"));
+
+    // The round trip through the embedded bureau: everything out, the answers back.
+    let synced = &steps[12]["detail"];
+    assert_eq!(synced["ops_pushed"].as_u64(), Some(outbox.len() as u64));
+    assert_eq!(
+        synced["work_left"],
+        serde_json::json!({ "ops": 0, "uploads": 0 })
+    );
+    let evidence = &steps[13]["detail"]["evidence"];
+    assert_eq!(
+        (evidence["status"].as_str(), evidence["flagged"].as_u64()),
+        (Some("verified"), Some(0))
+    );
+    let pulled = &steps[14]["detail"];
+    assert_eq!(
+        (pulled["review"].as_str(), pulled["tasks"].as_u64()),
+        (Some("accepted"), Some(1))
+    );
+    let receipts = &pulled["receipts"];
+    assert_eq!(receipts["failures"], serde_json::json!([]));
+    assert_eq!(receipts["receipts"].as_u64(), Some(3));
 }
 
 #[test]

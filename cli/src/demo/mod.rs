@@ -1,7 +1,12 @@
 //! `fieldproof demo`: a scripted patrol on a fresh device database — the main job
 //! README's first command runs. An officer records a straw-burning inspection,
 //! photographs the site (a generated photo, signed into evidence), walks a patrol
-//! track, submits, amends, and the device chain is verified. Sync grows it next.
+//! track, submits, amends, and the device chain is verified. Then the device
+//! enrolls with an embedded bureau on loopback and syncs ([`bureau`]): the bureau
+//! verifies and logs the evidence, reviews the case and sends a task, and the next
+//! sync brings the decision, the task and the receipts back.
+
+mod bureau;
 
 use crate::output::Output;
 use fieldproof_core::geo::datum::Datum;
@@ -203,7 +208,9 @@ pub fn run(args: Args, out: &Output) -> Result<()> {
         "summary",
         json!({ "inspections": listed.items.len(), "outbox": outbox.iter().map(|op| &op.kind).collect::<Vec<_>>() }),
     );
-    Ok(())
+
+    // 6. A connection: everything goes to the bureau, and its answers come back.
+    bureau::round_trip(store, &straw.id, &amended.id, &step)
 }
 
 /// A generated 1600×1200 "photo" of a field at dusk, JPEG-encoded, so the demo

@@ -1,0 +1,176 @@
+//! The demo's second half: the patrol reaches an embedded bureau on loopback and
+//! the bureau's answers come back. A real bureau (SQLite and files in a temporary
+//! folder) and the device's real sync engine over real HTTP; only the admin's part
+//! (issuing the code, reviewing, sending a task) is done by library calls.
+
+use fieldproof_bureau::cases::inspections::{get, review, Decision};
+use fieldproof_bureau::cases::tasks::{create, NewTask};
+use fieldproof_bureau::enrollment::{create_enrollment_code, find_or_create_officer, Role};
+use fieldproof_bureau::{Bureau, Config};
+use fieldproof_core::store::Store;
+use fieldproof_core::sync::{HttpTransport, SyncEngine, SyncReport};
+use fieldproof_core::{Error, Result};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the demo's township post reports.
+const JURISDICTION: &str = "430121101";
+/// Enough rounds for everything to go out and come back; each is bounded in time.
+const MAX_ROUNDS: usize = 5;
+
+/// A bureau serving on 127.0.0.1 until dropped.
+struct EmbeddedBureau {
+    bureau: Arc<Bureau>,
+    url: String,
+    runtime: tokio::runtime::Runtime,
+    /// Kept after the demo, like the device database, to be looked at.
+    data: std::path::PathBuf,
+}
+
+impl EmbeddedBureau {
+    fn start() -> Result<Self> {
+        let data = tempfile::Builder::new()
+            .prefix("fieldproof-demo-bureau-")
+            .tempdir()?
+            .keep();
+        let config = Config {
+            data_dir: data.clone(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            admin_token: Some("demo-admin-token-not-for-use".into()),
+            ..Config::default()
+        };
+        let (bureau, _) = Bureau::open(&config).map_err(bureau_error)?;
+        let bureau = Arc::new(bureau);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(config.listen))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        runtime.spawn(fieldproof_bureau::server::serve(
+            bureau.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        Ok(Self {
+            bureau,
+            url,
+            runtime,
+            data,
+        })
+    }
+
+    /// Runs admin work in one bureau transaction.
+    fn admin<T>(
+        &self,
+        f: impl FnOnce(&mut fieldproof_bureau::storage::Tx) -> fieldproof_bureau::Result<T>,
+    ) -> Result<T> {
+        self.bureau.db.write(f).map_err(bureau_error)
+    }
+}
+
+/// Enrolls the demo device, syncs, has the bureau review the inspection (its latest
+/// revision; the evidence hangs on the original) and send a task, and syncs again
+/// to bring both back.
+pub fn round_trip(
+    store: Store,
+    original_id: &str,
+    latest_id: &str,
+    step: &dyn Fn(&str, Value),
+) -> Result<()> {
+    let bureau = EmbeddedBureau::start()?;
+    step(
+        "bureau",
+        json!({ "url": bureau.url, "data": bureau.data.display().to_string() }),
+    );
+    let code = bureau.admin(|tx| {
+        let officer = find_or_create_officer(tx, "Demo Officer")?;
+        create_enrollment_code(tx, &officer.id, JURISDICTION, Role::TownshipStaff, 600_000)
+    })?;
+
+    let store = Arc::new(store);
+    let engine = SyncEngine::new(store.clone(), Arc::new(HttpTransport::new()));
+    let enrollment = engine.enroll(&bureau.url, &code.code)?;
+    step(
+        "enrolled",
+        json!({ "device_id": enrollment.device_id, "jurisdiction": enrollment.jurisdiction }),
+    );
+
+    let report = sync_until_settled(&engine)?;
+    step("synced", summary(&report));
+
+    let evidence = bureau.admin(|tx| {
+        create(
+            tx,
+            &NewTask {
+                jurisdiction: JURISDICTION.into(),
+                title: "Verify satellite fire point near the village road".into(),
+                note: None,
+                location: None,
+                due_ms: None,
+            },
+        )?;
+        review(tx, latest_id, Decision::Accept, Some("Evidence complete."))?;
+        Ok(get(tx, original_id)?.summary.evidence)
+    })?;
+    step(
+        "reviewed",
+        json!({ "accepted": latest_id, "evidence": evidence }),
+    );
+
+    let report = sync_until_settled(&engine)?;
+    let receipts = store.verify_receipts()?;
+    step(
+        "pulled",
+        json!({
+            "records_pulled": report.records_pulled,
+            "review": store.review(latest_id)?.map(|r| r.decision),
+            "tasks": store.tasks()?.len(),
+            "receipts": receipts,
+        }),
+    );
+    drop(bureau.runtime);
+    Ok(())
+}
+
+/// Syncs until nothing is left (or a few rounds have passed), each round bounded.
+fn sync_until_settled(engine: &SyncEngine) -> Result<SyncReport> {
+    let mut total: Option<SyncReport> = None;
+    for _ in 0..MAX_ROUNDS {
+        let report = engine.sync_once(Instant::now() + Duration::from_secs(30))?;
+        if let Some(error) = &report.last_error {
+            return Err(Error::Io(std::io::Error::other(format!(
+                "sync failed: {} ({})",
+                error.code, error.message
+            ))));
+        }
+        let settled = !report.work_left.any();
+        total = Some(match total {
+            None => report,
+            Some(sum) => SyncReport {
+                ops_pushed: sum.ops_pushed + report.ops_pushed,
+                records_pulled: sum.records_pulled + report.records_pulled,
+                bytes_uploaded: sum.bytes_uploaded + report.bytes_uploaded,
+                receipts: sum.receipts + report.receipts,
+                ..report
+            },
+        });
+        if settled {
+            break;
+        }
+    }
+    Ok(total.expect("at least one round"))
+}
+
+fn summary(report: &SyncReport) -> Value {
+    json!({ "ops_pushed": report.ops_pushed, "bytes_uploaded": report.bytes_uploaded,
+            "receipts": report.receipts, "work_left": report.work_left })
+}
+
+fn bureau_error(error: fieldproof_bureau::Error) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "embedded bureau: {error} ({})",
+        error.code()
+    )))
+}
