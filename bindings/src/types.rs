@@ -14,10 +14,10 @@ use fieldproof_core::model::inspection::{
     Review, Site, SiteJurisdiction, Status,
 };
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
+use fieldproof_core::model::task::{Task, TaskLocation};
 use fieldproof_core::model::track::{
     BoundingBox, FixOutcome, SealedSegment, Track, TrackPoint, TrackStats,
 };
-use fieldproof_core::model::task::{Task, TaskLocation};
 use fieldproof_core::store::{
     Enrollment, EvidenceFailure, EvidenceReport, Matter, MediaScan, NewTrack, OpState, OpStatus,
     OutboxOp, PhotoSync, PreviewReport, ReceiptReport, UploadState,

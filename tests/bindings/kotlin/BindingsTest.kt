@@ -1,5 +1,6 @@
 // Kotlin binding test: drives every exported InspectionStore operation through the
-// generated uniffi code on the JVM (JNA), including the error paths an app handles.
+// generated uniffi code on the JVM (JNA), including the error paths an app handles,
+// and sync with a real bureau on loopback (SyncTest.kt).
 // Run by scripts/test-bindings; exits non-zero on the first failed check.
 
 import org.fieldproof.*
@@ -9,13 +10,13 @@ import kotlin.system.exitProcess
 
 private var checks = 0
 
-private fun check(condition: Boolean, what: String) {
+internal fun check(condition: Boolean, what: String) {
     checks++
     if (!condition) throw AssertionError("check failed: $what")
 }
 
 /** Runs [block] and returns the exception of type [T] it must throw. */
-private inline fun <reified T : FieldproofException> expect(code: String, block: () -> Unit): T {
+internal inline fun <reified T : FieldproofException> expect(code: String, block: () -> Unit): T {
     try {
         block()
     } catch (e: FieldproofException) {
@@ -74,7 +75,7 @@ fun main() {
     }
 }
 
-private fun corpus(): File {
+internal fun corpus(): File {
     val configured = System.getenv("FIELDPROOF_CORPUS")
     val dir = File(configured ?: "../shared/corpus")
     if (!dir.isDirectory) {
@@ -210,6 +211,7 @@ private fun runEvidence(dir: File) {
 private fun run(dir: File) {
     runEvidence(dir)
     runLocation(dir)
+    runSync(dir)
     val store = InspectionStore.open(File(dir, "device.db").path)
 
     // Reference data.

@@ -1,0 +1,315 @@
+"""Sync with a real bureau on loopback through the Python bindings: the built-in
+transport and a Python one (urllib), progress, interrupts from another thread, an
+unreachable bureau and a revoked device."""
+
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from bureau import bureau  # noqa: F401  (the module's bureau fixture)
+from fieldproof_ffi import (
+    Answer,
+    AnswerValue,
+    BureauSync,
+    CaptureContext,
+    CaptureSource,
+    Datum,
+    DraftFields,
+    ErrorClass,
+    FieldproofError,
+    GeoPoint,
+    HttpHeader,
+    HttpResponse,
+    InspectionStore,
+    OpState,
+    PhotoInput,
+    Progress,
+    Status,
+    SyncListener,
+    SyncOptions,
+    Transport,
+    TransportError,
+    UploadState,
+)
+from support import corpus
+
+TIMEOUT_MS = 60_000
+SMALL_PHOTO = "photos/camera/nikon_coolpix_p6000_gps_DSCN0010.jpg"  # one tus request
+LARGE_PHOTO = "photos/camera/canon_sx60_orient6.jpg"  # creation + PATCH chunks
+
+
+def yes(item):
+    return Answer(item_id=item, value=AnswerValue.YES_NO(True))
+
+
+def field_work(store, photo=SMALL_PHOTO):
+    """A submitted straw-burning inspection with one corpus photo, recorded offline."""
+    fields = DraftFields(
+        township_code="430121101",
+        county_code=None,
+        site=GeoPoint(lat=28.25, lon=113.08, datum=Datum.WGS84),
+        address="黄花镇村口",
+        task_id=None,
+        officer_id="officer-py",
+        started_at_ms=1_790_000_000_000,
+        ended_at_ms=None,
+        findings="",
+        responsible_party=None,
+    )
+    answers = [yes(i) for i in ("fire_on_arrival", "extinguished", "responsible_party_identified", "warning_issued")]
+    answers += [
+        Answer(item_id="burned_area_mu", value=AnswerValue.NUMBER(1.5)),
+        Answer(item_id="material", value=AnswerValue.CHOICE("rice_straw")),
+    ]
+    inspection = store.create_draft("straw_burning", fields, answers)
+    context = CaptureContext(
+        source=CaptureSource.CAMERA,
+        inspection_id=inspection.id,
+        task_id=None,
+        officer_id="officer-py",
+        monotonic_ms=None,
+        boot_id=None,
+        app_version="python-sync-test",
+    )
+    captured = store.capture_photo(PhotoInput.PATH(str(corpus() / photo)), None, context)
+    store.submit(inspection.id)
+    return inspection.id, captured
+
+
+def sync_until_done(sync, calls=5):
+    """Calls sync_once until no work is left (at most `calls` times); the reports."""
+    reports = []
+    for _ in range(calls):
+        report = sync.sync_once(TIMEOUT_MS)
+        reports.append(report)
+        assert report.last_error is None, report
+        if report.work_left.ops == 0 and report.work_left.uploads == 0:
+            return reports
+    pytest.fail(f"work still left after {calls} calls: {reports[-1]}")
+
+
+def assert_delivered(store, inspection_id, photo):
+    """The inspection applied, the photo held complete, its record's receipt verified."""
+    status = store.inspection_sync(inspection_id)
+    assert status.state == OpState.APPLIED and status.reason is None, status
+    photo_sync = store.photo_sync(photo.id)
+    assert photo_sync.upload == UploadState.COMPLETE, photo_sync
+    assert photo_sync.uploaded_bytes == photo_sync.size == photo.size
+    assert photo_sync.photo_op.state == OpState.APPLIED and photo_sync.record_op.state == OpState.APPLIED
+    receipt = store.receipt(photo.record_seq)
+    assert receipt is not None and len(receipt.checkpoint.root) == 32
+    assert all(len(step) == 32 for step in receipt.inclusion_proof)
+    verified = store.verify_receipts()
+    assert verified.receipts >= 1 and verified.failures == [], verified
+    checkpoint = store.latest_checkpoint()
+    assert checkpoint is not None and checkpoint.tree_size > receipt.leaf_index
+    assert len(checkpoint.signature) == 64
+
+
+class Recorder(SyncListener):
+    """Keeps every progress event; `then` runs on the first one."""
+
+    def __init__(self, then=None):
+        self.events = []
+        self.then = then
+
+    def on_progress(self, progress):
+        self.events.append(progress)
+        if self.then is not None and len(self.events) == 1:
+            self.then()
+
+
+class UrllibTransport(Transport):
+    """The platform's HTTP stack, as an app would plug in its own: Python's urllib."""
+
+    def __init__(self):
+        self.requests = []
+
+    def send(self, request):
+        self.requests.append((request.method, request.url))
+        body = bytes(request.body) if request.body or request.method in ("POST", "PATCH", "PUT") else None
+        outgoing = urllib.request.Request(request.url, data=body, method=request.method)
+        for header in request.headers:
+            outgoing.add_header(header.name, header.value)
+        try:
+            with urllib.request.urlopen(outgoing, timeout=request.timeout_ms / 1000) as answer:
+                return response(answer.status, answer.headers, answer.read())
+        except urllib.error.HTTPError as refused:  # 4xx/5xx are answers, not failures
+            return response(refused.code, refused.headers, refused.read())
+        except urllib.error.URLError as err:
+            if isinstance(err.reason, TimeoutError):
+                raise TransportError.Timeout(str(err.reason))
+            raise TransportError.Offline(str(err.reason))
+        except TimeoutError as err:
+            raise TransportError.Timeout(str(err))
+        except OSError as err:  # refused, reset, cut mid-answer
+            raise TransportError.Offline(str(err))
+
+
+def response(status, headers, body):
+    return HttpResponse(status=status, headers=[HttpHeader(name=k, value=v) for k, v in headers.items()], body=body)
+
+
+class FailingTransport(Transport):
+    """A platform stack that never gets an answer."""
+
+    def __init__(self, error):
+        self.error = error
+        self.calls = 0
+
+    def send(self, request):
+        self.calls += 1
+        raise self.error
+
+
+def closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return InspectionStore.open(str(tmp_path / "device.db"))
+
+
+def test_built_in_transport_enrolls_and_syncs_until_nothing_is_left(store, bureau):
+    with pytest.raises(FieldproofError.InvalidState) as err:
+        BureauSync(store).sync_once(TIMEOUT_MS)
+    assert err.value.code == "not_enrolled"
+    assert store.enrollment() is None
+
+    listener = Recorder()
+    sync = BureauSync(store, listener=listener)
+    enrollment = sync.enroll(bureau.url, bureau.enrollment_code())
+    assert (enrollment.server_url, enrollment.jurisdiction, enrollment.role) == (bureau.url, "430121", "township_staff")
+    assert len(enrollment.bureau_public_key) == 65 and enrollment.certificate
+    assert store.enrollment() == enrollment
+
+    inspection_id, photo = field_work(store)
+    assert store.inspection_sync(inspection_id).state == OpState.PENDING
+    assert store.photo_sync(photo.id).upload == UploadState.NOT_STARTED
+    task = bureau.admin("tasks", "create", "--jurisdiction", "430121", "--title", "核查卫星火点", "--lat", "28.25", "--lon", "113.08")
+
+    reports = sync_until_done(sync)
+    assert sum(r.ops_pushed for r in reports) == 3  # the inspection, the photo's record, its photo.upload
+    assert sum(r.receipts for r in reports) >= 1
+    assert sum(r.bytes_uploaded for r in reports) == photo.size
+    assert sum(r.records_pulled for r in reports) >= 1  # the task at least
+    last = reports[-1]
+    assert not last.cancelled and last.next_attempt_ms is None
+    assert_delivered(store, inspection_id, photo)
+    assert task["id"] in [t.id for t in store.tasks()]
+
+    assert any(e.is_PUSHED() and e.ops > 0 for e in listener.events), listener.events
+    assert any(e.is_PULLED() for e in listener.events), listener.events
+    uploads = [e for e in listener.events if e.is_UPLOADING() and e.role == "original"]
+    assert uploads[-1].photo_id == photo.id and uploads[-1].sent == uploads[-1].size == photo.size
+
+    # The bureau's review comes back by pull.
+    bureau.admin("review", "accept", inspection_id, "--comment", "证据齐全")
+    again = sync.sync_once(TIMEOUT_MS)
+    assert again.ops_pushed == 0 and again.bytes_uploaded == 0 and again.records_pulled >= 1
+    review = store.review(inspection_id)
+    assert review.decision == Status.ACCEPTED and review.comment == "证据齐全"
+    assert store.get_inspection(inspection_id).status == Status.ACCEPTED
+
+
+def test_python_transport_does_a_full_sync(store, bureau):
+    transport = UrllibTransport()
+    sync = BureauSync(store, transport=transport)
+    sync.enroll(bureau.url, bureau.enrollment_code())
+    assert transport.requests == [("POST", f"{bureau.url}/v1/enroll")]
+    inspection_id, photo = field_work(store, LARGE_PHOTO)
+
+    reports = sync_until_done(sync)
+    assert sum(r.ops_pushed for r in reports) == 3
+    assert sum(r.bytes_uploaded for r in reports) == photo.size
+    assert_delivered(store, inspection_id, photo)
+    methods = {method for method, _ in transport.requests}
+    assert {"POST", "GET", "PATCH"} <= methods, transport.requests
+    assert all(url.startswith(bureau.url) for _, url in transport.requests)
+
+
+def test_an_unreachable_bureau_is_reported_offline_and_nothing_is_lost(store, bureau):
+    BureauSync(store).enroll(bureau.url, bureau.enrollment_code())
+    inspection_id, photo = field_work(store)
+
+    offline = BureauSync(store, options=SyncOptions(server_url=closed_port_url()))
+    before = int(time.time() * 1000)
+    report = offline.sync_once(TIMEOUT_MS)
+    assert report.last_error is not None, report
+    assert (report.last_error.code, report.last_error.error_class) == ("offline", ErrorClass.OFFLINE)
+    assert (report.ops_pushed, report.bytes_uploaded, report.cancelled) == (0, 0, False)
+    assert report.work_left.ops == 3 and report.work_left.uploads == 1
+    assert report.next_attempt_ms is not None and report.next_attempt_ms > before
+    status = store.inspection_sync(inspection_id)
+    assert status.state == OpState.PENDING and status.attempts == 1 and status.last_error == "offline"
+
+    # A platform transport's failures land in the same classes.
+    for error, code in [(TransportError.Timeout("stalled"), "timeout"), (RuntimeError("bug in the app"), "offline")]:
+        failing = FailingTransport(error)
+        report = BureauSync(store, transport=failing).sync_once(TIMEOUT_MS)
+        assert failing.calls == 1
+        assert (report.last_error.code, report.last_error.error_class) == (code, ErrorClass.OFFLINE), report
+
+    # Back online: everything arrives, once.
+    reports = sync_until_done(BureauSync(store))
+    assert sum(r.ops_pushed for r in reports) == 3
+    assert_delivered(store, inspection_id, photo)
+
+
+def test_interrupt_from_another_thread_ends_the_running_call_only(store, bureau):
+    holder = {}
+
+    def interrupt_from_another_thread():
+        other = threading.Thread(target=lambda: holder["sync"].interrupt())
+        other.start()
+        other.join(timeout=10)
+        assert not other.is_alive()
+
+    sync = BureauSync(store, listener=Recorder(then=interrupt_from_another_thread))
+    holder["sync"] = sync
+    sync.enroll(bureau.url, bureau.enrollment_code())
+    inspection_id, photo = field_work(store)
+
+    report = sync.sync_once(TIMEOUT_MS)
+    assert report.cancelled and report.last_error is None, report
+    assert report.ops_pushed >= 1 and report.work_left.uploads == 1
+    assert report.next_attempt_ms is not None
+    # The interrupt ended that call, not the next ones.
+    sync_until_done(sync)
+    assert_delivered(store, inspection_id, photo)
+
+
+def test_a_revoked_device_gets_an_auth_error_and_stops_asking(store, bureau):
+    transport = UrllibTransport()
+    sync = BureauSync(store, transport=transport)
+    enrollment = sync.enroll(bureau.url, bureau.enrollment_code())
+    field_work(store)
+    revoked = bureau.revoke(enrollment.device_id)
+    assert revoked["revoked_ms"] is not None
+
+    report = sync.sync_once(TIMEOUT_MS)
+    assert (report.last_error.code, report.last_error.error_class) == ("device_revoked", ErrorClass.AUTH), report
+    assert report.next_attempt_ms is None and report.work_left.ops > 0
+    sent = len(transport.requests)
+    assert sync.sync_once(TIMEOUT_MS).last_error == report.last_error
+    assert len(transport.requests) == sent, "no request until the device enrolls again"
+
+    # A revoked key cannot enroll again, even with a fresh code: an InvalidState
+    # error with the bureau's code, as for every refusal.
+    with pytest.raises(FieldproofError.InvalidState) as err:
+        sync.enroll(bureau.url, bureau.enrollment_code())
+    assert err.value.code == "device_revoked"
+    with pytest.raises(FieldproofError.InvalidInput) as err:
+        sync.enroll(bureau.url, "AAAA-BBBB-CCCC-DDDD")
+    assert err.value.code == "unknown_enrollment_code"
+    with pytest.raises(FieldproofError.Network) as err:
+        BureauSync(store).enroll(closed_port_url(), "AAAA-BBBB-CCCC-DDDD")
+    assert err.value.code == "offline"
