@@ -112,7 +112,18 @@ pub async fn read_json_body(req: Request, limit: u64) -> Result<Bytes> {
 pub async fn read_body(body: Body, limit: u64) -> Result<Bytes> {
     axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
         .await
-        .map_err(|_| Error::BodyTooLarge { limit })
+        .map_err(|error| {
+            let over_limit = std::error::Error::source(&error)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                Error::BodyTooLarge { limit }
+            } else {
+                // The client went away or sent a broken body: nothing to store.
+                Error::InvalidRequest {
+                    reason: "the request body could not be read".into(),
+                }
+            }
+        })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
