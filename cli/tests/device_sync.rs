@@ -3,9 +3,9 @@
 //! is enrolled with a printed code and synced until nothing is left; an
 //! unreachable bureau and a database never enrolled fail with their codes.
 
+use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
-use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::model::inspection::DraftFields;
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
 use fieldproof_core::store::{PhotoSource, Store};
