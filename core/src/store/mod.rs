@@ -24,7 +24,7 @@ pub(crate) use received::FeedItem;
 pub use reference::Matter;
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use sync::{Enrollment, PhotoSync, ReceiptReport, UploadState};
-pub(crate) use sync::{LeaseTake, UploadJob};
+pub(crate) use sync::{LeaseTake, UploadJob, UploadRole};
 
 use crate::error::{Error, Result};
 use crate::geo::jurisdiction::JurisdictionIndex;

@@ -53,6 +53,12 @@ impl<'a> BureauClient<'a> {
         self
     }
 
+    /// Calls with the device token but outside a sync call (no lease to check).
+    pub fn with_token(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

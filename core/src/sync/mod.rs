@@ -46,6 +46,7 @@ pub use http_transport::HttpTransport;
 pub use interrupt::InterruptHandle;
 pub use report::{ErrorClass, Progress, ProgressListener, SyncError, SyncReport, WorkLeft};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
+pub use uploads::{upload_file, Outcome as UploadOutcome, TusFile};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::time::now_ms;
@@ -177,8 +178,9 @@ impl SyncEngine {
             listener: self.listener.as_deref(),
             report: SyncReport::default(),
             uploader: Uploader {
-                store: &self.store,
+                log: &*self.store,
                 bureau: &bureau,
+                creation: uploads::BUREAU_UPLOADS,
                 listener: self.listener.as_deref(),
                 chunk: state.chunk,
                 bytes_uploaded: 0,

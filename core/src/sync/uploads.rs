@@ -101,6 +101,8 @@ impl Uploader<'_> {
         // Whether job.confirmed is what the bureau holds right now.
         let mut offset_known = job.url.is_none();
         let (mut retries, mut timeouts) = (0, 0);
+        // Create without data: after a creation with data got no answer.
+        let mut bare_creation = false;
         loop {
             if !self.bureau.has_time() {
                 return Ok(Outcome::OutOfTime);
@@ -139,6 +141,7 @@ impl Uploader<'_> {
             };
             let started = Instant::now();
             let sent = match &job.url {
+                None if bare_creation => self.create(&mut job, Vec::new()),
                 None => self.create(&mut job, bytes),
                 Some(url) => self.append(url, job.confirmed, bytes),
             };
@@ -152,6 +155,16 @@ impl Uploader<'_> {
                     self.chunk = self.chunk.after_lost_chunk();
                     self.log.chunk_size(self.chunk)?;
                     if let Error::Offline { .. } = e {
+                        // A server may answer a creation from its headers alone (a
+                        // photo it already holds, one too large) and close the
+                        // connection under data still being sent: on a slow link
+                        // the answer is lost with it, every time. Asking once
+                        // more without data gets that answer, or the upload's
+                        // address to send the chunk to.
+                        if job.url.is_none() && !bare_creation {
+                            bare_creation = true;
+                            continue;
+                        }
                         return Err(e);
                     }
                     offset_known = false;
@@ -211,8 +224,9 @@ impl Uploader<'_> {
         })
     }
 
-    /// `POST` with the first chunk (creation-with-upload). The upload's address is
-    /// kept as soon as the bureau names it, even when the chunk itself failed.
+    /// `POST` with the first chunk (creation-with-upload), or without data when
+    /// `chunk` is empty (creation). The upload's address is kept as soon as the
+    /// bureau names it, even when the chunk itself failed.
     fn create(&self, job: &mut UploadJob, chunk: Vec<u8>) -> Result<HttpResponse> {
         let metadata = [
             ("photo_id", job.photo_id.as_str()),
@@ -224,7 +238,11 @@ impl Uploader<'_> {
         .map(|(key, value)| format!("{key} {}", BASE64.encode(value)))
         .collect::<Vec<_>>()
         .join(",");
-        let mut headers = chunk_headers(&chunk);
+        let mut headers = if chunk.is_empty() {
+            vec![header("Tus-Resumable", TUS_VERSION)]
+        } else {
+            chunk_headers(&chunk)
+        };
         headers.push(header("Upload-Length", &job.size.to_string()));
         headers.push(header("Upload-Metadata", &metadata));
         let response = self.bureau.send("POST", self.creation, headers, chunk)?;
@@ -271,6 +289,113 @@ impl Uploader<'_> {
     fn refused(&self, job: &UploadJob, code: String) -> Result<Outcome> {
         self.log.finished(job, Some(&code))?;
         Ok(Outcome::Refused(code))
+    }
+}
+
+/// One file to send to a tus 1.0 server with [`upload_file`]. The upload's address
+/// and the offset the server confirmed are kept here as it goes, so that after a
+/// call that failed (a cut connection, a stalled link) the next call resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TusFile {
+    pub path: PathBuf,
+    /// Sent as the `photo_id` metadata.
+    pub photo_id: String,
+    /// Sent as the `mime` metadata.
+    pub mime: String,
+    pub size: u64,
+    /// Hex SHA-256 of the whole file, sent as the `sha256` metadata.
+    pub sha256: String,
+    /// The upload's address (the server's `Location`); `None` until created.
+    pub url: Option<String>,
+    /// Bytes the server confirmed.
+    pub offset: u64,
+}
+
+impl TusFile {
+    /// Reads the file at `path` for its size and SHA-256.
+    pub fn new(path: impl Into<PathBuf>, photo_id: &str, mime: &str) -> Result<Self> {
+        let path = path.into();
+        let bytes = std::fs::read(&path)?;
+        Ok(Self {
+            photo_id: photo_id.to_owned(),
+            mime: mime.to_owned(),
+            size: bytes.len() as u64,
+            sha256: crate::hex::encode(&crate::evidence::sha256(&bytes)),
+            url: None,
+            offset: 0,
+            path,
+        })
+    }
+}
+
+/// A [`TusFile`]'s progress, written back when the call ends.
+struct FileLog(Mutex<(Option<String>, u64)>);
+
+impl UploadLog for FileLog {
+    fn progress(&self, job: &UploadJob) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = (job.url.clone(), job.confirmed);
+        Ok(())
+    }
+
+    fn finished(&self, job: &UploadJob, _refused: Option<&str>) -> Result<()> {
+        self.progress(job)
+    }
+
+    fn chunk_size(&self, _chunk: ChunkSize) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Uploads one file to the tus 1.0 server whose creation URL is `endpoint` (e.g.
+/// `http://127.0.0.1:1080/files`), with the uploader the sync engine uses for
+/// photos: creation-with-upload, a SHA-256 `Upload-Checksum` on every chunk,
+/// `HEAD` to resume, chunks adapting to the link. `token`, if any, goes in
+/// `Authorization: Bearer`. Ends when the server holds the whole file
+/// ([`Outcome::Complete`]), refused it for good ([`Outcome::Refused`] with the
+/// server's code) or at `deadline` ([`Outcome::OutOfTime`]). A cut connection is
+/// `Err` (`offline`), as are answers it cannot follow; `file.url` and
+/// `file.offset` then say where a later call resumes.
+pub fn upload_file(
+    transport: &dyn Transport,
+    endpoint: &str,
+    token: Option<&str>,
+    file: &mut TusFile,
+    deadline: Instant,
+) -> Result<Outcome> {
+    let mut client = BureauClient::new(transport, origin(endpoint), deadline);
+    if let Some(token) = token {
+        client = client.with_token(token);
+    }
+    let log = FileLog(Mutex::new((file.url.clone(), file.offset)));
+    let mut uploader = Uploader {
+        log: &log,
+        bureau: &client,
+        creation: endpoint,
+        listener: None,
+        chunk: ChunkSize::default(),
+        bytes_uploaded: 0,
+    };
+    let job = UploadJob {
+        photo_id: file.photo_id.clone(),
+        role: UploadRole::Original,
+        sha256: file.sha256.clone(),
+        size: file.size,
+        mime: file.mime.clone(),
+        path: file.path.clone(),
+        url: file.url.clone(),
+        confirmed: file.offset,
+    };
+    let outcome = uploader.upload(job);
+    (file.url, file.offset) = log.0.into_inner().unwrap_or_else(|e| e.into_inner());
+    outcome
+}
+
+/// `scheme://host[:port]` of a URL: what a relative `Location` is resolved against.
+fn origin(url: &str) -> &str {
+    let host = url.find("://").map_or(0, |i| i + 3);
+    match url[host..].find('/') {
+        Some(path) => &url[..host + path],
+        None => url,
     }
 }
 
@@ -324,4 +449,22 @@ fn read_chunk(job: &UploadJob, length: u64) -> Result<Option<Vec<u8>>> {
     let mut bytes = Vec::with_capacity(length as usize);
     file.take(length).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 == length).then_some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn relative_locations_resolve_against_the_endpoints_origin() {
+        assert_eq!(
+            origin("http://127.0.0.1:1080/files"),
+            "http://127.0.0.1:1080"
+        );
+        assert_eq!(
+            origin("https://gov.example/a/b/uploads"),
+            "https://gov.example"
+        );
+        assert_eq!(origin("http://host:8080"), "http://host:8080");
+    }
 }

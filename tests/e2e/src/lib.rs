@@ -1,6 +1,13 @@
 //! Support for the end-to-end tests in `tests/`: a real bureau serving on
-//! loopback in this process, real device stores, the shared corpus, and
-//! transports and a TCP proxy that count, slow down and cut what goes over the wire.
+//! loopback in this process (which can crash and start again), real device
+//! stores, the shared corpus, transports and TCP proxies that count, slow down and
+//! cut what goes over the wire ([`faults`]: the noxious fault proxy), and the
+//! invariants that must hold once sync settles ([`invariants`]).
+
+pub mod faults;
+pub mod invariants;
+
+pub use invariants::{assert_consistent, assert_settled, Tally};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -19,7 +26,7 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,12 +34,19 @@ use std::time::{Duration, Instant};
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
 
 /// A bureau serving on 127.0.0.1 until dropped, with its data in a temp folder.
+/// It can be crashed and started again on the same data and port mid-test.
 pub struct TestBureau {
     pub url: String,
     pub addr: SocketAddr,
     pub data: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    config: Config,
+    serving: Option<Serving>,
+}
+
+/// The server thread of a running bureau.
+struct Serving {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: JoinHandle<()>,
 }
 
 impl TestBureau {
@@ -50,33 +64,57 @@ impl TestBureau {
             ..Config::default()
         };
         tune(&mut config);
-        let (bureau, _) = Bureau::open(&config).expect("bureau opens");
         let listener = std::net::TcpListener::bind(config.listen).expect("bind loopback");
-        listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                fieldproof_bureau::server::serve(Arc::new(bureau), listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
+        config.listen = addr;
+        let serving = Some(serve(&config, listener));
         Self {
             url: format!("http://{addr}"),
             addr,
             data,
-            stop: Some(stop),
-            thread: Some(thread),
+            config,
+            serving,
         }
+    }
+
+    /// Stops the bureau at once, as a killed process would: requests in flight
+    /// get no answer and their connections are dropped. Whatever a request had
+    /// committed stays; nothing else is flushed or finished.
+    pub fn crash(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            let _ = serving.stop.send(());
+            let _ = serving.thread.join();
+        }
+    }
+
+    /// Starts the bureau again on the same data folder and port.
+    pub fn start_again(&mut self) {
+        assert!(self.serving.is_none(), "the bureau is running");
+        // The port was just released; its old connections may linger a moment.
+        let listener = (0..50)
+            .find_map(|_| {
+                std::net::TcpListener::bind(self.addr)
+                    .map_err(|_| std::thread::sleep(Duration::from_millis(100)))
+                    .ok()
+            })
+            .expect("the bureau's port binds again");
+        self.serving = Some(serve(&self.config, listener));
+    }
+
+    /// A crash, then a start on the same data and port.
+    pub fn restart(&mut self) {
+        self.crash();
+        self.start_again();
+    }
+
+    /// The bureau's own database, opened read-only beside the running server
+    /// (WAL lets a reader look while it writes).
+    pub fn database(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data.path().join("bureau.sqlite3"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .expect("the bureau database opens")
     }
 
     /// An admin request: (status, JSON body or Null). `body` is JSON.
@@ -124,13 +162,40 @@ impl TestBureau {
 
 impl Drop for TestBureau {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.crash();
     }
+}
+
+/// Serves a bureau opened from `config` on `listener`, on a thread with its own
+/// runtime, until told to stop. Stopping drops the runtime: every task, and so
+/// every connection, ends where it is.
+fn serve(config: &Config, listener: std::net::TcpListener) -> Serving {
+    let (bureau, _) = Bureau::open(config).expect("bureau opens");
+    listener.set_nonblocking(true).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let serving = fieldproof_bureau::server::serve(
+                Arc::new(bureau),
+                listener,
+                std::future::pending(),
+            );
+            tokio::select! {
+                served = serving => served.unwrap(),
+                _ = stopped => {}
+            }
+        });
+        // A write already running on a blocking thread finishes (it is one
+        // transaction either way); nothing waits for connections.
+        runtime.shutdown_timeout(Duration::from_secs(5));
+    });
+    Serving { stop, thread }
 }
 
 /// A file of the shared corpus: under `FIELDPROOF_CORPUS`, else `../shared/corpus`
@@ -169,6 +234,11 @@ impl Device {
         Self { dir, store }
     }
 
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("device.db")
+    }
+
     /// Another connection to the same database, like a second process.
     pub fn open_again(&self) -> Arc<Store> {
         Arc::new(Store::open(self.dir.path().join("device.db")).unwrap())
@@ -180,63 +250,12 @@ impl Device {
 
     /// Records a complete straw-burning inspection draft in `township`; returns its id.
     pub fn record_inspection(&self, township: &str, address: &str) -> String {
-        let fields = DraftFields {
-            township_code: township.into(),
-            county_code: None,
-            site: GeoPoint {
-                lat: 28.2547,
-                lon: 113.0800,
-                datum: Datum::Gcj02,
-            },
-            address: address.into(),
-            task_id: None,
-            officer_id: "officer-e2e".into(),
-            started_at_ms: 1_790_000_000_000,
-            ended_at_ms: None,
-            findings: "田间焚烧秸秆约两亩".into(),
-            responsible_party: None,
-        };
-        let yes = |item: &str| Answer {
-            item_id: item.into(),
-            value: AnswerValue::YesNo(true),
-        };
-        let mut answers: Vec<Answer> = [
-            "fire_on_arrival",
-            "extinguished",
-            "responsible_party_identified",
-            "warning_issued",
-        ]
-        .into_iter()
-        .map(yes)
-        .collect();
-        answers.push(Answer {
-            item_id: "burned_area_mu".into(),
-            value: AnswerValue::Number(2.5),
-        });
-        answers.push(Answer {
-            item_id: "material".into(),
-            value: AnswerValue::Choice("rice_straw".into()),
-        });
-        self.store
-            .create_draft("straw_burning", fields, &answers)
-            .unwrap()
-            .id
+        record_inspection(&self.store, township, address)
     }
 
     /// Takes a corpus photo into evidence for `inspection_id`.
     pub fn capture(&self, inspection_id: &str, corpus_photo: &str) -> Photo {
-        let context = CaptureContext {
-            source: CaptureSource::Camera,
-            inspection_id: Some(inspection_id.into()),
-            task_id: None,
-            officer_id: Some("officer-e2e".into()),
-            monotonic_ms: None,
-            boot_id: None,
-            app_version: "e2e".into(),
-        };
-        self.store
-            .capture_photo(PhotoSource::Path(corpus(corpus_photo)), None, context)
-            .unwrap()
+        capture(&self.store, inspection_id, &corpus(corpus_photo))
     }
 
     /// Replays a corpus GPX recording as a patrol; its sealed segments become
@@ -254,6 +273,68 @@ impl Device {
             .enroll(&bureau.url, &bureau.enrollment_code("430121"))
             .expect("enrollment");
     }
+}
+
+/// Records a complete straw-burning inspection draft in `township` on `store`;
+/// returns its id.
+pub fn record_inspection(store: &Store, township: &str, address: &str) -> String {
+    let fields = DraftFields {
+        township_code: township.into(),
+        county_code: None,
+        site: GeoPoint {
+            lat: 28.2547,
+            lon: 113.0800,
+            datum: Datum::Gcj02,
+        },
+        address: address.into(),
+        task_id: None,
+        officer_id: "officer-e2e".into(),
+        started_at_ms: 1_790_000_000_000,
+        ended_at_ms: None,
+        findings: "田间焚烧秸秆约两亩".into(),
+        responsible_party: None,
+    };
+    let yes = |item: &str| Answer {
+        item_id: item.into(),
+        value: AnswerValue::YesNo(true),
+    };
+    let mut answers: Vec<Answer> = [
+        "fire_on_arrival",
+        "extinguished",
+        "responsible_party_identified",
+        "warning_issued",
+    ]
+    .into_iter()
+    .map(yes)
+    .collect();
+    answers.push(Answer {
+        item_id: "burned_area_mu".into(),
+        value: AnswerValue::Number(2.5),
+    });
+    answers.push(Answer {
+        item_id: "material".into(),
+        value: AnswerValue::Choice("rice_straw".into()),
+    });
+    store
+        .create_draft("straw_burning", fields, &answers)
+        .unwrap()
+        .id
+}
+
+/// Takes the photo at `path` into evidence for `inspection_id` on `store`.
+pub fn capture(store: &Store, inspection_id: &str, path: &Path) -> Photo {
+    let context = CaptureContext {
+        source: CaptureSource::Camera,
+        inspection_id: Some(inspection_id.into()),
+        task_id: None,
+        officer_id: Some("officer-e2e".into()),
+        monotonic_ms: None,
+        boot_id: None,
+        app_version: "e2e".into(),
+    };
+    store
+        .capture_photo(PhotoSource::Path(path.to_owned()), None, context)
+        .unwrap()
 }
 
 /// Calls `sync_once` (30 s each) until no work is left; returns every report.
@@ -294,6 +375,8 @@ pub struct Exchange {
     pub op_ids: Vec<String>,
     /// The `role` of an upload's metadata (creation requests).
     pub upload_role: Option<String>,
+    /// A tus request (it carries `Tus-Resumable`), to any server.
+    pub tus: bool,
     /// `None` when no answer came back.
     pub status: Option<u16>,
 }
@@ -302,12 +385,18 @@ pub struct Exchange {
 /// losing answers.
 pub struct Wire {
     inner: HttpTransport,
+    /// Every request on a new connection (no keep-alive pool).
+    fresh_connections: bool,
     delay: Duration,
     /// Every n-th chunk request reaches the bureau but its answer is lost.
     lose_every: usize,
     chunks: AtomicUsize,
     pub log: Mutex<Vec<Exchange>>,
+    /// Told of each request just before it goes (method, path, body length).
+    before_send: Mutex<Option<SendHook>>,
 }
+
+type SendHook = Box<dyn Fn(&str, &str, usize) + Send>;
 
 impl Wire {
     pub fn new() -> Arc<Self> {
@@ -318,10 +407,12 @@ impl Wire {
     pub fn slowed(delay: Duration) -> Arc<Self> {
         Arc::new(Self {
             inner: HttpTransport::new(),
+            fresh_connections: false,
             delay,
             lose_every: 0,
             chunks: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            before_send: Mutex::new(None),
         })
     }
 
@@ -330,11 +421,34 @@ impl Wire {
     pub fn losing_answers(n: usize) -> Arc<Self> {
         Arc::new(Self {
             inner: HttpTransport::new(),
+            fresh_connections: false,
             delay: Duration::ZERO,
             lose_every: n,
             chunks: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            before_send: Mutex::new(None),
         })
+    }
+
+    /// Every request on a connection of its own, so that a fault proxy's
+    /// per-connection toxics (a byte limit) hit one request each, and no
+    /// connection stays open between calls.
+    pub fn unpooled() -> Arc<Self> {
+        Arc::new(Self {
+            inner: HttpTransport::new(),
+            fresh_connections: true,
+            delay: Duration::ZERO,
+            lose_every: 0,
+            chunks: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+            before_send: Mutex::new(None),
+        })
+    }
+
+    /// Calls `hook` with each request's method, path and body length just
+    /// before it goes: a test can act while a given request is in flight.
+    pub fn before_send(&self, hook: impl Fn(&str, &str, usize) + Send + 'static) {
+        *self.before_send.lock().unwrap() = Some(Box::new(hook));
     }
 
     pub fn exchanges(&self) -> Vec<Exchange> {
@@ -371,19 +485,31 @@ impl Transport for Wire {
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case("Upload-Metadata"))
             .and_then(|h| metadata_value(&h.value, "role"));
+        let tus = request
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("Tus-Resumable"));
         let mut exchange = Exchange {
             method: request.method.clone(),
             path,
             body_len: request.body.len(),
             op_ids,
             upload_role,
+            tus,
             status: None,
         };
         let is_chunk = exchange.path.starts_with("/v1/uploads") && exchange.body_len > 0;
         let lose = is_chunk
             && self.lose_every > 0
             && self.chunks.fetch_add(1, Ordering::SeqCst) % self.lose_every == self.lose_every - 1;
-        let mut answer = self.inner.send(request);
+        if let Some(hook) = self.before_send.lock().unwrap().as_ref() {
+            hook(&exchange.method, &exchange.path, exchange.body_len);
+        }
+        let mut answer = if self.fresh_connections {
+            HttpTransport::new().send(request)
+        } else {
+            self.inner.send(request)
+        };
         if lose && answer.is_ok() {
             answer = Err(TransportError::Offline {
                 reason: "answer lost".into(),
@@ -403,14 +529,17 @@ fn metadata_value(header: &str, key: &str) -> Option<String> {
     })
 }
 
-/// A TCP proxy on loopback that cuts each connection once it has carried `budget`
-/// bytes towards the bureau: an upload cut at an arbitrary byte, as when a 2G cell
-/// drops. Stops when dropped.
+/// A TCP proxy on loopback that counts the bytes it carries each way and cuts
+/// each connection once it has carried `budget` bytes towards the bureau: an
+/// upload cut at an arbitrary byte, as when a 2G cell drops. Stops when dropped.
 pub struct CuttingProxy {
     pub url: String,
+    pub addr: SocketAddr,
     cuts: Arc<AtomicUsize>,
+    /// Bytes carried towards the target, and back.
+    up: Arc<AtomicU64>,
+    down: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
-    addr: SocketAddr,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -419,8 +548,10 @@ impl CuttingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let cuts = Arc::new(AtomicUsize::new(0));
+        let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let stop = Arc::new(AtomicBool::new(false));
         let (cuts_seen, stopping) = (cuts.clone(), stop.clone());
+        let (up_count, down_count) = (up.clone(), down.clone());
         let thread = std::thread::spawn(move || {
             for client in listener.incoming() {
                 if stopping.load(Ordering::SeqCst) {
@@ -429,7 +560,9 @@ impl CuttingProxy {
                 let (Ok(client), Ok(server)) = (client, TcpStream::connect(target)) else {
                     continue;
                 };
+                let _ = (client.set_nodelay(true), server.set_nodelay(true));
                 let cuts = cuts_seen.clone();
+                let (up, down) = (up_count.clone(), down_count.clone());
                 let (down_from, down_to) =
                     (server.try_clone().unwrap(), client.try_clone().unwrap());
                 std::thread::spawn(move || {
@@ -437,6 +570,7 @@ impl CuttingProxy {
                         down_from.try_clone().unwrap(),
                         down_to.try_clone().unwrap(),
                         usize::MAX,
+                        &down,
                     );
                     close(&down_from, &down_to);
                 });
@@ -445,6 +579,7 @@ impl CuttingProxy {
                         client.try_clone().unwrap(),
                         server.try_clone().unwrap(),
                         budget,
+                        &up,
                     );
                     if cut {
                         cuts.fetch_add(1, Ordering::SeqCst);
@@ -455,16 +590,33 @@ impl CuttingProxy {
         });
         Self {
             url: format!("http://{addr}"),
-            cuts,
-            stop,
             addr,
+            cuts,
+            up,
+            down,
+            stop,
             thread: Some(thread),
         }
+    }
+
+    /// A proxy that only counts: what went over the wire, headers and all.
+    pub fn counting(target: SocketAddr) -> Self {
+        Self::start(target, usize::MAX)
     }
 
     /// Connections cut so far.
     pub fn cuts(&self) -> usize {
         self.cuts.load(Ordering::SeqCst)
+    }
+
+    /// Bytes carried towards the target so far.
+    pub fn bytes_up(&self) -> u64 {
+        self.up.load(Ordering::SeqCst)
+    }
+
+    /// Bytes carried back from the target so far.
+    pub fn bytes_down(&self) -> u64 {
+        self.down.load(Ordering::SeqCst)
     }
 }
 
@@ -473,8 +625,9 @@ fn close(a: &TcpStream, b: &TcpStream) {
     let _ = b.shutdown(Shutdown::Both);
 }
 
-/// Copies `from` to `to` until either ends or `budget` bytes went; true when cut.
-fn pipe(mut from: TcpStream, mut to: TcpStream, budget: usize) -> bool {
+/// Copies `from` to `to` until either ends or `budget` bytes went, adding what
+/// went to `carried_total`; true when cut.
+fn pipe(mut from: TcpStream, mut to: TcpStream, budget: usize, carried_total: &AtomicU64) -> bool {
     let mut buffer = [0u8; 16 * 1024];
     let mut carried = 0;
     loop {
@@ -487,6 +640,7 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, budget: usize) -> bool {
             return false;
         }
         carried += allowed;
+        carried_total.fetch_add(allowed as u64, Ordering::SeqCst);
         if carried >= budget {
             return true;
         }
@@ -500,5 +654,45 @@ impl Drop for CuttingProxy {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// A small seeded random generator (SplitMix64), so that a failing run of a
+/// randomised test can be repeated from the seed it printed.
+#[derive(Debug, Clone)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    /// Seeded from the environment variable `var` when set, else from the clock;
+    /// the seed is printed.
+    pub fn from_env(var: &str) -> Self {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
+        println!("{var}={seed}");
+        Self(seed)
+    }
+
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `range` (inclusive start, exclusive end).
+    pub fn below(&mut self, range: std::ops::Range<u64>) -> u64 {
+        range.start + self.next_u64() % (range.end - range.start).max(1)
     }
 }

@@ -1,6 +1,8 @@
 //! Sync when things go wrong: connections cut at arbitrary bytes, answers lost on
 //! the way back, two sync calls at once on one database, a revoked device, a
-//! cancelled call, a slow link.
+//! cancelled call, a slow link. Each ends with the sync invariants
+//! (`fieldproof_e2e::invariants`); the noxious fault proxy scenarios are in
+//! `sync_link_faults.rs`.
 
 use fieldproof_core::evidence::sha256;
 use fieldproof_core::hex;
@@ -8,7 +10,8 @@ use fieldproof_core::model::photo::Photo;
 use fieldproof_core::store::{OpState, UploadState};
 use fieldproof_core::sync::{ErrorClass, SyncOptions, SyncReport};
 use fieldproof_e2e::{
-    engine_via, sync_until_done, CuttingProxy, Device, Exchange, TestBureau, Wire,
+    assert_consistent, assert_settled, engine_via, sync_until_done, CuttingProxy, Device, Exchange,
+    TestBureau, Wire,
 };
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
@@ -97,6 +100,7 @@ fn uploads_cut_at_any_byte_resume_without_resending_what_arrived() {
     assert!(failures > 0, "some chunk was cut in flight");
     let confirmed: u64 = reports.iter().map(|r| r.bytes_uploaded).sum();
     assert_eq!(confirmed, photos.iter().map(|p| p.size).sum::<u64>());
+    assert_settled(&device.db_path(), &bureau);
 }
 
 #[test]
@@ -136,6 +140,7 @@ fn lost_answers_are_resumed_from_the_bureaus_offset() {
         .map(|e| e.body_len)
         .sum();
     assert_eq!(resent, lost_creations);
+    assert_settled(&device.db_path(), &bureau);
 }
 
 #[test]
@@ -199,6 +204,7 @@ fn two_sync_calls_on_one_database_never_send_twice() {
     let uploaded: usize = chunk_requests(&exchanges).map(|e| e.body_len).sum();
     assert_eq!(uploaded as u64, photos.iter().map(|p| p.size).sum::<u64>());
     assert_photos_at_bureau(&device, &bureau, &photos);
+    assert_settled(&device.db_path(), &bureau);
 }
 
 #[test]
@@ -244,6 +250,9 @@ fn a_revoked_device_gets_an_auth_error_and_stops_asking() {
         wire.exchanges().is_empty(),
         "no request until the device enrolls again"
     );
+    // Nothing was sent: nothing lost, nothing applied.
+    let tally = assert_consistent(&device.db_path(), &bureau);
+    assert_eq!((tally.applied, tally.pending), (0, tally.ops));
 }
 
 #[test]
@@ -273,6 +282,7 @@ fn an_interrupted_call_stops_and_the_next_one_finishes() {
     assert!(report.work_left.uploads > 0 && report.next_attempt_ms.is_some());
     sync_until_done(&engine, 3);
     assert_photos_at_bureau(&device, &bureau, &photos);
+    assert_settled(&device.db_path(), &bureau);
 }
 
 #[test]
@@ -316,6 +326,7 @@ fn on_a_slow_link_previews_go_before_originals() {
         );
     }
     assert_photos_at_bureau(&device, &bureau, &photos);
+    assert_settled(&device.db_path(), &bureau);
 }
 
 #[test]
@@ -357,6 +368,7 @@ fn a_photo_the_bureau_refuses_is_reported_and_holds_nothing_back() {
         .exchanges()
         .iter()
         .all(|e| !e.path.starts_with("/v1/uploads")));
+    assert_settled(&device.db_path(), &bureau);
 }
 
 #[test]
@@ -387,4 +399,5 @@ fn a_call_ends_by_its_deadline_and_says_what_is_left() {
     assert!(next <= fieldproof_core::model::time::now_ms());
     sync_until_done(&engine, 20);
     assert_photos_at_bureau(&device, &bureau, &photos);
+    assert_settled(&device.db_path(), &bureau);
 }

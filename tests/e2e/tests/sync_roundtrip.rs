@@ -11,7 +11,7 @@ use fieldproof_core::model::checklist::defaults::template_for;
 use fieldproof_core::model::inspection::Status;
 use fieldproof_core::store::{OpState, Store, UploadState};
 use fieldproof_core::sync::{Progress, ProgressListener, SyncEngine};
-use fieldproof_e2e::{sync_until_done, Device, TestBureau, Wire};
+use fieldproof_e2e::{assert_settled, sync_until_done, Device, TestBureau, Wire};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -175,6 +175,8 @@ fn offline_work_reaches_the_bureau_once_intact_with_receipts() {
     assert_eq!(receipts.receipts as usize, records.len());
     assert!(receipts.failures.is_empty(), "{:?}", receipts.failures);
     assert!(device.store.verify_evidence().unwrap().is_intact());
+    let tally = assert_settled(&device.db_path(), &bureau);
+    assert_eq!((tally.applied, tally.photos), (outbox_ops, photos.len()));
 
     // A second sync sends nothing.
     wire.clear();
