@@ -31,6 +31,7 @@ on_both_backends!(
     a_cut_connection_keeps_the_bytes_that_arrived,
     concurrent_patches_never_interleave,
     a_preview_is_kept_apart_from_the_evidence,
+    answers_that_need_no_body_still_read_it,
 );
 
 /// 161 KB, sent in several chunks.
@@ -829,4 +830,47 @@ fn a_preview_is_kept_apart_from_the_evidence(backend: Backend) {
     assert_eq!(upload(&original, "original").status, 201);
     let (_, body) = device.push(vec![photo_op(&original)]);
     assert_eq!(body["results"][0]["status"], "applied", "{body}");
+}
+
+/// Sends a whole request over a fresh connection, a few KB at a time as a slow
+/// link would, and returns the status line: a server that answered early and
+/// closed would make these writes fail with a broken pipe instead.
+fn slow_request(bureau: &TestBureau, head: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(bureau.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    for piece in body.chunks(4096) {
+        stream
+            .write_all(piece)
+            .expect("the bureau reads the whole body");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status).unwrap();
+    status.trim_end().to_owned()
+}
+
+fn answers_that_need_no_body_still_read_it(backend: Backend) {
+    let Some(bureau) = TestBureau::start_backend(backend) else {
+        return;
+    };
+    let device = bureau.device("430102001");
+    let bytes = photo(PHOTO);
+    let metadata = metadata_for(&bytes);
+    let create = |token: &str| {
+        format!(
+            "POST /v1/uploads HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+             Tus-Resumable: 1.0.0\r\nUpload-Length: {len}\r\nUpload-Metadata: {metadata}\r\n\
+             Content-Type: application/offset+octet-stream\r\nContent-Length: {len}\r\n\r\n",
+            bureau.addr,
+            len = bytes.len()
+        )
+    };
+    // The first upload stores the photo; the second is answered from what is held.
+    assert!(slow_request(&bureau, &create(&device.token), &bytes).contains(" 201 "));
+    assert!(slow_request(&bureau, &create(&device.token), &bytes).contains(" 201 "));
+    // A refused token is refused after the body, too.
+    assert!(slow_request(&bureau, &create("fpd_forged"), &bytes).contains(" 401 "));
 }

@@ -25,6 +25,68 @@ pub fn routes() -> Router<State> {
                 .options(capabilities),
         )
         .route_layer(middleware::from_fn(tus_resumable))
+        .route_layer(middleware::from_fn(drain_unread_body))
+}
+
+/// How much of a body the bureau reads and discards when it answers without
+/// needing it (a refused token, a wrong offset, a photo it already holds): a whole
+/// device chunk (2 MiB at most) with room to spare.
+const DRAIN_BYTES: usize = 4 << 20;
+/// How long a drain may take, so a stalled client cannot hold the request open.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Reads what the handler left of the request body before the answer goes out.
+///
+/// A server that answers before reading the body makes hyper close the connection,
+/// and a client still writing the body then sees a broken pipe instead of the
+/// answer: on a slow link it would resend the same request forever. So the body
+/// is forwarded to the handler through a channel, and whatever the handler did
+/// not read is read here (up to [`DRAIN_BYTES`]) before the answer is returned.
+async fn drain_unread_body(request: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    let (parts, mut body) = request.into_parts();
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let forward = tokio::spawn(async move {
+        let mut discarded = 0;
+        while let Some(frame) = body.frame().await {
+            let Err(tokio::sync::mpsc::error::SendError(frame)) = sender.send(frame).await else {
+                continue;
+            };
+            // The handler let go of the body: read the rest and drop it.
+            discarded += frame
+                .ok()
+                .and_then(|f| f.into_data().ok())
+                .map_or(0, |d| d.len());
+            if discarded > DRAIN_BYTES {
+                break;
+            }
+        }
+    });
+    let request = Request::from_parts(parts, axum::body::Body::new(Forwarded(receiver)));
+    let response = next.run(request).await;
+    // Bounded: a client that stops sending gets its answer after DRAIN_TIME.
+    let _ = tokio::time::timeout(DRAIN_TIME, forward).await;
+    response
+}
+
+/// A request body fed by [`drain_unread_body`].
+struct Forwarded(
+    tokio::sync::mpsc::Receiver<
+        std::result::Result<http_body::Frame<axum::body::Bytes>, axum::Error>,
+    >,
+);
+
+impl http_body::Body for Forwarded {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Self::Data>, Self::Error>>>
+    {
+        self.0.poll_recv(cx)
+    }
 }
 
 /// Every response carries `Tus-Resumable`. Every request but OPTIONS must carry
