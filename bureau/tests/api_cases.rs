@@ -3,6 +3,7 @@
 //! boundaries from the corpus (GCJ-02 DataV counties); checklist templates.
 //! Devices see the results through the real pull endpoint.
 
+#[macro_use]
 mod support;
 
 use fieldproof_core::evidence::cose::parse_sign1;
@@ -14,24 +15,6 @@ use fieldproof_core::model::inspection::Inspection;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use support::{http, record_op, request, Backend, TestBureau, TestDevice, ADMIN_TOKEN};
-
-/// Each test runs on SQLite and on PostgreSQL (see `support` for the server).
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $test() {
-                super::$test(super::Backend::Sqlite)
-            })*
-        }
-        mod postgres {
-            $(#[test]
-            fn $test() {
-                super::$test(super::Backend::Postgres)
-            })*
-        }
-    };
-}
 
 on_both_backends!(
     inspections_are_listed_with_their_evidence_status_and_reviewed_once,

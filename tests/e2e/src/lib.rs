@@ -12,9 +12,9 @@ pub use invariants::{assert_consistent, assert_settled, Tally};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use fieldproof_bureau::{Bureau, Config};
+use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
-use fieldproof_core::model::checklist::{Answer, AnswerValue};
 use fieldproof_core::model::inspection::DraftFields;
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Photo};
 use fieldproof_core::store::{PhotoSource, Store};
@@ -279,42 +279,17 @@ impl Device {
 /// returns its id.
 pub fn record_inspection(store: &Store, township: &str, address: &str) -> String {
     let fields = DraftFields {
-        township_code: township.into(),
-        county_code: None,
         site: GeoPoint {
             lat: 28.2547,
             lon: 113.0800,
             datum: Datum::Gcj02,
         },
         address: address.into(),
-        task_id: None,
         officer_id: "officer-e2e".into(),
-        started_at_ms: 1_790_000_000_000,
-        ended_at_ms: None,
         findings: "田间焚烧秸秆约两亩".into(),
-        responsible_party: None,
+        ..draft_fields(township)
     };
-    let yes = |item: &str| Answer {
-        item_id: item.into(),
-        value: AnswerValue::YesNo(true),
-    };
-    let mut answers: Vec<Answer> = [
-        "fire_on_arrival",
-        "extinguished",
-        "responsible_party_identified",
-        "warning_issued",
-    ]
-    .into_iter()
-    .map(yes)
-    .collect();
-    answers.push(Answer {
-        item_id: "burned_area_mu".into(),
-        value: AnswerValue::Number(2.5),
-    });
-    answers.push(Answer {
-        item_id: "material".into(),
-        value: AnswerValue::Choice("rice_straw".into()),
-    });
+    let answers = straw_burning_answers();
     store
         .create_draft("straw_burning", fields, &answers)
         .unwrap()
