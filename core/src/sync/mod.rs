@@ -185,6 +185,8 @@ impl SyncEngine {
                 listener: self.listener.as_deref(),
                 chunk: state.chunk,
                 bytes_uploaded: 0,
+                progress_saved: None,
+                progress_unsaved: false,
             },
             slow_link_bytes_per_s: self.options.slow_link_bytes_per_s,
         };

@@ -25,7 +25,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const TUS_VERSION: &str = "1.0.0";
 /// Where the bureau creates uploads.
@@ -81,7 +81,17 @@ pub(crate) struct Uploader<'a> {
     pub chunk: ChunkSize,
     /// Bytes the bureau confirmed in this call.
     pub bytes_uploaded: u64,
+    /// When progress within a file was last written down (see `confirmed`).
+    pub progress_saved: Option<Instant>,
+    /// Whether the bureau confirmed bytes that are not written down yet.
+    pub progress_unsaved: bool,
 }
+
+/// Progress within a file is written down at most this often. Resuming never
+/// relies on it (the bureau's HEAD says where to go on), so on a fast link a
+/// durable write per chunk would only cost time; the upload's address and its end
+/// are always written at once.
+const SAVE_PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// What the bureau says about an upload it was asked about.
 enum Status {
@@ -98,6 +108,19 @@ impl Uploader<'_> {
     /// Sends `job`'s file until it is complete, refused or out of time. Network
     /// failures other than a timeout end the call (`Err`); the upload resumes later.
     pub fn upload(&mut self, mut job: UploadJob) -> Result<Outcome> {
+        let outcome = self.send_file(&mut job);
+        // Progress not yet written down is written now, however the call ended, so
+        // the next call counts its bytes from where this one got to.
+        if self.progress_unsaved {
+            self.progress_unsaved = false;
+            if !matches!(outcome, Ok(Outcome::Complete | Outcome::Refused(_))) {
+                self.log.progress(&job)?;
+            }
+        }
+        outcome
+    }
+
+    fn send_file(&mut self, job: &mut UploadJob) -> Result<Outcome> {
         // Whether job.confirmed is what the bureau holds right now.
         let mut offset_known = job.url.is_none();
         let (mut retries, mut timeouts) = (0, 0);
@@ -110,16 +133,16 @@ impl Uploader<'_> {
             if let (Some(url), false) = (job.url.clone(), offset_known) {
                 match self.status(&url)? {
                     Status::At(offset) => {
-                        self.confirmed(&mut job, offset)?;
+                        self.confirmed(job, offset)?;
                         offset_known = true;
                     }
                     Status::Gone => {
                         job.url = None;
                         job.confirmed = 0;
-                        self.log.progress(&job)?;
+                        self.log.progress(job)?;
                         offset_known = true;
                     }
-                    Status::Refused(code) => return self.refused(&job, code),
+                    Status::Refused(code) => return self.refused(job, code),
                     Status::Busy => {
                         retry(&mut retries, upload_locked)?;
                         continue;
@@ -127,22 +150,22 @@ impl Uploader<'_> {
                 }
             }
             if job.url.is_some() && job.confirmed >= job.size {
-                self.log.finished(&job, None)?;
+                self.log.finished(job, None)?;
                 return Ok(Outcome::Complete);
             }
             let length = self
                 .chunk
                 .for_window(self.bureau.time_left())
                 .min(job.size - job.confirmed);
-            let Some(bytes) = read_chunk(&job, length)? else {
+            let Some(bytes) = read_chunk(job, length)? else {
                 // The file is gone from the device: nothing can ever send it, and
                 // the records waiting for it must not wait forever.
-                return self.refused(&job, "media_missing".into());
+                return self.refused(job, "media_missing".into());
             };
             let started = Instant::now();
             let sent = match &job.url {
-                None if bare_creation => self.create(&mut job, Vec::new()),
-                None => self.create(&mut job, bytes),
+                None if bare_creation => self.create(job, Vec::new()),
+                None => self.create(job, bytes),
                 Some(url) => self.append(url, job.confirmed, bytes),
             };
             let response = match sent {
@@ -183,7 +206,7 @@ impl Uploader<'_> {
                     if self.chunk != before {
                         self.log.chunk_size(self.chunk)?;
                     }
-                    self.confirmed(&mut job, offset)?;
+                    self.confirmed(job, offset)?;
                     retries = 0;
                 }
                 // Not where the bureau is (409), or busy with the chunk of a cut
@@ -195,7 +218,7 @@ impl Uploader<'_> {
                 (404 | 410, _) => {
                     job.url = None;
                     job.confirmed = 0;
-                    self.log.progress(&job)?;
+                    self.log.progress(job)?;
                     offset_known = true;
                 }
                 (460, "checksum_mismatch") => {
@@ -203,7 +226,7 @@ impl Uploader<'_> {
                     offset_known = false;
                     retry(&mut retries, || refusal(&response))?;
                 }
-                (400 | 413 | 460, code) => return self.refused(&job, code.to_owned()),
+                (400 | 413 | 460, code) => return self.refused(job, code.to_owned()),
                 _ => return Err(refusal(&response)),
             }
         }
@@ -274,7 +297,17 @@ impl Uploader<'_> {
         }
         self.bytes_uploaded += offset.saturating_sub(job.confirmed);
         job.confirmed = offset;
-        self.log.progress(job)?;
+        // The end is written by `finished`, next.
+        let saved_lately = self
+            .progress_saved
+            .is_some_and(|at| at.elapsed() < SAVE_PROGRESS_EVERY);
+        if offset < job.size && !saved_lately {
+            self.log.progress(job)?;
+            self.progress_saved = Some(Instant::now());
+            self.progress_unsaved = false;
+        } else {
+            self.progress_unsaved = true;
+        }
         if let Some(listener) = self.listener {
             listener.on_progress(Progress::Uploading {
                 photo_id: job.photo_id.clone(),
@@ -374,6 +407,8 @@ pub fn upload_file(
         listener: None,
         chunk: ChunkSize::default(),
         bytes_uploaded: 0,
+        progress_saved: None,
+        progress_unsaved: false,
     };
     let job = UploadJob {
         photo_id: file.photo_id.clone(),
