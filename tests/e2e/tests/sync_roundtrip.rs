@@ -298,3 +298,33 @@ fn reviews_tasks_and_reference_data_reach_the_device() {
         .unwrap();
     assert_eq!(again.records_pulled, 0, "{again:?}");
 }
+
+#[test]
+fn custody_starts_at_the_shutter_before_the_inspection_is_submitted() {
+    let bureau = TestBureau::start();
+    let device = Device::new();
+    device.enroll(&bureau);
+    let draft = device.record_inspection(TOWNSHIP, "田埂西侧");
+    let photo = device.capture(&draft, "photos/camera/nikon_coolpix_p6000_gps_DSCN0021.jpg");
+
+    // Still a draft: the photo and its record go anyway, and are logged.
+    let reports = sync_until_done(&device.engine(Wire::new()), 5);
+    assert_eq!(reports.last().unwrap().last_error, None, "{reports:#?}");
+    let (_, entries) = bureau.admin("GET", "/v1/admin/custody/entries", None);
+    let logged: Vec<u64> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(logged, [photo.record_seq], "{entries}");
+    let (_, list) = bureau.admin("GET", "/v1/admin/inspections", None);
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+
+    // Submitted later: the inspection arrives and finds its evidence verified.
+    device.store.submit(&draft).unwrap();
+    sync_until_done(&device.engine(Wire::new()), 5);
+    let (status, case) = bureau.admin("GET", &format!("/v1/admin/inspections/{draft}"), None);
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["evidence"]["status"], "verified", "{case}");
+}
