@@ -14,7 +14,7 @@ use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -45,27 +45,9 @@ pub struct NewLocation {
     pub datum: String,
 }
 
-/// A stored task: what devices receive and the admin lists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Task {
-    pub id: String,
-    pub jurisdiction: String,
-    pub title: String,
-    pub note: Option<String>,
-    pub location: Option<TaskLocation>,
-    pub due_ms: Option<i64>,
-    pub created_ms: i64,
-}
-
-/// WGS-84 (`lat`, `lon`) plus the place as given, like an inspection's site.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskLocation {
-    pub lat: f64,
-    pub lon: f64,
-    pub reported_lat: f64,
-    pub reported_lon: f64,
-    pub reported_datum: Datum,
-}
+// A stored task is exactly what devices receive: one definition, the core's, so
+// the two sides cannot drift apart.
+pub use fieldproof_core::model::task::{Task, TaskLocation};
 
 /// Checks and stores a task, and puts it into the feed for its jurisdiction.
 pub fn create(tx: &mut Tx, new: &NewTask) -> Result<Task> {
