@@ -45,6 +45,8 @@ pub struct Ingested {
 
 struct ChainHead {
     key_id: [u8; 32],
+    /// The SEC1 key of `key_id`: the only key the next record may be signed with.
+    public_key: Vec<u8>,
     last_seq: u64,
     last_payload_sha256: Option<[u8; 32]>,
 }
@@ -65,7 +67,7 @@ pub fn ingest(
     claimed_seq: Option<u64>,
 ) -> Result<Ingested> {
     let head = lock_chain(tx, &device.id)?;
-    let verified = match verify_record(tx, device, &head, signed) {
+    let verified = match verify_record(&head, signed) {
         Ok(verified) => verified,
         Err((failure, seq)) => {
             return store(tx, device, signed, seq.or(claimed_seq), None, Some(failure));
@@ -96,8 +98,18 @@ fn lock_chain(tx: &mut Tx, device_id: &str) -> Result<ChainHead> {
          RETURNING key_id, last_seq, last_payload_sha256",
         params![device_id],
     )?;
+    let key_id = row.hash(0)?;
+    // Written with the chain head (enrollment, key rotation): a missing key is a
+    // storage fault, never a verdict on the record.
+    let public_key = tx
+        .query_one(
+            "SELECT public_key FROM device_keys WHERE key_id = $1 AND device_id = $2",
+            params![&key_id, device_id],
+        )?
+        .blob(0)?;
     Ok(ChainHead {
-        key_id: row.hash(0)?,
+        key_id,
+        public_key,
         last_seq: row.int(1)? as u64,
         last_payload_sha256: row.opt_blob(2)?.and_then(|b| b.try_into().ok()),
     })
@@ -105,8 +117,6 @@ fn lock_chain(tx: &mut Tx, device_id: &str) -> Result<ChainHead> {
 
 /// The per-record checks; on failure, the code and the seq the record claims.
 fn verify_record(
-    tx: &mut Tx,
-    device: &Device,
     head: &ChainHead,
     signed: &[u8],
 ) -> std::result::Result<Verified, (&'static str, Option<u64>)> {
@@ -116,16 +126,7 @@ fn verify_record(
     if sign1.kid != head.key_id {
         return Err(("wrong_key", claimed));
     }
-    let public_key = tx
-        .query_opt(
-            "SELECT public_key FROM device_keys WHERE key_id = $1 AND device_id = $2",
-            params![&sign1.kid, &device.id],
-        )
-        .ok()
-        .flatten()
-        .and_then(|row| row.blob(0).ok())
-        .ok_or(("wrong_key", claimed))?;
-    verify_sign1(&sign1, &public_key).map_err(|_| ("bad_signature", claimed))?;
+    verify_sign1(&sign1, &head.public_key).map_err(|_| ("bad_signature", claimed))?;
     let payload = EvidencePayload::decode(&sign1.payload).map_err(|_| ("undecodable", None))?;
     if payload.kid != sign1.kid {
         return Err(("wrong_key", Some(payload.seq)));
