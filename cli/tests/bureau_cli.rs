@@ -3,6 +3,8 @@
 //! enrolled over HTTP with a printed code, and an inspection recorded with the
 //! device commands, pushed, listed and reviewed. Every wait is bounded.
 
+mod support;
+
 use fieldproof_core::evidence::keys::{Signer, SoftwareKey};
 use fieldproof_core::hex;
 use serde_json::{json, Value};
@@ -11,6 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
+use support::corpus;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldproof");
 const WAIT: Duration = Duration::from_secs(60);
@@ -176,20 +179,6 @@ fn post(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.into_body().read_to_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn corpus(folder: &str) -> std::path::PathBuf {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let root =
-        std::env::var_os("FIELDPROOF_CORPUS").map_or(default.clone(), std::path::PathBuf::from);
-    let dir = root.join(folder);
-    assert!(
-        dir.is_dir(),
-        "corpus folder {folder}/ not found at {}: set FIELDPROOF_CORPUS (default {})",
-        dir.display(),
-        default.display()
-    );
-    dir
 }
 
 /// An inspection recorded and submitted in a device database with the device

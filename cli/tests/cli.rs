@@ -1,9 +1,12 @@
 //! The `fieldproof` binary as a script would use it: JSON lines out, error codes
 //! and exit statuses on failure.
 
+mod support;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
+use support::corpus;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldproof");
 
@@ -418,20 +421,6 @@ fn help_lists_subcommands() {
     for sub in ["inspections", "checklists", "outbox", "demo"] {
         assert!(help.contains(sub), "{help}");
     }
-}
-
-fn corpus(folder: &str) -> std::path::PathBuf {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let root =
-        std::env::var_os("FIELDPROOF_CORPUS").map_or(default.clone(), std::path::PathBuf::from);
-    let dir = root.join(folder);
-    assert!(
-        dir.is_dir(),
-        "corpus folder {folder}/ not found at {}: set FIELDPROOF_CORPUS (default {})",
-        dir.display(),
-        default.display()
-    );
-    dir
 }
 
 #[test]
