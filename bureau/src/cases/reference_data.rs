@@ -243,13 +243,7 @@ pub fn check_checklist(publication: &ChecklistPublication) -> Result<()> {
         },
     })?;
     if let Some(matter) = &publication.matter {
-        let valid_code = !matter.code.is_empty()
-            && matter.code.len() <= 64
-            && matter
-                .code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid_code {
+        if !fieldproof_core::store::Matter::is_valid_code(&matter.code) {
             return Err(Error::InvalidRequest {
                 reason: "matter.code must be 1 to 64 lowercase letters, digits and underscores"
                     .into(),

@@ -13,6 +13,18 @@ pub struct Matter {
     pub checklist_id: String,
 }
 
+impl Matter {
+    /// A matter code is 1 to 64 lowercase ASCII letters, digits and underscores: it
+    /// names the matter in URLs, files and both databases.
+    pub fn is_valid_code(code: &str) -> bool {
+        !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    }
+}
+
 pub fn seed_defaults(conn: &Connection) -> Result<()> {
     for (code, name) in defaults::MATTERS {
         let template = defaults::template_for(code).expect("every default matter has a template");
@@ -114,13 +126,7 @@ pub fn put_template(conn: &Connection, template: &ChecklistTemplate) -> Result<(
 
 /// Adds or renames a matter, or points it at another checklist (which must exist).
 pub fn put_matter(conn: &Connection, matter: &Matter) -> Result<()> {
-    let valid_code = !matter.code.is_empty()
-        && matter.code.len() <= 64
-        && matter
-            .code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !valid_code {
+    if !Matter::is_valid_code(&matter.code) {
         return Err(Error::InvalidField {
             field: "matter.code",
             reason: "must be lowercase letters, digits and underscores",
