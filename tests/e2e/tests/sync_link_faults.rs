@@ -175,10 +175,18 @@ fn answers_lost_after_the_bureau_committed_are_not_applied_twice() {
         "the device never heard: its ops still wait"
     );
 
-    // Then about one answer in three is lost, whatever the request.
+    // Then about one answer in three is lost, whatever the request, until the
+    // work is done and at least two more answers were lost (a short run of luck
+    // must not leave the resends untested).
     proxy.add(faults::limit_data("lose", Downstream, 1, 0.35));
-    for _ in 0..40 {
-        if !call(&engine, 30).work_left.any() {
+    let lost_so_far = || {
+        wire.exchanges()
+            .iter()
+            .filter(|e| e.status.is_none())
+            .count()
+    };
+    for _ in 0..60 {
+        if !call(&engine, 30).work_left.any() && lost_so_far() >= 3 {
             break;
         }
     }
