@@ -5,6 +5,8 @@
 //! status. Messages carry ids, sizes and codes only, never names, phone numbers or
 //! record contents.
 
+use fieldproof_core::wire::refusal;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -158,16 +160,16 @@ impl Error {
             Error::TooManyOps { .. } => "too_many_ops",
             Error::InvalidId { .. } => "invalid_id",
             Error::NotFound { .. } => "not_found",
-            Error::Unauthenticated => "unauthenticated",
-            Error::InvalidToken => "invalid_token",
-            Error::TokenExpired => "token_expired",
-            Error::DeviceRevoked => "device_revoked",
+            Error::Unauthenticated => refusal::UNAUTHENTICATED,
+            Error::InvalidToken => refusal::INVALID_TOKEN,
+            Error::TokenExpired => refusal::TOKEN_EXPIRED,
+            Error::DeviceRevoked => refusal::DEVICE_REVOKED,
             Error::OutsideJurisdiction => "outside_jurisdiction",
             Error::Forbidden => "forbidden",
-            Error::UnknownEnrollmentCode => "unknown_enrollment_code",
-            Error::EnrollmentCodeUsed => "enrollment_code_used",
-            Error::EnrollmentCodeExpired => "enrollment_code_expired",
-            Error::KeyAlreadyEnrolled => "key_already_enrolled",
+            Error::UnknownEnrollmentCode => refusal::UNKNOWN_ENROLLMENT_CODE,
+            Error::EnrollmentCodeUsed => refusal::ENROLLMENT_CODE_USED,
+            Error::EnrollmentCodeExpired => refusal::ENROLLMENT_CODE_EXPIRED,
+            Error::KeyAlreadyEnrolled => refusal::KEY_ALREADY_ENROLLED,
             Error::InvalidPublicKey { .. } => "invalid_public_key",
             Error::UnknownOpKind => "unknown_op_kind",
             Error::OpIdTaken => "op_id_taken",

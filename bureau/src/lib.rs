@@ -35,3 +35,10 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
+
+/// Every id in a path or body is a UUID, hyphenated lower case: anything else
+/// (`..`, slashes, NULs) is refused before it reaches storage or the file
+/// system. The device's rule (`fieldproof_core::model::id`), with this crate's error.
+pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<String> {
+    fieldproof_core::model::id::parse_id(text, what).map_err(|_| Error::InvalidId { what })
+}

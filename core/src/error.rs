@@ -94,11 +94,11 @@ pub enum Error {
     #[error("another sync of this database is in progress")]
     SyncInProgress,
     /// A refusal of `POST /v1/enroll`; `code` is the bureau's, one of
-    /// [`ENROLLMENT_REFUSALS`].
+    /// [`crate::wire::refusal::ENROLLMENT`].
     #[error("the bureau refused the enrollment: {code}")]
     EnrollmentRefused { code: &'static str },
     /// The bureau no longer accepts this device's token; `code` is the bureau's, one
-    /// of [`AUTH_REFUSALS`]. Retrying cannot help: the device must enroll again.
+    /// of [`crate::wire::refusal::AUTH`]. Retrying cannot help: the device must enroll again.
     #[error("the bureau refused this device's credentials ({code}); enroll again")]
     AuthRefused { code: &'static str },
     #[error("the bureau cannot be reached: {reason}")]
@@ -223,22 +223,6 @@ pub enum ErrorKind {
     /// cancelled, or the bureau failed. Worth retrying later.
     Network,
 }
-
-/// The bureau's error codes for a refused enrollment, kept as core codes.
-pub const ENROLLMENT_REFUSALS: [&str; 4] = [
-    "unknown_enrollment_code",
-    "enrollment_code_used",
-    "enrollment_code_expired",
-    "key_already_enrolled",
-];
-
-/// The bureau's error codes for a token it no longer accepts, kept as core codes.
-pub const AUTH_REFUSALS: [&str; 4] = [
-    "unauthenticated",
-    "invalid_token",
-    "token_expired",
-    "device_revoked",
-];
 
 impl From<rusqlite::Error> for Error {
     /// SQLite result codes that mean something to the user get their own code; the

@@ -11,5 +11,6 @@ pub mod hex;
 pub mod model;
 pub mod store;
 pub mod sync;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};

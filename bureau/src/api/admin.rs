@@ -1,9 +1,10 @@
 //! Admin API, people and devices: officers, enrollment codes, device revocation.
 //! Every route takes the admin token.
 
-use super::{blocking, parse_id, AdminAuth, ApiResult, Json, State};
+use super::{blocking, AdminAuth, ApiResult, Json, State};
 use crate::enrollment::{self, Device, EnrollmentCode, Officer, Role};
 use crate::error::Error;
+use crate::parse_id;
 use axum::extract::{Path, State as Extract};
 use axum::http::StatusCode;
 use axum::routing::{get, post};

@@ -2,7 +2,7 @@
 //! data (jurisdiction boundaries, checklist templates). Every route takes the
 //! admin token.
 
-use super::{blocking, parse_id, parse_json, read_json_body, AdminAuth, ApiResult, Json, State};
+use super::{blocking, parse_json, read_json_body, AdminAuth, ApiResult, Json, State};
 use crate::cases::inspections::{
     self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus,
 };
@@ -12,6 +12,7 @@ use crate::cases::reference_data::{
 use crate::cases::tasks::{self, NewTask, Task};
 use crate::cases::Page;
 use crate::error::Error;
+use crate::parse_id;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State as Extract};
 use axum::http::StatusCode;

@@ -137,11 +137,3 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         ),
     })
 }
-
-/// Every id in a path or body is a UUID: anything else (`..`, slashes, NULs) is
-/// refused before it reaches storage or the file system.
-pub fn parse_id(text: &str, what: &'static str) -> Result<String> {
-    uuid::Uuid::parse_str(text)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| Error::InvalidId { what })
-}

@@ -3,8 +3,9 @@
 //! out; the rules live in [`crate::uploads`]. The endpoint is documented in
 //! `bureau/docs/uploads.md`.
 
-use super::{blocking, parse_id, ApiError, ApiResult, DeviceAuth, State};
+use super::{blocking, ApiError, ApiResult, DeviceAuth, State};
 use crate::error::{Error, Result};
+use crate::parse_id;
 use crate::uploads::tus::{self, Checksum, Metadata};
 use crate::uploads::{self, Chunk, Upload, UploadState};
 use axum::extract::{Path, Request, State as Extract};

@@ -6,14 +6,16 @@ use super::push::payload;
 use crate::enrollment::{check_jurisdiction, covers, Device};
 use crate::error::{Error, Result};
 use crate::storage::Tx;
-use crate::{now_ms, params};
+use crate::{now_ms, params, parse_id};
 use fieldproof_core::model::inspection::{Inspection, Status};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-/// Stores a submitted inspection (`amend`: an amendment) for the reviewers.
-pub fn submit(tx: &mut Tx, device: &Device, body: &Value, amend: bool) -> Result<Value> {
+/// Stores a submitted inspection (`amend`: an amendment) for the reviewers, as
+/// the exact JSON text the device sent.
+pub fn submit(tx: &mut Tx, device: &Device, body: &RawValue, amend: bool) -> Result<Value> {
     let inspection: Inspection = payload(body)?;
-    let id = crate::api::parse_id(&inspection.id, "inspection id")?;
+    let id = parse_id(&inspection.id, "inspection id")?;
     if inspection.status != Status::Submitted {
         return Err(Error::InvalidRequest {
             reason: "only submitted inspections are pushed".into(),
@@ -52,7 +54,7 @@ pub fn submit(tx: &mut Tx, device: &Device, body: &Value, amend: bool) -> Result
             &device.officer_id,
             jurisdiction,
             amends_id,
-            body.to_string(),
+            body.get(),
             now_ms()
         ],
     )?;
@@ -62,7 +64,7 @@ pub fn submit(tx: &mut Tx, device: &Device, body: &Value, amend: bool) -> Result
 /// The inspection an amendment amends: it must be held, within the device's
 /// jurisdiction.
 fn amended(tx: &mut Tx, device: &Device, original: &str) -> Result<String> {
-    let original = crate::api::parse_id(original, "amended inspection id")?;
+    let original = parse_id(original, "amended inspection id")?;
     let row = tx
         .query_opt(
             "SELECT jurisdiction FROM inspections WHERE id = $1",

@@ -8,73 +8,64 @@
 //! retries it; nothing of it was committed).
 
 use super::inspection_ops;
+use crate::bureau::Bureau;
+use crate::custody_log::persisted;
 use crate::enrollment::Device;
 use crate::error::{Error, Result};
 use crate::evidence_ingest;
 use crate::storage::{savepoint, Tx};
-use crate::{now_ms, params};
+use crate::{now_ms, params, parse_id};
 use fieldproof_core::hex;
-use serde::{Deserialize, Serialize};
+use fieldproof_core::wire::ops::{
+    EvidenceRecordPayload, Op, OpKind, OpReceipt, OpResult, OpStatus, PhotoUploadPayload,
+    PushResponse,
+};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-/// One op as the device's outbox sends it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Op {
-    pub op_id: String,
-    pub kind: String,
-    #[serde(default)]
-    pub entity_id: String,
-    pub payload: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PushRequest {
-    pub ops: Vec<Op>,
-}
-
-/// What became of an op. `status` is `applied`, `duplicate`, `conflict` or
-/// `rejected`; `reason` is a stable code for the last two.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpResult {
-    pub op_id: String,
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Kind-specific detail, e.g. an evidence record's leaf index.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
-    /// For a `duplicate`: the status the op got the first time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub original_status: Option<String>,
-}
-
-impl OpResult {
-    fn new(op_id: &str, status: &str) -> Self {
-        Self {
-            op_id: op_id.to_owned(),
-            status: status.to_owned(),
-            reason: None,
-            message: None,
-            result: None,
-            original_status: None,
-        }
+/// Applies a push for `device` in one transaction, and answers it with the
+/// receipts of the evidence records it logged and the checkpoint they prove
+/// inclusion in.
+pub fn push(bureau: &Bureau, device: &Device, ops: &[Op]) -> Result<PushResponse> {
+    let limit = bureau.limits.max_ops_per_push;
+    if ops.len() > limit {
+        return Err(Error::TooManyOps { limit });
     }
-
-    fn refused(op_id: &str, status: &str, error: &Error) -> Self {
-        Self {
-            reason: Some(error.code().to_owned()),
-            message: Some(error.to_string()),
-            ..Self::new(op_id, status)
-        }
+    let results = bureau.db.write(|tx| apply_batch(tx, device, ops))?;
+    let logged: Vec<_> = results
+        .iter()
+        .filter_map(|r| Some((r, r.leaf_index()?)))
+        .collect();
+    if logged.is_empty() {
+        return Ok(PushResponse {
+            results,
+            checkpoint: None,
+            receipts: Vec::new(),
+        });
     }
+    let checkpoint = persisted::latest_checkpoint(&bureau.db, &bureau.log, &bureau.key)?;
+    let receipts = logged
+        .into_iter()
+        .map(|(r, leaf)| {
+            Ok(OpReceipt {
+                op_id: r.op_id.clone(),
+                receipt: persisted::receipt(&bureau.log, leaf, &checkpoint)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(PushResponse {
+        checkpoint: Some(checkpoint),
+        receipts,
+        results,
+    })
+}
 
-    /// The leaf index of an accepted evidence record, when this op logged one.
-    pub fn leaf_index(&self) -> Option<u64> {
-        self.result.as_ref()?.get("leaf_index")?.as_u64()
+/// A refused op's answer: the error's stable code and its message.
+fn refused(op_id: &str, status: OpStatus, error: &Error) -> OpResult {
+    OpResult {
+        reason: Some(error.code().to_owned()),
+        message: Some(error.to_string()),
+        ..OpResult::new(op_id, status)
     }
 }
 
@@ -86,9 +77,9 @@ pub fn apply_batch(tx: &mut Tx, device: &Device, ops: &[Op]) -> Result<Vec<OpRes
 fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     let Ok(op_id) = parse_op_id(&op.op_id) else {
         // Without a valid op_id there is nothing to remember the result under.
-        return Ok(OpResult::refused(
+        return Ok(refused(
             &op.op_id,
-            "rejected",
+            OpStatus::Rejected,
             &Error::InvalidId { what: "op_id" },
         ));
     };
@@ -97,7 +88,7 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         params![&op_id],
     )? {
         if row.text(0)? != device.id {
-            return Ok(OpResult::refused(&op.op_id, "conflict", &Error::OpIdTaken));
+            return Ok(refused(&op.op_id, OpStatus::Conflict, &Error::OpIdTaken));
         }
         let original: OpResult =
             serde_json::from_str(&row.text(1)?).map_err(|_| Error::Storage {
@@ -105,8 +96,8 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
             })?;
         return Ok(OpResult {
             op_id: op.op_id.clone(),
-            status: "duplicate".into(),
-            original_status: Some(original.status.clone()),
+            status: OpStatus::Duplicate,
+            original_status: Some(original.status),
             ..original
         });
     }
@@ -116,10 +107,10 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         Err(error) if is_transient(&error) => return Err(error),
         Err(error) => {
             let status = match error {
-                Error::InspectionExists => "conflict",
-                _ => "rejected",
+                Error::InspectionExists => OpStatus::Conflict,
+                _ => OpStatus::Rejected,
             };
-            OpResult::refused(&op.op_id, status, &error)
+            refused(&op.op_id, status, &error)
         }
     };
     tx.execute(
@@ -153,34 +144,24 @@ fn parse_op_id(text: &str) -> Result<String> {
 }
 
 fn apply(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
-    let detail = match op.kind.as_str() {
-        "inspection.submit" => inspection_ops::submit(tx, device, &op.payload, false)?,
-        "inspection.amend" => inspection_ops::submit(tx, device, &op.payload, true)?,
-        "evidence.record" => return evidence_record(tx, device, op),
-        "photo.upload" => photo_upload(tx, device, &op.payload)?,
-        _ => return Err(Error::UnknownOpKind),
+    let kind = op.kind().ok_or(Error::UnknownOpKind)?;
+    let detail = match kind {
+        OpKind::InspectionSubmit => inspection_ops::submit(tx, device, &op.payload, false)?,
+        OpKind::InspectionAmend => inspection_ops::submit(tx, device, &op.payload, true)?,
+        OpKind::EvidenceRecord => return evidence_record(tx, device, op),
+        OpKind::PhotoUpload => photo_upload(tx, device, &payload(&op.payload)?)?,
     };
     Ok(OpResult {
         result: Some(detail),
-        ..OpResult::new(&op.op_id, "applied")
+        ..OpResult::new(&op.op_id, OpStatus::Applied)
     })
-}
-
-#[derive(Deserialize)]
-struct EvidenceRecordOp {
-    seq: Option<u64>,
-    /// The exact signed COSE_Sign1 bytes, hex.
-    signed: String,
-    #[serde(default)]
-    #[allow(dead_code)] // the device's label; the signed payload is what counts
-    kind: Option<String>,
 }
 
 /// An evidence record is always stored: accepted ones answer `applied` with their
 /// leaf index, flagged ones `rejected` with the failure code (and stay visible to
 /// reviewers).
 fn evidence_record(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
-    let body: EvidenceRecordOp = payload(&op.payload)?;
+    let body: EvidenceRecordPayload = payload(&op.payload)?;
     let signed = hex::decode(&body.signed).ok_or_else(|| Error::InvalidRequest {
         reason: "signed must be the record bytes in hex".into(),
     })?;
@@ -189,32 +170,21 @@ fn evidence_record(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     Ok(match ingested.failure {
         None => OpResult {
             result: Some(detail),
-            ..OpResult::new(&op.op_id, "applied")
+            ..OpResult::new(&op.op_id, OpStatus::Applied)
         },
         Some(failure) => OpResult {
             reason: Some(failure.to_owned()),
             message: Some("record stored and flagged for review".into()),
             result: Some(detail),
-            ..OpResult::new(&op.op_id, "rejected")
+            ..OpResult::new(&op.op_id, OpStatus::Rejected)
         },
     })
 }
 
-#[derive(Deserialize)]
-struct PhotoUploadOp {
-    photo_id: String,
-    sha256: String,
-    size: u64,
-    #[allow(dead_code)] // informative; the bureau sniffs nothing from it
-    #[serde(default)]
-    mime: Option<String>,
-}
-
 /// Confirms that a photo the device captured is held complete and verified here.
 /// The device sends this op only after its tus upload finished.
-fn photo_upload(tx: &mut Tx, device: &Device, payload_value: &Value) -> Result<Value> {
-    let body: PhotoUploadOp = payload(payload_value)?;
-    crate::api::parse_id(&body.photo_id, "photo_id")?;
+fn photo_upload(tx: &mut Tx, device: &Device, body: &PhotoUploadPayload) -> Result<Value> {
+    parse_id(&body.photo_id, "photo_id")?;
     let sha256 = hex::decode32(&body.sha256).ok_or_else(|| Error::InvalidRequest {
         reason: "sha256 must be 64 hex digits".into(),
     })?;
@@ -233,8 +203,8 @@ fn photo_upload(tx: &mut Tx, device: &Device, payload_value: &Value) -> Result<V
 
 /// Parses an op's payload. serde's message is left out: it can quote the
 /// offending value, and payloads carry names and places.
-pub(super) fn payload<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T> {
-    T::deserialize(value).map_err(|_| Error::InvalidRequest {
+pub(super) fn payload<T: serde::de::DeserializeOwned>(payload: &RawValue) -> Result<T> {
+    serde_json::from_str(payload.get()).map_err(|_| Error::InvalidRequest {
         reason: "op payload does not have the fields its kind needs".into(),
     })
 }

@@ -8,12 +8,10 @@ use fieldproof_core::hex;
 use ring::digest;
 use std::time::{Duration, UNIX_EPOCH};
 
-/// The only protocol version spoken (`Tus-Resumable`, `Tus-Version`).
-pub const VERSION: &str = "1.0.0";
+pub use fieldproof_core::wire::tus::{PhotoRole, CHUNK_CONTENT_TYPE, VERSION};
+
 pub const EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
 pub const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
-/// The content type of every chunk (PATCH, and POST with creation-with-upload).
-pub const CHUNK_CONTENT_TYPE: &str = "application/offset+octet-stream";
 
 /// Upload-Metadata is small: ids, a hash and a short file name.
 const MAX_METADATA_BYTES: usize = 4096;
@@ -34,21 +32,6 @@ pub struct Metadata {
     /// link so reviewers see the case early. Previews are kept apart: they never
     /// vouch for an evidence record's media.
     pub role: PhotoRole,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoRole {
-    Original,
-    Preview,
-}
-
-impl PhotoRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PhotoRole::Original => "original",
-            PhotoRole::Preview => "preview",
-        }
-    }
 }
 
 impl Metadata {
@@ -96,11 +79,8 @@ impl Metadata {
         if let Some(mime) = &mime {
             check_mime(mime)?;
         }
-        let role = match role.as_deref() {
-            None | Some("original") => PhotoRole::Original,
-            Some("preview") => PhotoRole::Preview,
-            Some(_) => return Err(invalid("role must be original or preview")),
-        };
+        let role =
+            PhotoRole::parse(role.as_deref()).ok_or(invalid("role must be original or preview"))?;
         Ok(Self {
             photo_id,
             sha256,

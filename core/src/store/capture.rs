@@ -18,9 +18,9 @@ use crate::model::id::{new_id, parse_id};
 use crate::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use crate::model::time::now_ms;
 use crate::model::track::SealedSegment;
+use crate::wire::ops::{EvidenceRecordPayload, OpKind, PhotoUploadPayload};
 use rusqlite::Connection;
 use serde::Serialize;
-use serde_json::json;
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::PathBuf;
@@ -195,7 +195,9 @@ impl Store {
             };
             let now = now_ms();
             let fix_jurisdiction = match (&fix, &inspection) {
-                (Some(f), Some(i)) => self.placement_for(tx, &i.township_code, &i.county_code, f.point)?,
+                (Some(f), Some(i)) => {
+                    self.placement_for(tx, &i.township_code, &i.county_code, f.point)?
+                }
                 _ => None,
             };
             let event_media = Media {
@@ -211,7 +213,10 @@ impl Store {
             };
             let record_context = Context {
                 inspection_id: inspection_id.clone(),
-                task_id: context.task_id.clone().or_else(|| inspection.as_ref().and_then(|i| i.task_id.clone())),
+                task_id: context
+                    .task_id
+                    .clone()
+                    .or_else(|| inspection.as_ref().and_then(|i| i.task_id.clone())),
                 officer_id: context
                     .officer_id
                     .clone()
@@ -226,7 +231,15 @@ impl Store {
                 provider: Some(f.fix.provider.clone()),
                 mock: Some(f.fix.mock),
             });
-            let seq = append_record(tx, &signer, event, payload_fix, record_context, &context, now)?;
+            let seq = append_record(
+                tx,
+                &signer,
+                event,
+                payload_fix,
+                record_context,
+                &context,
+                now,
+            )?;
             let photo = Photo {
                 id: new_id(),
                 inspection_id: inspection_id.clone(),
@@ -240,7 +253,10 @@ impl Store {
                 orientation: metadata.orientation,
                 taken_at: metadata.datetime_original.clone(),
                 taken_at_utc_ms: metadata.datetime_original_utc_ms,
-                exif_position: metadata.gps.map(|g| Position { lat: g.lat, lon: g.lon }),
+                exif_position: metadata.gps.map(|g| Position {
+                    lat: g.lat,
+                    lon: g.lon,
+                }),
                 make: metadata.make.clone(),
                 model: metadata.model.clone(),
                 fix_position: fix.as_ref().map(|f| Position {
@@ -255,8 +271,13 @@ impl Store {
                 captured_at_ms: now,
             };
             rows::insert_photo(tx, &photo)?;
-            let upload = json!({ "photo_id": photo.id, "sha256": photo.sha256, "size": photo.size, "mime": photo.mime });
-            outbox::enqueue(tx, "photo.upload", &photo.id, &upload, now)?;
+            let upload = PhotoUploadPayload {
+                photo_id: photo.id.clone(),
+                sha256: photo.sha256.clone(),
+                size: photo.size,
+                mime: Some(photo.mime.clone()),
+            };
+            outbox::enqueue(tx, OpKind::PhotoUpload, &photo.id, &upload, now)?;
             Ok(photo)
         })
     }
@@ -682,7 +703,17 @@ fn sign_and_store(
             boot_id: context.boot_id.as_deref(),
         },
     )?;
-    let op = json!({ "seq": payload.seq, "kind": kind, "signed": hex::encode(&signed) });
-    outbox::enqueue(tx, "evidence.record", &payload.seq.to_string(), &op, now)?;
+    let op = EvidenceRecordPayload {
+        seq: Some(payload.seq),
+        kind: Some(kind.to_owned()),
+        signed: hex::encode(&signed),
+    };
+    outbox::enqueue(
+        tx,
+        OpKind::EvidenceRecord,
+        &payload.seq.to_string(),
+        &op,
+        now,
+    )?;
     Ok(payload.seq)
 }

@@ -24,7 +24,7 @@ pub(crate) use received::FeedItem;
 pub use reference::Matter;
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use sync::{Enrollment, PhotoSync, ReceiptReport, UploadState};
-pub(crate) use sync::{LeaseTake, UploadJob, UploadRole};
+pub(crate) use sync::{LeaseTake, UploadJob};
 
 use crate::error::{Error, Result};
 use crate::geo::jurisdiction::JurisdictionIndex;
@@ -32,6 +32,7 @@ use crate::model::checklist::{Answer, ChecklistTemplate};
 use crate::model::id::{new_id, parse_id};
 use crate::model::inspection::{DraftFields, Inspection, InspectionFilter, InspectionPage, Status};
 use crate::model::time::now_ms;
+use crate::wire::ops::OpKind;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -242,8 +243,8 @@ impl Store {
             inspections::mark_submitted(tx, &id, ended, now)?;
             let submitted = self.load(tx, &id)?;
             let kind = match submitted.amends_id {
-                Some(_) => "inspection.amend",
-                None => "inspection.submit",
+                Some(_) => OpKind::InspectionAmend,
+                None => OpKind::InspectionSubmit,
             };
             outbox::enqueue(tx, kind, &id, &submitted, now)?;
             Ok(submitted)

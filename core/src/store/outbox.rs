@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::id::new_id;
+use crate::wire::ops::OpKind;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -12,7 +13,7 @@ use serde::Serialize;
 pub struct OutboxOp {
     pub seq: i64,
     pub op_id: String,
-    /// What the op does, e.g. `inspection.submit`.
+    /// What the op does: an [`OpKind`]'s wire name, e.g. `inspection.submit`.
     pub kind: String,
     pub entity_id: String,
     /// JSON body sent to the bureau.
@@ -23,7 +24,7 @@ pub struct OutboxOp {
 /// Queues an op and returns its `op_id`.
 pub fn enqueue(
     conn: &Connection,
-    kind: &str,
+    kind: OpKind,
     entity_id: &str,
     payload: &impl Serialize,
     now_ms: i64,
@@ -33,7 +34,7 @@ pub fn enqueue(
     conn.prepare_cached(
         "INSERT INTO outbox (op_id, kind, entity_id, payload, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![op_id, kind, entity_id, payload, now_ms])?;
+    .execute(params![op_id, kind.as_str(), entity_id, payload, now_ms])?;
     Ok(op_id)
 }
 
@@ -138,7 +139,7 @@ pub fn record_attempt(conn: &Connection, op_id: &str, error_code: &str) -> Resul
 }
 
 /// The newest op of one of `kinds` carrying `entity_id`.
-pub fn status_of(conn: &Connection, entity_id: &str, kinds: &[&str]) -> Result<Option<OpStatus>> {
+pub fn status_of(conn: &Connection, entity_id: &str, kinds: &[OpKind]) -> Result<Option<OpStatus>> {
     let mut stmt = conn.prepare_cached(
         "SELECT op_id, kind, state, reason, attempts, last_error FROM outbox
          WHERE entity_id = ?1 AND kind IN (SELECT value FROM json_each(?2))

@@ -121,6 +121,7 @@ fn upgrade_from_v4(tx: &Transaction) -> Result<()> {
 mod tests {
     use super::*;
     use crate::store::Store;
+    use crate::wire::ops::OpKind;
 
     /// Every schema an earlier release created, by version.
     const HISTORY: [&str; (VERSION - 1) as usize] = [
@@ -251,7 +252,7 @@ mod tests {
         assert_eq!((kept.len(), kept[0].seq), (1, 7));
         drop(store);
         let conn = Connection::open(&path).unwrap();
-        crate::store::outbox::enqueue(&conn, "note", "x", &"{}", 1).unwrap();
+        crate::store::outbox::enqueue(&conn, OpKind::PhotoUpload, "x", &"{}", 1).unwrap();
         let newest: i64 = conn
             .query_row("SELECT max(seq) FROM outbox", [], |r| r.get(0))
             .unwrap();

@@ -11,6 +11,8 @@ use crate::hex;
 use crate::model::time::now_ms;
 use crate::store::outbox::{OpAnswer, OpStatus, OutboxOp};
 use crate::sync::chunk_size::ChunkSize;
+use crate::wire::ops::OpKind;
+use crate::wire::tus::PhotoRole;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -53,30 +55,11 @@ pub(crate) struct SyncState {
     pub chunk: ChunkSize,
 }
 
-/// The file a photo upload sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UploadRole {
-    /// The photo's exact bytes: the evidence.
-    Original,
-    /// The 1280 px preview, sent first on a slow link so that the bureau sees
-    /// every case early. Not evidence.
-    Preview,
-}
-
-impl UploadRole {
-    pub fn code(self) -> &'static str {
-        match self {
-            UploadRole::Original => "original",
-            UploadRole::Preview => "preview",
-        }
-    }
-}
-
 /// One file to upload, and how far the bureau confirmed holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UploadJob {
     pub photo_id: String,
-    pub role: UploadRole,
+    pub role: PhotoRole,
     pub sha256: String,
     pub size: u64,
     pub mime: String,
@@ -375,7 +358,13 @@ impl Store {
     /// The sync status of an inspection's submission or amendment, once submitted.
     pub fn inspection_sync(&self, inspection_id: &str) -> Result<Option<OpStatus>> {
         let id = crate::model::id::parse_id(inspection_id, "inspection id")?;
-        self.read(|conn| outbox::status_of(conn, &id, &["inspection.submit", "inspection.amend"]))
+        self.read(|conn| {
+            outbox::status_of(
+                conn,
+                &id,
+                &[OpKind::InspectionSubmit, OpKind::InspectionAmend],
+            )
+        })
     }
 
     /// How far a photo got on its way to the bureau.
@@ -398,11 +387,11 @@ impl Store {
                 uploaded_bytes,
                 size: photo.size,
                 upload_reason,
-                photo_op: outbox::status_of(conn, &photo.id, &["photo.upload"])?,
+                photo_op: outbox::status_of(conn, &photo.id, &[OpKind::PhotoUpload])?,
                 record_op: outbox::status_of(
                     conn,
                     &photo.record_seq.to_string(),
-                    &["evidence.record"],
+                    &[OpKind::EvidenceRecord],
                 )?,
             })
         })
@@ -423,7 +412,7 @@ impl Store {
                 let sha256: String = row.get(1)?;
                 Ok(UploadJob {
                     photo_id: row.get(0)?,
-                    role: UploadRole::Original,
+                    role: PhotoRole::Original,
                     path: media.original(&sha256),
                     sha256,
                     size: row.get(2)?,
@@ -445,7 +434,7 @@ impl Store {
         let mut jobs = Vec::new();
         for original in self.pending_originals()? {
             let job = UploadJob {
-                role: UploadRole::Preview,
+                role: PhotoRole::Preview,
                 path: media.preview(&original.sha256),
                 mime: "image/jpeg".into(),
                 url: None,
@@ -499,7 +488,7 @@ impl Store {
                      confirmed = excluded.confirmed, updated_at_ms = excluded.updated_at_ms",
                 params![
                     job.photo_id,
-                    job.role.code(),
+                    job.role.as_str(),
                     job.sha256,
                     job.size,
                     job.url,
@@ -524,9 +513,9 @@ impl Store {
             };
             tx.execute(
                 "UPDATE uploads SET state = ?3, reason = ?4 WHERE photo_id = ?1 AND role = ?2",
-                params![job.photo_id, job.role.code(), state, refused],
+                params![job.photo_id, job.role.as_str(), state, refused],
             )?;
-            if let (Some(reason), UploadRole::Original) = (refused, job.role) {
+            if let (Some(reason), PhotoRole::Original) = (refused, job.role) {
                 outbox::reject_photo_op(tx, &job.photo_id, reason, now_ms())?;
             }
             Ok(())
@@ -799,7 +788,7 @@ mod tests {
             .save_push(&[answer(OpState::Applied)], &[], None, &[])
             .unwrap();
         let status = store
-            .read(|c| outbox::status_of(c, "1", &["evidence.record"]))
+            .read(|c| outbox::status_of(c, "1", &[OpKind::EvidenceRecord]))
             .unwrap();
         let status = status.unwrap();
         assert_eq!((status.state, status.attempts), (OpState::Rejected, 1));

@@ -7,8 +7,9 @@ use super::backoff::{parse_retry_after, system_time};
 use super::interrupt::InterruptScope;
 use super::lease::Lease;
 use super::transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
-use crate::error::{Error, Result, AUTH_REFUSALS, ENROLLMENT_REFUSALS};
+use crate::error::{Error, Result};
 use crate::model::time::now_ms;
+use crate::wire::refusal;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
@@ -166,11 +167,11 @@ pub(crate) fn refusal(response: &HttpResponse) -> Error {
     let code = error_code(response);
     let known = |list: &[&'static str]| list.iter().copied().find(|c| *c == code);
     if matches!(response.status, 401 | 403) {
-        if let Some(code) = known(&AUTH_REFUSALS) {
+        if let Some(code) = known(&refusal::AUTH) {
             return Error::AuthRefused { code };
         }
     }
-    if let Some(code) = known(&ENROLLMENT_REFUSALS) {
+    if let Some(code) = known(&refusal::ENROLLMENT) {
         return Error::EnrollmentRefused { code };
     }
     let retry_after_ms = response

@@ -139,10 +139,10 @@ impl SyncEngine {
         if let Some(code) = state.auth_refused {
             // The bureau refused this token; asking again would be refused again.
             let refused = Error::AuthRefused {
-                code: crate::error::AUTH_REFUSALS
+                code: crate::wire::refusal::AUTH
                     .into_iter()
                     .find(|c| *c == code)
-                    .unwrap_or("invalid_token"),
+                    .unwrap_or(crate::wire::refusal::INVALID_TOKEN),
             };
             return self.report(SyncReport {
                 last_error: Some(SyncError::from_error(&refused)),
@@ -181,7 +181,7 @@ impl SyncEngine {
             uploader: Uploader {
                 log: &*self.store,
                 bureau: &bureau,
-                creation: uploads::BUREAU_UPLOADS,
+                creation: crate::wire::tus::UPLOADS_PATH,
                 listener: self.listener.as_deref(),
                 chunk: state.chunk,
                 bytes_uploaded: 0,

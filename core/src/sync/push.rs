@@ -5,44 +5,17 @@
 
 use super::client::BureauClient;
 use crate::error::{Error, Result};
-use crate::evidence::receipt::{Receipt, SignedCheckpoint};
+use crate::evidence::receipt::Receipt;
 use crate::store::outbox::OpAnswer;
 use crate::store::{OpState, OutboxOp, Store};
-use serde::Deserialize;
+use crate::wire::ops::{Op, OpKind, OpResult, OpStatus, PushRequest, PushResponse};
+use serde_json::value::RawValue;
 
 /// At most this many ops per push…
 const MAX_BATCH_OPS: u32 = 100;
 /// …and at most this many bytes of ops: a push is all-or-nothing on the wire, so
 /// on a weak link a smaller one gets through sooner (the bureau takes 1 MiB).
 const MAX_BATCH_BYTES: usize = 512 * 1024;
-
-#[derive(Deserialize)]
-struct PushAnswer {
-    results: Vec<OpResult>,
-    #[serde(default)]
-    checkpoint: Option<SignedCheckpoint>,
-    #[serde(default)]
-    receipts: Vec<OpReceipt>,
-}
-
-#[derive(Deserialize)]
-struct OpResult {
-    op_id: String,
-    status: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    result: Option<serde_json::Value>,
-    /// For a `duplicate`: what the op got the first time.
-    #[serde(default)]
-    original_status: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OpReceipt {
-    op_id: String,
-    receipt: Receipt,
-}
 
 /// What one push did.
 pub(crate) struct Pushed {
@@ -57,18 +30,19 @@ pub(crate) fn push_batch(
     bureau: &BureauClient,
     bureau_key: &[u8],
 ) -> Result<Pushed> {
-    let batch = fit(store.ready_ops(MAX_BATCH_OPS)?);
+    let batch = fit(store.ready_ops(MAX_BATCH_OPS)?)?;
     if batch.is_empty() {
         return Ok(Pushed {
             answered: 0,
             receipts: 0,
         });
     }
-    let body = format!(
-        r#"{{"ops":[{}]}}"#,
-        batch.iter().map(op_json).collect::<Vec<_>>().join(",")
-    );
-    let answer: PushAnswer = match bureau.json("POST", "/v1/sync/push", Some(body.into_bytes())) {
+    let body = serde_json::to_vec(&PushRequest {
+        ops: batch.iter().map(|(_, op)| op.clone()).collect(),
+    })
+    .expect("ops serialise");
+    let batch: Vec<OutboxOp> = batch.into_iter().map(|(stored, _)| stored).collect();
+    let answer: PushResponse = match bureau.json("POST", "/v1/sync/push", Some(body)) {
         Ok(answer) => answer,
         Err(e) => {
             if !matches!(e, Error::Cancelled | Error::SyncInProgress) {
@@ -105,36 +79,38 @@ pub(crate) fn push_batch(
     })
 }
 
-/// The ops that fit one push, in order; the first always does.
-fn fit(ops: Vec<OutboxOp>) -> Vec<OutboxOp> {
+/// The ops that fit one push, in order, each with its wire form; the first
+/// always fits.
+fn fit(ops: Vec<OutboxOp>) -> Result<Vec<(OutboxOp, Op)>> {
     let (mut batch, mut bytes) = (Vec::new(), 0);
-    for op in ops {
-        let size = op_json(&op).len() + 1;
+    for stored in ops {
+        let op = wire_op(&stored)?;
+        let size = serde_json::to_string(&op).expect("ops serialise").len() + 1;
         if !batch.is_empty() && bytes + size > MAX_BATCH_BYTES {
             break;
         }
         bytes += size;
-        batch.push(op);
+        batch.push((stored, op));
     }
-    batch
+    Ok(batch)
 }
 
 /// One op as the bureau takes it. The payload is JSON already and goes exactly
 /// as stored: a signed record in it is never re-encoded.
-fn op_json(op: &OutboxOp) -> String {
-    let text = |s: &str| serde_json::to_string(s).expect("strings serialise");
-    format!(
-        r#"{{"op_id":{},"kind":{},"entity_id":{},"payload":{}}}"#,
-        text(&op.op_id),
-        text(&op.kind),
-        text(&op.entity_id),
-        op.payload
-    )
+fn wire_op(op: &OutboxOp) -> Result<Op> {
+    // The store wrote the payload as JSON; anything else was altered on disk.
+    let payload = RawValue::from_string(op.payload.clone()).map_err(|_| Error::DatabaseCorrupt)?;
+    Ok(Op {
+        op_id: op.op_id.clone(),
+        kind: op.kind.clone(),
+        entity_id: op.entity_id.clone(),
+        payload,
+    })
 }
 
 /// The evidence record an `evidence.record` op carries (its entity id).
 fn record_seq(op: &OutboxOp) -> Option<u64> {
-    (op.kind == "evidence.record")
+    (OpKind::parse(&op.kind) == Some(OpKind::EvidenceRecord))
         .then(|| op.entity_id.parse().ok())
         .flatten()
 }
@@ -142,15 +118,11 @@ fn record_seq(op: &OutboxOp) -> Option<u64> {
 /// The final state an answer gives an op. A `duplicate` takes the state of the
 /// first answer; a status this app does not know leaves the op pending.
 fn op_answer(result: &OpResult) -> Option<OpAnswer> {
-    let status = match result.status.as_str() {
-        "duplicate" => result.original_status.as_deref()?,
-        status => status,
-    };
-    let state = match status {
-        "applied" => OpState::Applied,
-        "conflict" => OpState::Conflict,
-        "rejected" => OpState::Rejected,
-        _ => return None,
+    let state = match result.final_status()? {
+        OpStatus::Applied => OpState::Applied,
+        OpStatus::Conflict => OpState::Conflict,
+        OpStatus::Rejected => OpState::Rejected,
+        OpStatus::Duplicate | OpStatus::Unknown => return None,
     };
     Some(OpAnswer {
         op_id: result.op_id.clone(),
@@ -177,7 +149,7 @@ mod tests {
 
     #[test]
     fn ops_go_exactly_as_stored() {
-        let json = op_json(&op(3, 4));
+        let json = serde_json::to_string(&wire_op(&op(3, 4)).unwrap()).unwrap();
         assert_eq!(
             json,
             r#"{"op_id":"op-3","kind":"evidence.record","entity_id":"3","payload":{"signed":"aaaa"}}"#
@@ -188,12 +160,12 @@ mod tests {
     #[test]
     fn batches_stop_at_the_byte_limit_but_never_empty() {
         let ops: Vec<OutboxOp> = (1..=10).map(|seq| op(seq, 100 * 1024)).collect();
-        let batch = fit(ops.clone());
+        let batch = fit(ops.clone()).unwrap();
         assert_eq!(batch.len(), 5, "5 × ~100 KiB fit in 512 KiB");
-        assert_eq!(batch[0].seq, 1, "in order");
+        assert_eq!(batch[0].0.seq, 1, "in order");
         let huge = vec![op(1, 600 * 1024), op(2, 10)];
         assert_eq!(
-            fit(huge).len(),
+            fit(huge).unwrap().len(),
             1,
             "an op above the limit still goes, alone"
         );
@@ -201,12 +173,13 @@ mod tests {
 
     #[test]
     fn duplicates_take_the_first_answer() {
-        let result = |status: &str, original: Option<&str>| OpResult {
-            op_id: "op-1".into(),
-            status: status.into(),
-            reason: Some("replay".into()),
-            result: None,
-            original_status: original.map(String::from),
+        let result = |status: &str, original: Option<&str>| {
+            let mut answer =
+                serde_json::json!({"op_id": "op-1", "status": status, "reason": "replay"});
+            if let Some(original) = original {
+                answer["original_status"] = original.into();
+            }
+            serde_json::from_value::<OpResult>(answer).unwrap()
         };
         let state = |r: OpResult| op_answer(&r).map(|a| a.state);
         assert_eq!(state(result("applied", None)), Some(OpState::Applied));
@@ -225,5 +198,7 @@ mod tests {
             "unknown: stays pending"
         );
         assert_eq!(state(result("duplicate", None)), None);
+        assert_eq!(state(result("duplicate", Some("queued"))), None);
+        assert_eq!(state(result("duplicate", Some("duplicate"))), None);
     }
 }

@@ -18,7 +18,8 @@ use super::client::{error_code, header, refusal, BureauClient};
 use super::report::{Progress, ProgressListener};
 use super::transport::{HttpResponse, Transport};
 use crate::error::{Error, Result};
-use crate::store::{Store, UploadJob, UploadRole};
+use crate::store::{Store, UploadJob};
+use crate::wire::tus::{self, PhotoRole};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use std::fs::File;
@@ -27,10 +28,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const TUS_VERSION: &str = "1.0.0";
-/// Where the bureau creates uploads.
-pub(crate) const BUREAU_UPLOADS: &str = "/v1/uploads";
-const CHUNK_TYPE: &str = "application/offset+octet-stream";
 /// Chunks refused for a bad checksum, offsets out of step (409), a busy upload
 /// (423), or link timeouts, this many times in a row: not passing trouble; give
 /// up for this call.
@@ -234,7 +231,7 @@ impl Uploader<'_> {
 
     /// `HEAD`: where the bureau's copy of the upload stands.
     fn status(&self, url: &str) -> Result<Status> {
-        let headers = vec![header("Tus-Resumable", TUS_VERSION)];
+        let headers = vec![header("Tus-Resumable", tus::VERSION)];
         let response = self.bureau.send("HEAD", url, headers, Vec::new())?;
         Ok(match response.status {
             200..=299 => Status::At(upload_offset(&response)?),
@@ -255,14 +252,14 @@ impl Uploader<'_> {
             ("photo_id", job.photo_id.as_str()),
             ("sha256", job.sha256.as_str()),
             ("mime", job.mime.as_str()),
-            ("role", job.role.code()),
+            ("role", job.role.as_str()),
         ]
         .iter()
         .map(|(key, value)| format!("{key} {}", BASE64.encode(value)))
         .collect::<Vec<_>>()
         .join(",");
         let mut headers = if chunk.is_empty() {
-            vec![header("Tus-Resumable", TUS_VERSION)]
+            vec![header("Tus-Resumable", tus::VERSION)]
         } else {
             chunk_headers(&chunk)
         };
@@ -311,7 +308,7 @@ impl Uploader<'_> {
         if let Some(listener) = self.listener {
             listener.on_progress(Progress::Uploading {
                 photo_id: job.photo_id.clone(),
-                role: job.role.code().into(),
+                role: job.role.as_str().into(),
                 sent: offset,
                 size: job.size,
             });
@@ -412,7 +409,7 @@ pub fn upload_file(
     };
     let job = UploadJob {
         photo_id: file.photo_id.clone(),
-        role: UploadRole::Original,
+        role: PhotoRole::Original,
         sha256: file.sha256.clone(),
         size: file.size,
         mime: file.mime.clone(),
@@ -454,8 +451,8 @@ fn upload_locked() -> Error {
 fn chunk_headers(chunk: &[u8]) -> Vec<super::transport::HttpHeader> {
     let digest = crate::evidence::sha256(chunk);
     vec![
-        header("Tus-Resumable", TUS_VERSION),
-        header("Content-Type", CHUNK_TYPE),
+        header("Tus-Resumable", tus::VERSION),
+        header("Content-Type", tus::CHUNK_CONTENT_TYPE),
         header(
             "Upload-Checksum",
             &format!("sha256 {}", BASE64.encode(digest)),

@@ -1,0 +1,12 @@
+//! The sync protocol between a device and its bureau, written once: every body,
+//! kind, status, code and constant that crosses the wire. The device's sync engine
+//! (`crate::sync`) and the bureau both use these types, so the two sides cannot
+//! drift apart; the HTTP routes themselves are documented in `docs/`.
+//!
+//! - [`ops`]: `POST /v1/sync/push` — outbox ops and what became of each.
+//! - [`refusal`]: the bureau's error codes a device acts on.
+//! - [`tus`]: the photo upload protocol's constants and the photo's role.
+
+pub mod ops;
+pub mod refusal;
+pub mod tus;

@@ -1,0 +1,28 @@
+//! The bureau's error codes that a device acts on: the bureau's error type
+//! answers with these, and the device's sync engine keeps them as its own codes.
+
+pub const UNKNOWN_ENROLLMENT_CODE: &str = "unknown_enrollment_code";
+pub const ENROLLMENT_CODE_USED: &str = "enrollment_code_used";
+pub const ENROLLMENT_CODE_EXPIRED: &str = "enrollment_code_expired";
+pub const KEY_ALREADY_ENROLLED: &str = "key_already_enrolled";
+
+pub const UNAUTHENTICATED: &str = "unauthenticated";
+pub const INVALID_TOKEN: &str = "invalid_token";
+pub const TOKEN_EXPIRED: &str = "token_expired";
+pub const DEVICE_REVOKED: &str = "device_revoked";
+
+/// A refused enrollment: the code cannot be used (again), or the key is taken.
+pub const ENROLLMENT: [&str; 4] = [
+    UNKNOWN_ENROLLMENT_CODE,
+    ENROLLMENT_CODE_USED,
+    ENROLLMENT_CODE_EXPIRED,
+    KEY_ALREADY_ENROLLED,
+];
+
+/// A token the bureau no longer accepts: the device must enroll again.
+pub const AUTH: [&str; 4] = [
+    UNAUTHENTICATED,
+    INVALID_TOKEN,
+    TOKEN_EXPIRED,
+    DEVICE_REVOKED,
+];
