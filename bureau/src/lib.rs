@@ -29,12 +29,7 @@ pub use config::{Config, Limits};
 pub use error::{Error, Result};
 
 /// Bureau wall-clock time, UTC milliseconds: the time of every stored fact.
-pub(crate) fn now_ms() -> i64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use fieldproof_core::time::now_ms;
 
 /// Every id in a path or body is a UUID, hyphenated lower case: anything else
 /// (`..`, slashes, NULs) is refused before it reaches storage or the file

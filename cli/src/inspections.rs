@@ -8,8 +8,8 @@ use fieldproof_core::model::checklist::Answer;
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, ResponsibleParty, Status,
 };
-use fieldproof_core::model::time::now_ms;
 use fieldproof_core::store::Store;
+use fieldproof_core::time::now_ms;
 use fieldproof_core::{Error, Result};
 use std::path::PathBuf;
 

@@ -11,6 +11,7 @@ pub mod hex;
 pub mod model;
 pub mod store;
 pub mod sync;
+pub mod time;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};

@@ -3,7 +3,7 @@
 use super::datum::{Datum, LatLon};
 use super::point::GeoPoint;
 use crate::error::{Error, Result};
-use crate::model::time::{check_time, now_ms};
+use crate::time::{check_time, now_ms};
 use serde::{Deserialize, Serialize};
 
 /// A GNSS clock more than this far ahead of the device clock is broken; a device

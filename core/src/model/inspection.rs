@@ -1,10 +1,10 @@
 //! The inspection record: one visit to one site for one enforcement matter.
 
 use super::checklist::Answer;
-use super::time::check_time;
 use crate::error::{Error, Result};
 use crate::geo::datum::{Datum, LatLon};
 use crate::geo::point::GeoPoint;
+use crate::time::check_time;
 use serde::{Deserialize, Serialize};
 
 /// Where an inspection is in its life. Only drafts change on the device; the

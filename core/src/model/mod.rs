@@ -5,5 +5,4 @@ pub mod id;
 pub mod inspection;
 pub mod photo;
 pub mod task;
-pub mod time;
 pub mod track;

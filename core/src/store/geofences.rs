@@ -7,7 +7,7 @@ use crate::geo::datum::{Datum, LatLon};
 use crate::geo::jurisdiction::{JurisdictionIndex, Placement};
 use crate::geo::point::GeoPoint;
 use crate::model::inspection::{CheckedDraft, SiteJurisdiction};
-use crate::model::time::now_ms;
+use crate::time::now_ms;
 use rusqlite::Connection;
 use std::sync::Arc;
 

@@ -31,7 +31,7 @@ use crate::geo::jurisdiction::JurisdictionIndex;
 use crate::model::checklist::{Answer, ChecklistTemplate};
 use crate::model::id::{new_id, parse_id};
 use crate::model::inspection::{DraftFields, Inspection, InspectionFilter, InspectionPage, Status};
-use crate::model::time::now_ms;
+use crate::time::now_ms;
 use crate::wire::ops::OpKind;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::collections::HashMap;

@@ -10,8 +10,8 @@ use crate::geo::recorder::TrackFilter;
 use crate::geo::{geojson, simplify};
 use crate::model::id::{new_id, parse_id};
 use crate::model::inspection::check_reference;
-use crate::model::time::now_ms;
 use crate::model::track::{FixOutcome, SealedSegment, Track, TrackPoint, TrackStats};
+use crate::time::now_ms;
 use rusqlite::Connection;
 
 /// What a new track is linked to.

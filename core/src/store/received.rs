@@ -12,8 +12,8 @@ use crate::geo::jurisdiction::JurisdictionIndex;
 use crate::model::checklist::ChecklistTemplate;
 use crate::model::inspection::{Review, Status};
 use crate::model::task::Task;
-use crate::model::time::now_ms;
 use crate::store::reference::Matter;
+use crate::time::now_ms;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// One change-feed entry, read.

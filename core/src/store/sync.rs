@@ -8,9 +8,8 @@ use crate::error::{Error, Result};
 use crate::evidence::receipt::{Receipt, SignedCheckpoint};
 use crate::evidence::record::Checkpoint;
 use crate::hex;
-use crate::model::time::now_ms;
 use crate::store::outbox::{OpAnswer, OpStatus, OutboxOp};
-use crate::sync::chunk_size::ChunkSize;
+use crate::time::now_ms;
 use crate::wire::ops::OpKind;
 use crate::wire::tus::PhotoRole;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
@@ -52,7 +51,10 @@ pub(crate) struct SyncState {
     /// The bureau's code when it refused the token: nothing is sent until the
     /// device enrolls again.
     pub auth_refused: Option<String>,
-    pub chunk: ChunkSize,
+    /// The upload chunk size last used, and the link speed it was sized for
+    /// (`sync::chunk_size` decides what they mean).
+    pub chunk_bytes: u64,
+    pub link_bytes_per_s: Option<u64>,
 }
 
 /// One file to upload, and how far the bureau confirmed holding it.
@@ -219,7 +221,8 @@ impl Store {
                         pull_cursor: row.get(0)?,
                         failures: row.get(1)?,
                         auth_refused: row.get(2)?,
-                        chunk: ChunkSize::new(row.get(3)?, row.get(4)?),
+                        chunk_bytes: row.get(3)?,
+                        link_bytes_per_s: row.get(4)?,
                     })
                 })?)
         })
@@ -239,11 +242,15 @@ impl Store {
         })
     }
 
-    pub(crate) fn save_chunk_size(&self, chunk: ChunkSize) -> Result<()> {
+    pub(crate) fn save_chunk_size(
+        &self,
+        chunk_bytes: u64,
+        link_bytes_per_s: Option<u64>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE sync_state SET chunk_bytes = ?1, link_bytes_per_s = ?2",
-                params![chunk.bytes, chunk.link_bytes_per_s],
+                params![chunk_bytes, link_bytes_per_s],
             )?;
             Ok(())
         })

@@ -8,7 +8,7 @@ use super::interrupt::InterruptScope;
 use super::lease::Lease;
 use super::transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
 use crate::error::{Error, Result};
-use crate::model::time::now_ms;
+use crate::time::now_ms;
 use crate::wire::refusal;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};

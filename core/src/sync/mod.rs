@@ -50,8 +50,9 @@ pub use transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportE
 pub use uploads::{upload_file, Outcome as UploadOutcome, TusFile};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::time::now_ms;
 use crate::store::{Enrollment, Store};
+use crate::time::now_ms;
+use chunk_size::ChunkSize;
 use client::BureauClient;
 use lease::Lease;
 use std::sync::Arc;
@@ -183,7 +184,7 @@ impl SyncEngine {
                 bureau: &bureau,
                 creation: crate::wire::tus::UPLOADS_PATH,
                 listener: self.listener.as_deref(),
-                chunk: state.chunk,
+                chunk: ChunkSize::new(state.chunk_bytes, state.link_bytes_per_s),
                 bytes_uploaded: 0,
                 progress_saved: None,
                 progress_unsaved: false,

@@ -64,7 +64,7 @@ impl UploadLog for Store {
     }
 
     fn chunk_size(&self, chunk: ChunkSize) -> Result<()> {
-        self.save_chunk_size(chunk)
+        self.save_chunk_size(chunk.bytes, chunk.link_bytes_per_s)
     }
 }
 

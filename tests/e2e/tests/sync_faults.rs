@@ -396,7 +396,7 @@ fn a_call_ends_by_its_deadline_and_says_what_is_left() {
     assert_eq!(report.last_error, None, "running out of time is no failure");
     assert!(report.work_left.uploads > 0, "{report:?}");
     let next = report.next_attempt_ms.expect("work left: call again");
-    assert!(next <= fieldproof_core::model::time::now_ms());
+    assert!(next <= fieldproof_core::time::now_ms());
     sync_until_done(&engine, 20);
     assert_photos_at_bureau(&device, &bureau, &photos);
     assert_settled(&device.db_path(), &bureau);

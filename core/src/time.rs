@@ -1,4 +1,5 @@
-//! Times are UTC milliseconds since the Unix epoch, as integers.
+//! Times are UTC milliseconds since the Unix epoch, as integers: the one clock
+//! and time check of the device and the bureau alike.
 
 use crate::error::{Error, Result};
 use std::time::{SystemTime, UNIX_EPOCH};
