@@ -5,12 +5,12 @@ use crate::config::{Config, Limits};
 use crate::custody_log::{BureauKey, LogCache};
 use crate::error::{Error, Result};
 use crate::secrets;
-use crate::storage::Database;
-use crate::uploads::PhotoFiles;
+use crate::storage::{Database, PhotoFiles};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
 const DATABASE_FILE: &str = "bureau.sqlite3";
 const KEY_FILE: &str = "bureau-key.p8";
@@ -116,4 +116,17 @@ fn read_or_create_secret(path: &Path, create: impl FnOnce() -> Result<Vec<u8>>) 
     file.sync_all()?;
     fs::rename(&temp, path)?;
     Ok(bytes)
+}
+
+/// Runs blocking domain work (SQL, file I/O, hashing) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    bureau: &Arc<Bureau>,
+    f: impl FnOnce(&Bureau) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let bureau = bureau.clone();
+    tokio::task::spawn_blocking(move || f(&bureau))
+        .await
+        .map_err(|_| Error::Storage {
+            reason: "worker thread failed".into(),
+        })?
 }

@@ -1,8 +1,8 @@
 //! The one error type of the bureau crate.
 //!
 //! Every variant has a stable machine-readable [`Error::code`] that the API hands
-//! to devices and admin tools (a code never changes once released) and an HTTP
-//! status. Messages carry ids, sizes and codes only, never names, phone numbers or
+//! to devices and admin tools (a code never changes once released); its HTTP
+//! status is the API's business (`api::http_status`). Messages carry ids, sizes and codes only, never names, phone numbers or
 //! record contents.
 
 use fieldproof_core::wire::refusal;
@@ -206,63 +206,6 @@ impl Error {
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::InvalidConfig { .. } => "invalid_config",
             Error::Io { .. } => "io_failed",
-        }
-    }
-
-    /// The HTTP status the API answers with.
-    pub fn status(&self) -> u16 {
-        match self {
-            Error::LeafIndexOutOfRange { .. }
-            | Error::TreeSizeTooLarge { .. }
-            | Error::TreeSizesOutOfOrder { .. }
-            | Error::InvalidRequest { .. }
-            | Error::MalformedJson { .. }
-            | Error::TooManyOps { .. }
-            | Error::InvalidId { .. }
-            | Error::InvalidPublicKey { .. }
-            | Error::UnknownOpKind
-            | Error::InvalidCursor
-            | Error::InvalidCoordinate { .. }
-            | Error::UnknownDatum
-            | Error::TextTooLong { .. }
-            | Error::CommentRequired
-            | Error::InvalidGeoJson { .. }
-            | Error::InvalidTemplate { .. }
-            | Error::PhotoSizeMismatch => 400,
-            Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
-            Error::DeviceRevoked | Error::OutsideJurisdiction | Error::Forbidden => 403,
-            Error::NotFound { .. } | Error::UnknownEnrollmentCode => 404,
-            Error::EnrollmentCodeUsed
-            | Error::KeyAlreadyEnrolled
-            | Error::Constraint { .. }
-            | Error::OpIdTaken
-            | Error::InspectionExists
-            | Error::PhotoNotUploaded
-            | Error::AlreadyReviewed
-            | Error::Superseded
-            | Error::ChecklistVersionPublished => 409,
-            Error::EnrollmentCodeExpired => 410,
-            Error::BodyTooLarge { .. } => 413,
-            Error::UnsupportedContentType { .. } => 415,
-            Error::InvalidTusHeader { .. }
-            | Error::InvalidUploadMetadata { .. }
-            | Error::UnsupportedChecksumAlgorithm => 400,
-            Error::UploadNotFound => 404,
-            Error::OffsetMismatch { .. } | Error::UploadFinished => 409,
-            Error::UploadExpired => 410,
-            Error::TusVersionUnsupported => 412,
-            Error::UploadTooLarge { .. } | Error::BeyondUploadLength { .. } => 413,
-            Error::UploadLocked => 423,
-            // tus's "460 Checksum Mismatch", for a chunk and for the whole photo.
-            Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
-            Error::Busy => 503,
-            Error::DiskFull => 507,
-            Error::InvalidBureauKey
-            | Error::RandomUnavailable
-            | Error::Storage { .. }
-            | Error::SchemaTooNew { .. }
-            | Error::InvalidConfig { .. }
-            | Error::Io { .. } => 500,
         }
     }
 }

@@ -552,7 +552,7 @@ mod transactions {
                 "{what}: {failure:?}"
             );
             assert_eq!(failure.code(), "constraint_violated", "{what}");
-            assert_eq!(failure.status(), 409, "{what}");
+            assert_eq!(fieldproof_bureau::api::http_status(&failure), 409, "{what}");
         }
         // None of them left anything behind.
         let officers = store

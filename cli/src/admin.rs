@@ -239,7 +239,7 @@ impl Failure {
     pub fn from_bureau(error: &fieldproof_bureau::Error) -> Self {
         let exit = match error {
             fieldproof_bureau::Error::InvalidConfig { .. } => 3,
-            _ => exit_for_status(error.status()),
+            _ => exit_for_status(fieldproof_bureau::api::http_status(error)),
         };
         Self::new(error.code(), error.to_string(), exit)
     }

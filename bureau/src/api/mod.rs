@@ -7,17 +7,19 @@ mod auth;
 mod cases;
 mod custody;
 mod enrollment;
+mod error;
 mod sync;
 mod uploads;
 
 pub use auth::{AdminAuth, DeviceAuth};
+pub use error::{http_status, ApiError};
 
+pub(crate) use crate::bureau::blocking;
 use crate::bureau::Bureau;
 use crate::error::{Error, Result};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
 use axum::Router;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -37,47 +39,7 @@ pub fn router(bureau: State) -> Router {
         .with_state(bureau)
 }
 
-/// An [`Error`] on its way out as an HTTP response.
-#[derive(Debug)]
-pub struct ApiError(pub Error);
-
-impl From<Error> for ApiError {
-    fn from(error: Error) -> Self {
-        ApiError(error)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({
-            "error": { "code": self.0.code(), "message": self.0.to_string() }
-        });
-        let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        response
-    }
-}
-
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
-
-/// Runs blocking domain work (SQL, file I/O, hashing) off the async workers.
-pub async fn blocking<T: Send + 'static>(
-    bureau: &State,
-    f: impl FnOnce(&Bureau) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let bureau = bureau.clone();
-    tokio::task::spawn_blocking(move || f(&bureau))
-        .await
-        .map_err(|_| Error::Storage {
-            reason: "worker thread failed".into(),
-        })?
-}
 
 /// A JSON request body: `application/json`, at most `limits.max_body_bytes`,
 /// parsed into `T`. Each failure has its own code (415, 413, 400).

@@ -207,7 +207,7 @@ async fn terminate(
 }
 
 /// The chunk a request's body carries, which must be `application/offset+octet-stream`.
-fn chunk(request: Request, offset: u64) -> Result<Chunk> {
+fn chunk(request: Request, offset: u64) -> Result<Chunk<axum::body::Body>> {
     let headers = request.headers();
     let media_type = header_text(headers, "Content-Type")?
         .and_then(|v| v.split(';').next())

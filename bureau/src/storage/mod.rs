@@ -21,10 +21,15 @@
 //!
 //! Everything here is blocking; the HTTP layer calls it through
 //! `tokio::task::spawn_blocking`.
+//!
+//! Photo bytes are kept beside the database, in [`PhotoFiles`] (`photo_files`).
 
+mod photo_files;
 mod pool;
 mod postgres;
 mod sqlite;
+
+pub use photo_files::PhotoFiles;
 
 use crate::error::{Error, Result};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! received: a second submission of one inspection id is a conflict, and changes
 //! come as amendments (new inspections linked to the one they amend).
 
-use super::push::payload;
+use super::payload;
 use crate::enrollment::{check_jurisdiction, covers, Device};
 use crate::error::{Error, Result};
 use crate::storage::Tx;

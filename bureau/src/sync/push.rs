@@ -7,7 +7,7 @@
 //! result as `duplicate`. Storage failures abort the whole batch (the device
 //! retries it; nothing of it was committed).
 
-use super::inspection_ops;
+use super::{inspection_ops, payload};
 use crate::bureau::Bureau;
 use crate::custody_log::persisted;
 use crate::enrollment::Device;
@@ -20,7 +20,6 @@ use fieldproof_core::wire::ops::{
     EvidenceRecordPayload, Op, OpKind, OpReceipt, OpResult, OpStatus, PhotoUploadPayload,
     PushResponse,
 };
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// Applies a push for `device` in one transaction, and answers it with the
@@ -199,12 +198,4 @@ fn photo_upload(tx: &mut Tx, device: &Device, body: &PhotoUploadPayload) -> Resu
         Some(_) => Err(Error::PhotoSizeMismatch),
         None => Err(Error::PhotoNotUploaded),
     }
-}
-
-/// Parses an op's payload. serde's message is left out: it can quote the
-/// offending value, and payloads carry names and places.
-pub(super) fn payload<T: serde::de::DeserializeOwned>(payload: &RawValue) -> Result<T> {
-    serde_json::from_str(payload.get()).map_err(|_| Error::InvalidRequest {
-        reason: "op payload does not have the fields its kind needs".into(),
-    })
 }

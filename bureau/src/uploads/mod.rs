@@ -12,20 +12,16 @@
 //! swept). A terminated upload is deleted. Uploads belong to the device that made
 //! them: to any other device they do not exist.
 //!
-//! [`tus`] holds the protocol's header rules, `files` the bytes on disk; the HTTP
-//! layer is `api::uploads`. See `bureau/docs/uploads.md` for the endpoint.
+//! [`tus`] holds the protocol's header rules, `storage::PhotoFiles` the bytes on
+//! disk; the HTTP layer is `api::uploads`. See `bureau/docs/uploads.md` for the endpoint.
 
-mod files;
 pub mod tus;
 
-pub use files::PhotoFiles;
-
-use crate::api::blocking;
-use crate::bureau::Bureau;
+use crate::bureau::{blocking, Bureau};
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx};
 use crate::{evidence_ingest, now_ms, params};
-use axum::body::Body;
+use http_body::Body;
 use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -207,14 +203,15 @@ pub async fn terminate(bureau: &Arc<Bureau>, device_id: String, id: String) -> R
     .await
 }
 
-/// One chunk of an upload, as a request brings it.
-pub struct Chunk {
+/// One chunk of an upload, as a request brings it: `body` is the request's
+/// body, whatever HTTP server read it.
+pub struct Chunk<B> {
     /// Where the client says it starts (`Upload-Offset`).
     pub offset: u64,
     /// `Content-Length`, when the request declares one.
     pub declared_length: Option<u64>,
     pub checksum: Option<Checksum>,
-    pub body: Body,
+    pub body: B,
 }
 
 /// PATCH, and the body of a creation-with-upload POST: appends `chunk` to upload
@@ -223,12 +220,16 @@ pub struct Chunk {
 /// The work runs as a task of its own: when a connection is cut, the server drops
 /// the request's handler, but the bytes that arrived must still be synced and
 /// their offset recorded, so that the client resumes after them.
-pub async fn receive_chunk(
+pub async fn receive_chunk<B>(
     bureau: Arc<Bureau>,
     device_id: String,
     id: String,
-    chunk: Chunk,
-) -> Result<Upload> {
+    chunk: Chunk<B>,
+) -> Result<Upload>
+where
+    B: Body + Send + Unpin + 'static,
+    B::Data: AsRef<[u8]> + Send,
+{
     tokio::spawn(write_chunk(bureau, device_id, id, chunk))
         .await
         .map_err(|_| Error::Storage {
@@ -236,12 +237,16 @@ pub async fn receive_chunk(
         })?
 }
 
-async fn write_chunk(
+async fn write_chunk<B>(
     bureau: Arc<Bureau>,
     device_id: String,
     id: String,
-    mut chunk: Chunk,
-) -> Result<Upload> {
+    mut chunk: Chunk<B>,
+) -> Result<Upload>
+where
+    B: Body + Unpin,
+    B::Data: AsRef<[u8]>,
+{
     let _lock = bureau.photos.lock(&id).await?;
     let upload = {
         let id = id.clone();
@@ -272,16 +277,17 @@ async fn write_chunk(
             // A cut connection or a silent client: what arrived is judged below.
             Ok(Some(Err(_))) | Err(_) => break false,
         };
-        let Ok(bytes) = frame.into_data() else {
+        let Ok(data) = frame.into_data() else {
             continue; // trailers: nothing for us
         };
+        let bytes = data.as_ref();
         if writer.written() + bytes.len() as u64 > room {
             writer.discard().await?;
             return Err(too_long);
         }
-        writer.write(&bytes).await?;
+        writer.write(bytes).await?;
         if let Some(checksum) = &mut chunk.checksum {
-            checksum.update(&bytes);
+            checksum.update(bytes);
         }
     };
     // A cut body may also end quietly, short of its Content-Length.

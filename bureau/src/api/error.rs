@@ -1,0 +1,91 @@
+//! How an [`Error`] leaves as an HTTP response: its status, and a JSON body
+//! `{"error": {"code": …, "message": …}}` whose code is stable. The domain's
+//! errors know nothing of HTTP; this is the one place that maps them.
+
+use crate::error::Error;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// An [`Error`] on its way out as an HTTP response.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(http_status(&self.0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::json!({
+            "error": { "code": self.0.code(), "message": self.0.to_string() }
+        });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+/// The HTTP status the API answers `error` with.
+pub fn http_status(error: &Error) -> u16 {
+    match error {
+        Error::LeafIndexOutOfRange { .. }
+        | Error::TreeSizeTooLarge { .. }
+        | Error::TreeSizesOutOfOrder { .. }
+        | Error::InvalidRequest { .. }
+        | Error::MalformedJson { .. }
+        | Error::TooManyOps { .. }
+        | Error::InvalidId { .. }
+        | Error::InvalidPublicKey { .. }
+        | Error::UnknownOpKind
+        | Error::InvalidCursor
+        | Error::InvalidCoordinate { .. }
+        | Error::UnknownDatum
+        | Error::TextTooLong { .. }
+        | Error::CommentRequired
+        | Error::InvalidGeoJson { .. }
+        | Error::InvalidTemplate { .. }
+        | Error::PhotoSizeMismatch => 400,
+        Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
+        Error::DeviceRevoked | Error::OutsideJurisdiction | Error::Forbidden => 403,
+        Error::NotFound { .. } | Error::UnknownEnrollmentCode => 404,
+        Error::EnrollmentCodeUsed
+        | Error::KeyAlreadyEnrolled
+        | Error::Constraint { .. }
+        | Error::OpIdTaken
+        | Error::InspectionExists
+        | Error::PhotoNotUploaded
+        | Error::AlreadyReviewed
+        | Error::Superseded
+        | Error::ChecklistVersionPublished => 409,
+        Error::EnrollmentCodeExpired => 410,
+        Error::BodyTooLarge { .. } => 413,
+        Error::UnsupportedContentType { .. } => 415,
+        Error::InvalidTusHeader { .. }
+        | Error::InvalidUploadMetadata { .. }
+        | Error::UnsupportedChecksumAlgorithm => 400,
+        Error::UploadNotFound => 404,
+        Error::OffsetMismatch { .. } | Error::UploadFinished => 409,
+        Error::UploadExpired => 410,
+        Error::TusVersionUnsupported => 412,
+        Error::UploadTooLarge { .. } | Error::BeyondUploadLength { .. } => 413,
+        Error::UploadLocked => 423,
+        // tus's "460 Checksum Mismatch", for a chunk and for the whole photo.
+        Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
+        Error::Busy => 503,
+        Error::DiskFull => 507,
+        Error::InvalidBureauKey
+        | Error::RandomUnavailable
+        | Error::Storage { .. }
+        | Error::SchemaTooNew { .. }
+        | Error::InvalidConfig { .. }
+        | Error::Io { .. } => 500,
+    }
+}
