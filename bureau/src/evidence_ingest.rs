@@ -23,9 +23,7 @@ use crate::now_ms;
 use crate::params;
 use crate::storage::Tx;
 use crate::sync::feed::{self, Audience};
-use fieldproof_core::evidence::cose::{parse_sign1, verify_sign1, Sign1};
-use fieldproof_core::evidence::keys::key_id;
-use fieldproof_core::evidence::record::{payload_digest, Event, EvidencePayload};
+use fieldproof_core::evidence::chain::{judge, AuthenticRecord, ChainHead, FailureKind};
 use serde::Serialize;
 
 /// What became of one record.
@@ -43,21 +41,6 @@ pub struct Ingested {
     pub media_status: &'static str,
 }
 
-struct ChainHead {
-    key_id: [u8; 32],
-    /// The SEC1 key of `key_id`: the only key the next record may be signed with.
-    public_key: Vec<u8>,
-    last_seq: u64,
-    last_payload_sha256: Option<[u8; 32]>,
-}
-
-/// A record that passed the per-record checks, waiting for the chain check.
-struct Verified {
-    sign1: Sign1,
-    payload: EvidencePayload,
-    payload_sha256: [u8; 32],
-}
-
 /// Verifies and stores one record in the caller's transaction.
 /// `claimed_seq` is the op's own label, used only when the record can't be read.
 pub fn ingest(
@@ -67,25 +50,12 @@ pub fn ingest(
     claimed_seq: Option<u64>,
 ) -> Result<Ingested> {
     let head = lock_chain(tx, &device.id)?;
-    let verified = match verify_record(&head, signed) {
-        Ok(verified) => verified,
-        Err((failure, seq)) => {
-            return store(tx, device, signed, seq.or(claimed_seq), None, Some(failure));
-        }
-    };
-    let seq = verified.payload.seq;
-    let failure = if seq <= head.last_seq {
-        Some(judge_repeat(tx, device, seq, &verified.payload_sha256)?)
-    } else if seq > head.last_seq + 1 {
-        Some("gap")
-    } else if verified.payload.prev != head.last_payload_sha256 {
-        Some("prev_mismatch")
-    } else {
-        None
-    };
-    let ingested = store(tx, device, signed, Some(seq), Some(&verified), failure)?;
-    if matches!(failure, None | Some("gap")) {
-        advance_chain(tx, device, &verified)?;
+    let judgement = judge(&head, signed, |seq| accepted_at(tx, device, seq))?;
+    let failure = judgement.failure.map(FailureKind::code);
+    let seq = judgement.claimed_seq.or(claimed_seq);
+    let ingested = store(tx, device, signed, seq, judgement.record.as_ref(), failure)?;
+    if let Some(next) = judgement.next_head(&head) {
+        advance_chain(tx, device, &head, &next)?;
     }
     Ok(ingested)
 }
@@ -108,55 +78,20 @@ fn lock_chain(tx: &mut Tx, device_id: &str) -> Result<ChainHead> {
         )?
         .blob(0)?;
     Ok(ChainHead {
-        key_id,
         public_key,
-        last_seq: row.int(1)? as u64,
-        last_payload_sha256: row.opt_blob(2)?.and_then(|b| b.try_into().ok()),
+        seq: row.int(1)? as u64,
+        payload_sha256: row.opt_blob(2)?.and_then(|b| b.try_into().ok()),
     })
 }
 
-/// The per-record checks; on failure, the code and the seq the record claims.
-fn verify_record(
-    head: &ChainHead,
-    signed: &[u8],
-) -> std::result::Result<Verified, (&'static str, Option<u64>)> {
-    let sign1 = parse_sign1(signed).map_err(|_| ("undecodable", None))?;
-    // Unverified: only to show reviewers which seq a refused record claims.
-    let claimed = EvidencePayload::decode(&sign1.payload).ok().map(|p| p.seq);
-    if sign1.kid != head.key_id {
-        return Err(("wrong_key", claimed));
-    }
-    verify_sign1(&sign1, &head.public_key).map_err(|_| ("bad_signature", claimed))?;
-    let payload = EvidencePayload::decode(&sign1.payload).map_err(|_| ("undecodable", None))?;
-    if payload.kid != sign1.kid {
-        return Err(("wrong_key", Some(payload.seq)));
-    }
-    let payload_sha256 = payload_digest(&sign1.payload);
-    Ok(Verified {
-        sign1,
-        payload,
-        payload_sha256,
-    })
-}
-
-/// A seq at or below the head: the same payload again, another one, or one the
-/// bureau never received.
-fn judge_repeat(
-    tx: &mut Tx,
-    device: &Device,
-    seq: u64,
-    payload_sha256: &[u8; 32],
-) -> Result<&'static str> {
+/// The payload hash of the device's accepted record `seq`, if the bureau holds one.
+fn accepted_at(tx: &mut Tx, device: &Device, seq: u64) -> Result<Option<[u8; 32]>> {
     let held = tx.query(
         "SELECT payload_sha256 FROM evidence_records
          WHERE device_id = $1 AND seq = $2 AND status = 'accepted'",
         params![&device.id, seq],
     )?;
-    Ok(match held.first() {
-        None => "out_of_order",
-        Some(row) if row.hash(0)? == *payload_sha256 => "replay",
-        Some(_) => "fork",
-    })
+    held.first().map(|row| row.hash(0)).transpose()
 }
 
 fn store(
@@ -164,7 +99,7 @@ fn store(
     device: &Device,
     signed: &[u8],
     seq: Option<u64>,
-    verified: Option<&Verified>,
+    verified: Option<&AuthenticRecord>,
     failure: Option<&'static str>,
 ) -> Result<Ingested> {
     let payload = verified.map(|v| &v.payload);
@@ -247,19 +182,18 @@ fn media_status(
     })
 }
 
-fn advance_chain(tx: &mut Tx, device: &Device, record: &Verified) -> Result<()> {
-    let mut key = record.sign1.kid;
-    if let Event::KeyRotation { new_public_key } = &record.payload.event {
-        // The old key signed the hand-over; from the next seq on, only the new key counts.
-        key = key_id(new_public_key);
+fn advance_chain(tx: &mut Tx, device: &Device, head: &ChainHead, next: &ChainHead) -> Result<()> {
+    let key = next.key_id();
+    if next.public_key != head.public_key {
+        // A key rotation: the old key signed the hand-over, the new one signs on.
         tx.execute(
             "INSERT INTO device_keys (key_id, device_id, public_key, from_seq) VALUES ($1, $2, $3, $4)",
-            params![&key, &device.id, new_public_key.clone(), record.payload.seq + 1],
+            params![&key, &device.id, next.public_key.clone(), next.seq + 1],
         )?;
     }
     tx.execute(
         "UPDATE device_chains SET key_id = $1, last_seq = $2, last_payload_sha256 = $3 WHERE device_id = $4",
-        params![&key, record.payload.seq, &record.payload_sha256, &device.id],
+        params![&key, next.seq, next.payload_sha256.map(|h| h.to_vec()), &device.id],
     )?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::evidence::{self as rows, ChainHead, NewRecord};
 use super::media::{MediaDir, MediaScan};
 use super::{lock, outbox, Store};
 use crate::error::{Error, Result};
-use crate::evidence::chain::{verify_chain, verify_media, ChainStart, MediaCheck};
+use crate::evidence::chain::{verify_history, verify_media, MediaCheck};
 use crate::evidence::cose;
 use crate::evidence::exif::{read_metadata, PhotoMetadata};
 use crate::evidence::keys::{key_id, Signer, SoftwareKey};
@@ -443,7 +443,7 @@ impl Store {
             code: code.to_owned(),
             detail,
         };
-        let Some(mut key) = genesis_key else {
+        let Some(key) = genesis_key else {
             if !records.is_empty() {
                 report.failures.push(fail(
                     "unknown_key",
@@ -452,43 +452,13 @@ impl Store {
             }
             return Ok(report);
         };
-        // The chain is verified one key at a time: each key's stretch ends with the
-        // key_rotation record that names the next key, which must link on.
-        let signed: Vec<&[u8]> = records.iter().map(|(_, s)| s.as_slice()).collect();
-        let mut verified = Vec::new();
-        let (mut start, mut chain_start, mut link) = (0, ChainStart::Genesis, None);
-        while start < signed.len() {
-            let end = (start..signed.len())
-                .find(|&i| claims_rotation(signed[i]))
-                .map_or(signed.len(), |i| i + 1);
-            let chain = verify_chain(&signed[start..end], &key, chain_start);
-            for failure in &chain.failures {
-                report.failures.push(fail(
-                    failure.code(),
-                    format!("records from seq {}: {failure}", records[start].0),
-                ));
-            }
-            if let (Some(prev), Some(first)) = (link, chain.records.first()) {
-                if first.payload.prev != Some(prev) {
-                    report.failures.push(fail(
-                        "prev_mismatch",
-                        format!(
-                            "record {} does not follow the key rotation",
-                            first.payload.seq
-                        ),
-                    ));
-                }
-            }
-            if let Some(last) = chain.records.last() {
-                if let Event::KeyRotation { new_public_key } = &last.payload.event {
-                    key = new_public_key.clone();
-                    link = Some(last.payload_sha256);
-                    chain_start = ChainStart::Anywhere;
-                }
-            }
-            verified.extend(chain.records);
-            start = end;
+        let history = verify_history(records.iter().map(|(_, s)| s.as_slice()), &key);
+        for failure in &history.failures {
+            report
+                .failures
+                .push(fail(failure.kind.code(), failure.to_string()));
         }
+        let verified = history.records;
         let media = self.media();
         for photo in photos {
             let verified = verified.iter().find(|r| r.payload.seq == photo.record_seq);
@@ -555,14 +525,6 @@ fn analyse(source: &PhotoSource) -> Result<(PhotoMetadata, std::result::Result<V
     .map(|t| t.jpeg)
     .map_err(|e| e.code().to_owned());
     Ok((metadata, thumbnail))
-}
-
-/// Whether a record says it hands the chain to a new key (checked, like every
-/// claim, when its stretch of the chain is verified).
-fn claims_rotation(signed: &[u8]) -> bool {
-    cose::parse_sign1(signed)
-        .and_then(|sign1| EvidencePayload::decode(&sign1.payload))
-        .is_ok_and(|payload| matches!(payload.event, Event::KeyRotation { .. }))
 }
 
 /// The key that must sign the record after `head`: the head's own key, or the key

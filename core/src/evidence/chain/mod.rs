@@ -9,6 +9,15 @@
 //! Records that fail on their own (undecodable, wrong key, bad signature) are
 //! left out of the chain checks, so the sequence numbers they claimed show up
 //! as a gap as well: no verifiable record exists for them.
+//!
+//! A verifier that holds a chain and takes records one at a time — the bureau
+//! on receipt, the device over its own history, across key rotations — judges
+//! each against its [`ChainHead`] with [`judge`] (in `head`): the same rules,
+//! the same [`FailureKind`] codes.
+
+mod head;
+
+pub use head::{judge, verify_history, ChainHead, HistoryFailure, HistoryReport, Judgement};
 
 use super::cose::{parse_sign1, verify_sign1};
 use super::invalid_record;
@@ -19,6 +28,43 @@ use crate::error::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
+
+/// What is wrong with a record: the stable codes shown to reviewers, stored by
+/// the bureau and answered to devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// Not a COSE_Sign1 record of this format, or its payload is malformed.
+    Undecodable,
+    /// Made for another key than the one the chain continues with.
+    WrongKey,
+    /// The signature does not verify with the key.
+    BadSignature,
+    /// The same record (identical payload) again.
+    Replay,
+    /// A different record with a seq already taken.
+    Fork,
+    /// A seq below the chain's head that the verifier never got.
+    OutOfOrder,
+    /// Seqs skipped.
+    Gap,
+    /// `prev` does not name the payload hash of the record before it.
+    PrevMismatch,
+}
+
+impl FailureKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            FailureKind::Undecodable => "undecodable",
+            FailureKind::WrongKey => "wrong_key",
+            FailureKind::BadSignature => "bad_signature",
+            FailureKind::Replay => "replay",
+            FailureKind::Fork => "fork",
+            FailureKind::OutOfOrder => "out_of_order",
+            FailureKind::Gap => "gap",
+            FailureKind::PrevMismatch => "prev_mismatch",
+        }
+    }
+}
 
 /// Whether the records given are meant to be the device's whole history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,18 +104,22 @@ pub enum ChainFailure {
 }
 
 impl ChainFailure {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ChainFailure::Undecodable { .. } => FailureKind::Undecodable,
+            ChainFailure::WrongKey { .. } => FailureKind::WrongKey,
+            ChainFailure::BadSignature { .. } => FailureKind::BadSignature,
+            ChainFailure::Replay { .. } => FailureKind::Replay,
+            ChainFailure::Fork { .. } => FailureKind::Fork,
+            ChainFailure::OutOfOrder { .. } => FailureKind::OutOfOrder,
+            ChainFailure::Gap { .. } => FailureKind::Gap,
+            ChainFailure::PrevMismatch { .. } => FailureKind::PrevMismatch,
+        }
+    }
+
     /// Stable code, shown to reviewers and used by the bureau API.
     pub fn code(&self) -> &'static str {
-        match self {
-            ChainFailure::Undecodable { .. } => "undecodable",
-            ChainFailure::WrongKey { .. } => "wrong_key",
-            ChainFailure::BadSignature { .. } => "bad_signature",
-            ChainFailure::Replay { .. } => "replay",
-            ChainFailure::Fork { .. } => "fork",
-            ChainFailure::OutOfOrder { .. } => "out_of_order",
-            ChainFailure::Gap { .. } => "gap",
-            ChainFailure::PrevMismatch { .. } => "prev_mismatch",
-        }
+        self.kind().code()
     }
 }
 
@@ -151,9 +201,17 @@ pub fn verify_chain(
     let mut failures = Vec::new();
     let mut verified = Vec::new();
     for (index, bytes) in records.iter().enumerate() {
-        match verify_record(bytes.as_ref(), &kid, device_public_key, index) {
-            Ok(record) => verified.push(record),
-            Err(failure) => failures.push(failure),
+        match check_signed(bytes.as_ref(), &kid, device_public_key) {
+            Ok(record) => verified.push(VerifiedRecord {
+                index,
+                payload: record.payload,
+                payload_sha256: record.payload_sha256,
+            }),
+            Err((kind, claimed_seq)) => failures.push(match kind {
+                FailureKind::WrongKey => ChainFailure::WrongKey { index, claimed_seq },
+                FailureKind::BadSignature => ChainFailure::BadSignature { index, claimed_seq },
+                _ => ChainFailure::Undecodable { index },
+            }),
         }
     }
     let unique = drop_replays(verified, &mut failures);
@@ -171,37 +229,37 @@ pub fn verify_chain(
     }
 }
 
-fn verify_record(
+/// A record whose signature verified, before any check against its chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticRecord {
+    pub payload: EvidencePayload,
+    /// SHA-256 of the payload bytes: what the next record's `prev` names.
+    pub payload_sha256: [u8; 32],
+}
+
+/// The checks a record passes on its own: it decodes, names key `kid` in its
+/// header and its payload alike, and its signature verifies with `public_key`.
+/// On failure: what failed (`undecodable`, `wrong_key` or `bad_signature`) and
+/// the seq the record claims, unverified, for reviewers to see.
+fn check_signed(
     bytes: &[u8],
     kid: &[u8; 32],
     public_key: &[u8],
-    index: usize,
-) -> Result<VerifiedRecord, ChainFailure> {
-    let sign1 = parse_sign1(bytes).map_err(|_| ChainFailure::Undecodable { index })?;
-    // Unverified, only to tell reviewers which seq a rejected record claims.
+) -> Result<AuthenticRecord, (FailureKind, Option<u64>)> {
+    let sign1 = parse_sign1(bytes).map_err(|_| (FailureKind::Undecodable, None))?;
     let claimed_seq = || EvidencePayload::decode(&sign1.payload).ok().map(|p| p.seq);
     if sign1.kid != *kid {
-        return Err(ChainFailure::WrongKey {
-            index,
-            claimed_seq: claimed_seq(),
-        });
+        return Err((FailureKind::WrongKey, claimed_seq()));
     }
     if verify_sign1(&sign1, public_key).is_err() {
-        return Err(ChainFailure::BadSignature {
-            index,
-            claimed_seq: claimed_seq(),
-        });
+        return Err((FailureKind::BadSignature, claimed_seq()));
     }
     let payload =
-        EvidencePayload::decode(&sign1.payload).map_err(|_| ChainFailure::Undecodable { index })?;
+        EvidencePayload::decode(&sign1.payload).map_err(|_| (FailureKind::Undecodable, None))?;
     if payload.kid != *kid {
-        return Err(ChainFailure::WrongKey {
-            index,
-            claimed_seq: Some(payload.seq),
-        });
+        return Err((FailureKind::WrongKey, Some(payload.seq)));
     }
-    Ok(VerifiedRecord {
-        index,
+    Ok(AuthenticRecord {
         payload_sha256: payload_digest(&sign1.payload),
         payload,
     })
