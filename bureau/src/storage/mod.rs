@@ -24,11 +24,13 @@
 //!
 //! Photo bytes are kept beside the database, in [`PhotoFiles`] (`photo_files`).
 
+mod migrations;
 mod photo_files;
 mod pool;
 mod postgres;
 mod sqlite;
 
+pub use migrations::{Step, SCHEMA_VERSION, STEPS};
 pub use photo_files::PhotoFiles;
 
 use crate::error::{Error, Result};
@@ -320,7 +322,7 @@ impl Database {
             let opened = sqlite::SqliteDatabase::open(path)
                 .map(Database::Sqlite)
                 .and_then(|db| {
-                    db.migrate()?;
+                    migrations::migrate(&db)?;
                     Ok(db)
                 });
             match opened {
@@ -336,7 +338,7 @@ impl Database {
     /// Connects to PostgreSQL at a `postgres://` URL and migrates its schema.
     pub fn open_postgres(url: &str, max_connections: usize) -> Result<Self> {
         let db = Database::Postgres(postgres::PostgresDatabase::connect(url, max_connections)?);
-        db.migrate()?;
+        migrations::migrate(&db)?;
         Ok(db)
     }
 
@@ -365,61 +367,7 @@ impl Database {
             Database::Postgres(db) => db.read(|tx| checked(tx, f)),
         }
     }
-
-    fn migrate(&self) -> Result<()> {
-        let ddl = match self {
-            Database::Sqlite(_) => include_str!("schema/sqlite.sql"),
-            Database::Postgres(_) => include_str!("schema/postgres.sql"),
-        };
-        self.write(|tx| {
-            if let Database::Postgres(_) = self {
-                // Bureau processes starting together on an empty database take
-                // turns: the first creates the schema, the others find it made.
-                // (SQLite's BEGIN IMMEDIATE already admits one writer at a time.)
-                tx.execute("SELECT pg_advisory_xact_lock($1)", params![MIGRATION_LOCK])?;
-            }
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
-                &[],
-            )?;
-            let version = match tx.query_opt("SELECT version FROM schema_version", &[])? {
-                Some(row) => row.int(0)?,
-                None => 0,
-            };
-            if version > SCHEMA_VERSION {
-                return Err(Error::SchemaTooNew {
-                    found: version,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            if version < SCHEMA_VERSION {
-                for statement in ddl.split(';').filter(|s| has_code(s)) {
-                    tx.execute(statement, &[])?;
-                }
-                tx.execute("DELETE FROM schema_version", &[])?;
-                tx.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)",
-                    params![SCHEMA_VERSION],
-                )?;
-            }
-            Ok(())
-        })
-    }
 }
-
-/// Whether a piece of DDL holds more than blank lines and `--` comments.
-fn has_code(sql: &str) -> bool {
-    sql.lines()
-        .map(str::trim)
-        .any(|l| !l.is_empty() && !l.starts_with("--"))
-}
-
-/// The schema version this code writes. Version 1 is the first release; later
-/// versions add numbered upgrade steps beside the DDL.
-pub const SCHEMA_VERSION: i64 = 1;
-
-/// The PostgreSQL advisory lock key that serialises migrations (ASCII "fpschema").
-const MIGRATION_LOCK: i64 = 0x6670_7363_6865_6d61;
 
 /// Takes the next value of a named counter, holding its row lock until the
 /// transaction ends. Commits that take a counter therefore commit in counter order,

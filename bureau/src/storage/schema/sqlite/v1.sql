@@ -1,4 +1,4 @@
--- Bureau schema, SQLite dialect. Keep in step with postgres.sql: same tables,
+-- Bureau schema version 1, SQLite dialect. Keep in step with postgres/v1.sql: same tables,
 -- columns and constraints, only the column types differ. No semicolons in
 -- comments: statements are split on them.
 

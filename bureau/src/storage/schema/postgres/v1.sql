@@ -1,4 +1,4 @@
--- Bureau schema, PostgreSQL dialect. Keep in step with sqlite.sql: same tables,
+-- Bureau schema version 1, PostgreSQL dialect. Keep in step with sqlite/v1.sql: same tables,
 -- columns and constraints, only the column types differ. No semicolons in
 -- comments: statements are split on them.
 
