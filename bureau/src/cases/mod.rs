@@ -85,7 +85,7 @@ pub(crate) fn text_field(text: &str, field: &'static str, limit: usize) -> Resul
 }
 
 /// `substr(column, 1, length(code)) = code`: the column's code lies within the
-/// jurisdiction `code` (a jurisdiction covers every code that starts with it).
+/// jurisdiction `code`, [`fieldproof_core::model::division::covers`] in SQL.
 /// Written with a cast so PostgreSQL types the parameter as text.
 pub(crate) fn within_jurisdiction(column: &str, placeholder: &str) -> String {
     format!(

@@ -1,9 +1,9 @@
 //! Who may sync: officers, the one-time enrollment codes the bureau issues them,
 //! and the devices enrolled with those codes (their keys, certificates and tokens).
 //!
-//! Jurisdictions are administrative division codes (GB/T 2260 county codes, six
-//! digits; township codes extend their county's code). A jurisdiction covers every
-//! code that starts with it, so a county officer sees the county's townships.
+//! Jurisdictions are administrative division codes (`fieldproof_core::model::division`):
+//! a jurisdiction covers every code that starts with it, so a county officer sees
+//! the county's townships.
 
 mod certificate;
 mod devices;
@@ -18,7 +18,10 @@ pub use officers::{
     Officer,
 };
 
+pub use fieldproof_core::model::division::covers;
+
 use crate::error::{Error, Result};
+use fieldproof_core::model::division::DivisionCode;
 use serde::{Deserialize, Serialize};
 
 /// What an enrolled officer does, and so what the bureau lets their device do.
@@ -51,18 +54,11 @@ impl Role {
     }
 }
 
-/// Checks a jurisdiction code: 2 to 12 ASCII digits (province to village level).
+/// Checks a jurisdiction code: a [`DivisionCode`] of any level, province to village.
 pub fn check_jurisdiction(code: &str) -> Result<()> {
-    if (2..=12).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest {
+    DivisionCode::parse(code)
+        .map(|_| ())
+        .ok_or_else(|| Error::InvalidRequest {
             reason: "jurisdiction must be an administrative division code of 2 to 12 digits".into(),
         })
-    }
-}
-
-/// Whether `jurisdiction` covers the place coded `code` (itself or within it).
-pub fn covers(jurisdiction: &str, code: &str) -> bool {
-    code.starts_with(jurisdiction)
 }

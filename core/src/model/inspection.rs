@@ -1,6 +1,7 @@
 //! The inspection record: one visit to one site for one enforcement matter.
 
 use super::checklist::Answer;
+use super::division::DivisionCode;
 use crate::error::{Error, Result};
 use crate::geo::datum::{Datum, LatLon};
 use crate::geo::point::GeoPoint;
@@ -192,11 +193,10 @@ pub struct CheckedDraft {
 impl DraftFields {
     /// Validates everything an officer typed or the platform reported.
     pub fn check(self) -> Result<CheckedDraft> {
-        check_division_code(&self.township_code, &[6, 9, 12], "township_code")?;
+        division_code(&self.township_code, &[6, 9, 12], "township_code")?;
         let county_code = match &self.county_code {
             Some(county) => {
-                check_division_code(county, &[6], "county_code")?;
-                if !self.township_code.starts_with(county.as_str()) {
+                if !division_code(county, &[6], "county_code")?.covers(&self.township_code) {
                     return Err(Error::InvalidField {
                         field: "county_code",
                         reason: "township is not in this county",
@@ -243,15 +243,9 @@ impl DraftFields {
     }
 }
 
-/// Chinese administrative division codes (GB/T 2260 and its township extension) are
-/// 6 digits for a county, 9 or 12 for a township or village.
-fn check_division_code(code: &str, lengths: &[usize], field: &'static str) -> Result<()> {
-    let digits = code.bytes().all(|b| b.is_ascii_digit());
-    if digits && lengths.contains(&code.len()) && !code.starts_with("00") {
-        Ok(())
-    } else {
-        Err(Error::InvalidDivisionCode { field })
-    }
+/// A county is 6 digits, a township or village 9 or 12 ([`DivisionCode`]).
+fn division_code(code: &str, levels: &[usize], field: &'static str) -> Result<DivisionCode> {
+    DivisionCode::parse_level(code, levels).ok_or(Error::InvalidDivisionCode { field })
 }
 
 fn check_len(text: &str, max: usize, field: &str) -> Result<()> {
