@@ -7,7 +7,8 @@ use fieldproof_core::evidence::keys::Signer;
 use fieldproof_core::evidence::record::Event;
 use fieldproof_core::geo::fix::Fix;
 use fieldproof_core::model::photo::{CaptureContext, Photo};
-use fieldproof_core::store::{EvidenceReport, MediaScan, PhotoSource, PreviewReport};
+use fieldproof_core::model::verification::EvidenceReport;
+use fieldproof_core::store::{MediaScan, PhotoSource, PreviewReport};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -10,8 +10,9 @@ use fieldproof_core::model::checklist::{Answer, ChecklistTemplate};
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage,
 };
+use fieldproof_core::model::matter::Matter;
 use fieldproof_core::model::track::{FixOutcome, SealedSegment, Track, TrackPoint};
-use fieldproof_core::store::{Matter, NewTrack, OpenOptions, OutboxOp, Store};
+use fieldproof_core::store::{NewTrack, OpenOptions, OutboxOp, Store};
 use std::sync::Arc;
 
 type Result<T> = std::result::Result<T, FieldproofError>;

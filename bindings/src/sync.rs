@@ -8,8 +8,9 @@ use crate::inspection_store::InspectionStore;
 use crate::transport::{PlatformTransport, Transport};
 use fieldproof_core::evidence::receipt;
 use fieldproof_core::model::inspection::Review;
+use fieldproof_core::model::sync::{Enrollment, OpStatus, PhotoSync};
 use fieldproof_core::model::task::Task;
-use fieldproof_core::store::{Enrollment, OpStatus, PhotoSync, ReceiptReport};
+use fieldproof_core::model::verification::ReceiptReport;
 use fieldproof_core::sync::{
     self as core_sync, HttpTransport, InterruptHandle, Progress, ProgressListener, SyncEngine,
     SyncReport,

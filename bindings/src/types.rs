@@ -1,6 +1,7 @@
 //! Core types exposed as they are: each declaration mirrors the core definition
 //! (uniffi "remote" types), so there is no conversion code to keep in step.
 
+use fieldproof_core::geo::bounding_box::BoundingBox;
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::fix::Fix;
 use fieldproof_core::geo::jurisdiction::Placement;
@@ -13,15 +14,13 @@ use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage, InspectionSummary, ResponsibleParty,
     Review, Site, SiteJurisdiction, Status,
 };
+use fieldproof_core::model::matter::Matter;
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
+use fieldproof_core::model::sync::{Enrollment, OpState, OpStatus, PhotoSync, UploadState};
 use fieldproof_core::model::task::{Task, TaskLocation};
-use fieldproof_core::model::track::{
-    BoundingBox, FixOutcome, SealedSegment, Track, TrackPoint, TrackStats,
-};
-use fieldproof_core::store::{
-    Enrollment, EvidenceFailure, EvidenceReport, Matter, MediaScan, NewTrack, OpState, OpStatus,
-    OutboxOp, PhotoSync, PreviewReport, ReceiptReport, UploadState,
-};
+use fieldproof_core::model::track::{FixOutcome, SealedSegment, Track, TrackPoint, TrackStats};
+use fieldproof_core::model::verification::{EvidenceFailure, EvidenceReport, ReceiptReport};
+use fieldproof_core::store::{MediaScan, NewTrack, OutboxOp, PreviewReport};
 use fieldproof_core::sync::{
     ErrorClass, HttpHeader, HttpRequest, HttpResponse, Progress, SyncError, SyncReport, WorkLeft,
 };

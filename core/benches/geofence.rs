@@ -16,9 +16,10 @@
 //! force agree). Needs the corpus (`FIELDPROOF_CORPUS` or
 //! `../shared/corpus`).
 
+use fieldproof_core::geo::bounding_box::BoundingBox;
 use fieldproof_core::geo::datum::{Datum, LatLon};
 use fieldproof_core::geo::gpx::{write_gpx, GpxPoint};
-use fieldproof_core::geo::jurisdiction::{Bbox, JurisdictionIndex, Placement};
+use fieldproof_core::geo::jurisdiction::{JurisdictionIndex, Placement};
 use fieldproof_core::geo::simplify::simplify;
 use serde_json::json;
 use std::hint::black_box;
@@ -200,11 +201,11 @@ fn time_lookups(
 
 /// Prints R-tree and brute-force figures for one polygon set.
 fn bench_lookups(title: &str, index: &JurisdictionIndex, lookups: usize, seed: u64) {
-    let Bbox {
-        south,
-        west,
-        north,
-        east,
+    let BoundingBox {
+        min_lat: south,
+        min_lon: west,
+        max_lat: north,
+        max_lon: east,
     } = index.bbox().expect("jurisdictions are loaded");
     let mut rng = XorShift::new(seed);
     let points: Vec<LatLon> = (0..lookups)
@@ -324,11 +325,11 @@ fn main() -> ExitCode {
     );
     bench_lookups("Hunan counties", &counties, lookups, 1);
 
-    let Bbox {
-        south,
-        west,
-        north,
-        east,
+    let BoundingBox {
+        min_lat: south,
+        min_lon: west,
+        max_lat: north,
+        max_lon: east,
     } = counties.bbox().expect("counties are loaded");
     let townships_json = synthetic_townships(south, west, north, east);
     let mut townships = JurisdictionIndex::new();

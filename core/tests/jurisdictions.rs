@@ -14,9 +14,10 @@
 
 mod support;
 
+use fieldproof_core::geo::bounding_box::BoundingBox;
 use fieldproof_core::geo::datum::{convert, Datum, LatLon};
 use fieldproof_core::geo::geodesy::local_xy_m;
-use fieldproof_core::geo::jurisdiction::{Bbox, JurisdictionIndex, Placement};
+use fieldproof_core::geo::jurisdiction::{JurisdictionIndex, Placement};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -229,8 +230,8 @@ fn check_border_sample(
     let containing: Vec<Placement> = index
         .iter()
         .filter(|j| {
-            (j.bbox.south..=j.bbox.north).contains(&p.lat)
-                && (j.bbox.west..=j.bbox.east).contains(&p.lon)
+            (j.bbox.min_lat..=j.bbox.max_lat).contains(&p.lat)
+                && (j.bbox.min_lon..=j.bbox.max_lon).contains(&p.lon)
         })
         .map(|j| index.placement(&j.code, p).unwrap())
         .filter(|placement| placement.inside)
@@ -355,11 +356,11 @@ fn points_along_a_border_between_cities_are_settled_deterministically() {
 #[test]
 fn r_tree_agrees_with_brute_force_on_random_points() {
     let index = counties();
-    let Bbox {
-        south,
-        west,
-        north,
-        east,
+    let BoundingBox {
+        min_lat: south,
+        min_lon: west,
+        max_lat: north,
+        max_lon: east,
     } = index.bbox().expect("counties are loaded");
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut unit = move || {

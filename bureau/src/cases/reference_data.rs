@@ -243,7 +243,7 @@ pub fn check_checklist(publication: &ChecklistPublication) -> Result<()> {
         },
     })?;
     if let Some(matter) = &publication.matter {
-        if !fieldproof_core::store::Matter::is_valid_code(&matter.code) {
+        if !fieldproof_core::model::matter::Matter::is_valid_code(&matter.code) {
             return Err(Error::InvalidRequest {
                 reason: "matter.code must be 1 to 64 lowercase letters, digits and underscores"
                     .into(),

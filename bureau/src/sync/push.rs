@@ -17,7 +17,7 @@ use crate::storage::{savepoint, Tx};
 use crate::{now_ms, params, parse_id};
 use fieldproof_core::hex;
 use fieldproof_core::wire::ops::{
-    EvidenceRecordPayload, Op, OpKind, OpReceipt, OpResult, OpStatus, PhotoUploadPayload,
+    EvidenceRecordPayload, Op, OpKind, OpOutcome, OpReceipt, OpResult, PhotoUploadPayload,
     PushResponse,
 };
 use serde_json::{json, Value};
@@ -60,7 +60,7 @@ pub fn push(bureau: &Bureau, device: &Device, ops: &[Op]) -> Result<PushResponse
 }
 
 /// A refused op's answer: the error's stable code and its message.
-fn refused(op_id: &str, status: OpStatus, error: &Error) -> OpResult {
+fn refused(op_id: &str, status: OpOutcome, error: &Error) -> OpResult {
     OpResult {
         reason: Some(error.code().to_owned()),
         message: Some(error.to_string()),
@@ -78,7 +78,7 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         // Without a valid op_id there is nothing to remember the result under.
         return Ok(refused(
             &op.op_id,
-            OpStatus::Rejected,
+            OpOutcome::Rejected,
             &Error::InvalidId { what: "op_id" },
         ));
     };
@@ -87,7 +87,7 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         params![&op_id],
     )? {
         if row.text(0)? != device.id {
-            return Ok(refused(&op.op_id, OpStatus::Conflict, &Error::OpIdTaken));
+            return Ok(refused(&op.op_id, OpOutcome::Conflict, &Error::OpIdTaken));
         }
         let original: OpResult =
             serde_json::from_str(&row.text(1)?).map_err(|_| Error::Storage {
@@ -95,7 +95,7 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
             })?;
         return Ok(OpResult {
             op_id: op.op_id.clone(),
-            status: OpStatus::Duplicate,
+            status: OpOutcome::Duplicate,
             original_status: Some(original.status),
             ..original
         });
@@ -106,8 +106,8 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         Err(error) if is_transient(&error) => return Err(error),
         Err(error) => {
             let status = match error {
-                Error::InspectionExists => OpStatus::Conflict,
-                _ => OpStatus::Rejected,
+                Error::InspectionExists => OpOutcome::Conflict,
+                _ => OpOutcome::Rejected,
             };
             refused(&op.op_id, status, &error)
         }
@@ -152,7 +152,7 @@ fn apply(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     };
     Ok(OpResult {
         result: Some(detail),
-        ..OpResult::new(&op.op_id, OpStatus::Applied)
+        ..OpResult::new(&op.op_id, OpOutcome::Applied)
     })
 }
 
@@ -169,13 +169,13 @@ fn evidence_record(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     Ok(match ingested.failure {
         None => OpResult {
             result: Some(detail),
-            ..OpResult::new(&op.op_id, OpStatus::Applied)
+            ..OpResult::new(&op.op_id, OpOutcome::Applied)
         },
         Some(failure) => OpResult {
             reason: Some(failure.to_owned()),
             message: Some("record stored and flagged for review".into()),
             result: Some(detail),
-            ..OpResult::new(&op.op_id, OpStatus::Rejected)
+            ..OpResult::new(&op.op_id, OpOutcome::Rejected)
         },
     })
 }

@@ -59,9 +59,9 @@ pub struct EvidencePayload {
     pub wall_ms: i64,
     pub monotonic: Option<Monotonic>,
     pub app_version: String,
-    pub fix: Option<Fix>,
+    pub fix: Option<RecordedFix>,
     pub context: Context,
-    pub checkpoint: Option<Checkpoint>,
+    pub checkpoint: Option<CheckpointRef>,
 }
 
 /// What happened, with the data only that kind of event carries.
@@ -91,8 +91,9 @@ pub struct Monotonic {
     pub ms: u64,
 }
 
+/// A GNSS fix as a record encodes it (`fix`): integers only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fix {
+pub struct RecordedFix {
     pub lat_e7: i32,
     pub lon_e7: i32,
     pub accuracy_mm: Option<u64>,
@@ -109,8 +110,9 @@ pub struct Context {
     pub officer_id: Option<String>,
 }
 
+/// The bureau checkpoint a record names (`checkpoint`): the log's size and root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checkpoint {
+pub struct CheckpointRef {
     pub tree_size: u64,
     pub root: [u8; 32],
 }
@@ -176,12 +178,12 @@ impl EvidencePayload {
             self.monotonic.as_ref().map(Monotonic::to_map),
         );
         map.insert("app_version", self.app_version.as_str());
-        insert_opt(&mut map, "fix", self.fix.as_ref().map(Fix::to_map));
+        insert_opt(&mut map, "fix", self.fix.as_ref().map(RecordedFix::to_map));
         insert_opt(&mut map, "context", self.context.to_map());
         insert_opt(
             &mut map,
             "checkpoint",
-            self.checkpoint.as_ref().map(Checkpoint::to_map),
+            self.checkpoint.as_ref().map(CheckpointRef::to_map),
         );
         self.event.insert_into(&mut map);
         cbor::encode(&Value::Map(map))
@@ -207,11 +209,11 @@ impl EvidencePayload {
             wall_ms: f.required("wall_ms", int)?,
             monotonic: f.optional_map("mono", Monotonic::parse)?,
             app_version: f.required("app_version", text)?,
-            fix: f.optional_map("fix", Fix::parse)?,
+            fix: f.optional_map("fix", RecordedFix::parse)?,
             context: f
                 .optional_map("context", Context::parse)?
                 .unwrap_or_default(),
-            checkpoint: f.optional_map("checkpoint", Checkpoint::parse)?,
+            checkpoint: f.optional_map("checkpoint", CheckpointRef::parse)?,
             event: Event::take_from(&kind, &mut f)?,
         };
         f.finish()?;
@@ -327,7 +329,7 @@ impl Monotonic {
     }
 }
 
-impl Fix {
+impl RecordedFix {
     fn to_map(&self) -> Map {
         let mut map = Map::new();
         map.insert("lat_e7", i64::from(self.lat_e7));
@@ -341,7 +343,7 @@ impl Fix {
     }
 
     fn parse(f: &mut Fields) -> Result<Self> {
-        Ok(Fix {
+        Ok(RecordedFix {
             lat_e7: f.required("lat_e7", i32_value)?,
             lon_e7: f.required("lon_e7", i32_value)?,
             accuracy_mm: f.optional("accuracy_mm", uint)?,
@@ -377,7 +379,7 @@ impl Context {
     }
 }
 
-impl Checkpoint {
+impl CheckpointRef {
     fn to_map(&self) -> Map {
         let mut map = Map::new();
         map.insert("tree_size", self.tree_size);
@@ -386,7 +388,7 @@ impl Checkpoint {
     }
 
     fn parse(f: &mut Fields) -> Result<Self> {
-        Ok(Checkpoint {
+        Ok(CheckpointRef {
             tree_size: f.required("tree_size", uint)?,
             root: f.required("root", bytes32)?,
         })
@@ -575,7 +577,7 @@ pub(crate) mod tests {
                 ms: 86_400_000,
             }),
             app_version: "1.0.0 (42)".into(),
-            fix: Some(Fix {
+            fix: Some(RecordedFix {
                 lat_e7: 281_940_000,
                 lon_e7: 1_129_820_000,
                 accuracy_mm: Some(4_500),
@@ -589,7 +591,7 @@ pub(crate) mod tests {
                 task_id: Some("0192f0c4-5b1e-7c3a-8d2f-1a2b3c4d5e70".into()),
                 officer_id: Some("0192f0c4-5b1e-7c3a-8d2f-1a2b3c4d5e71".into()),
             },
-            checkpoint: Some(Checkpoint {
+            checkpoint: Some(CheckpointRef {
                 tree_size: 1234,
                 root: [9; 32],
             }),

@@ -11,6 +11,7 @@
 //! point, about 1 % off for edges a degree of latitude away, which is ample
 //! at county scale where the near edges are the ones that matter.
 
+use super::bounding_box::BoundingBox;
 use super::datum::{convert, Datum, LatLon};
 use super::geodesy::{segment_distance_sq, LocalProjection};
 use crate::error::{Error, Result};
@@ -31,35 +32,7 @@ pub struct Jurisdiction {
     pub name: String,
     /// Each polygon is its outer ring followed by its holes.
     pub polygons: Vec<Vec<Ring>>,
-    pub bbox: Bbox,
-}
-
-/// A WGS-84 bounding box in degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox {
-    pub south: f64,
-    pub west: f64,
-    pub north: f64,
-    pub east: f64,
-}
-
-impl Bbox {
-    fn of<'a>(points: impl IntoIterator<Item = &'a LatLon>) -> Bbox {
-        points.into_iter().fold(
-            Bbox {
-                south: f64::INFINITY,
-                west: f64::INFINITY,
-                north: f64::NEG_INFINITY,
-                east: f64::NEG_INFINITY,
-            },
-            |b, p| Bbox {
-                south: b.south.min(p.lat),
-                west: b.west.min(p.lon),
-                north: b.north.max(p.lat),
-                east: b.east.max(p.lon),
-            },
-        )
-    }
+    pub bbox: BoundingBox,
 }
 
 /// Where a point lies relative to one jurisdiction.
@@ -158,13 +131,8 @@ impl JurisdictionIndex {
     }
 
     /// The box around every loaded jurisdiction, if any is loaded.
-    pub fn bbox(&self) -> Option<Bbox> {
-        self.iter().map(|j| j.bbox).reduce(|a, b| Bbox {
-            south: a.south.min(b.south),
-            west: a.west.min(b.west),
-            north: a.north.max(b.north),
-            east: a.east.max(b.east),
-        })
+    pub fn bbox(&self) -> Option<BoundingBox> {
+        self.iter().map(|j| j.bbox).reduce(BoundingBox::union)
     }
 
     /// The jurisdiction containing `p` (WGS-84), if any.
@@ -258,15 +226,15 @@ impl JurisdictionIndex {
                     .polygons
                     .iter()
                     .enumerate()
-                    .map(move |(k, rings)| {
-                        let b = Bbox::of(rings.iter().flatten());
-                        GeomWithData::new(
-                            Rectangle::from_corners([b.west, b.south], [b.east, b.north]),
+                    .filter_map(move |(k, rings)| {
+                        let b = BoundingBox::of(rings.iter().flatten())?;
+                        Some(GeomWithData::new(
+                            Rectangle::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]),
                             PolygonRef {
                                 jurisdiction: j,
                                 polygon: k,
                             },
-                        )
+                        ))
                     })
             })
             .collect();
@@ -356,7 +324,7 @@ fn parse_feature(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let bbox = Bbox::of(polygons.iter().flatten().flatten());
+    let bbox = BoundingBox::of(polygons.iter().flatten().flatten()).ok_or("no coordinates")?;
     Ok(Some(Jurisdiction {
         code,
         name,
@@ -520,7 +488,7 @@ mod tests {
         assert_eq!(index.len(), 1);
         assert_eq!(index.locate(ll(0.0, 0.0)), None);
         assert_eq!(index.locate(ll(10.0, 10.0)).unwrap().code, "A");
-        assert_eq!(index.get("A").unwrap().bbox.south, 9.0);
+        assert_eq!(index.get("A").unwrap().bbox.min_lat, 9.0);
     }
 
     #[test]

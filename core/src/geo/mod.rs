@@ -1,5 +1,6 @@
 //! Location: datums, fixes, patrol track recording, jurisdictions, GPX/GeoJSON.
 
+pub mod bounding_box;
 pub mod datum;
 pub mod fix;
 pub mod geodesy;

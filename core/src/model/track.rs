@@ -1,5 +1,6 @@
 //! Patrol tracks as records: what the app shows and exports.
 
+use crate::geo::bounding_box::BoundingBox;
 use crate::geo::recorder::{SegmentStart, TrackFilter, Verdict};
 use serde::Serialize;
 
@@ -39,14 +40,6 @@ pub struct TrackStats {
     pub first_fix_ms: Option<i64>,
     pub last_fix_ms: Option<i64>,
     pub bbox: Option<BoundingBox>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BoundingBox {
-    pub min_lat: f64,
-    pub min_lon: f64,
-    pub max_lat: f64,
-    pub max_lon: f64,
 }
 
 /// One stored fix, in WGS-84.

@@ -17,6 +17,7 @@ use crate::hex;
 use crate::model::id::{new_id, parse_id};
 use crate::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use crate::model::track::SealedSegment;
+use crate::model::verification::{EvidenceFailure, EvidenceReport};
 use crate::time::now_ms;
 use crate::wire::ops::{EvidenceRecordPayload, OpKind, PhotoUploadPayload};
 use rusqlite::Connection;
@@ -44,28 +45,6 @@ const CLOCK_JUMP_MS: i64 = 120_000;
 pub(super) struct DeviceSigner {
     signer: Arc<dyn Signer>,
     source: &'static str,
-}
-
-/// Result of checking the whole device chain and every stored photo.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EvidenceReport {
-    pub records: u64,
-    pub photos: u64,
-    pub failures: Vec<EvidenceFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EvidenceFailure {
-    /// Stable code: the chain's (`gap`, `fork`, `bad_signature`, …) or
-    /// `media_mismatch`, `media_missing`, `unknown_key`.
-    pub code: String,
-    pub detail: String,
-}
-
-impl EvidenceReport {
-    pub fn is_intact(&self) -> bool {
-        self.failures.is_empty()
-    }
 }
 
 /// What a `prepare_previews` call did, and what is left for the next one.
@@ -222,7 +201,7 @@ impl Store {
                     .clone()
                     .or_else(|| inspection.as_ref().map(|i| i.officer_id.clone())),
             };
-            let payload_fix = fix.as_ref().map(|f| record::Fix {
+            let payload_fix = fix.as_ref().map(|f| record::RecordedFix {
                 lat_e7: (f.point.lat * 1e7).round() as i32,
                 lon_e7: (f.point.lon * 1e7).round() as i32,
                 accuracy_mm: f.fix.accuracy_m.map(|a| (a * 1000.0).round() as u64),
@@ -560,7 +539,7 @@ fn append_record(
     tx: &Connection,
     device: &DeviceSigner,
     event: Event,
-    fix: Option<record::Fix>,
+    fix: Option<record::RecordedFix>,
     record_context: Context,
     context: &CaptureContext,
     now: i64,
@@ -622,7 +601,7 @@ fn sign_and_store(
     kid: &[u8; 32],
     head: Option<&ChainHead>,
     event: Event,
-    fix: Option<record::Fix>,
+    fix: Option<record::RecordedFix>,
     record_context: Context,
     context: &CaptureContext,
     now: i64,

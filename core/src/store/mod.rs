@@ -16,14 +16,12 @@ mod schema;
 mod sync;
 mod tracks;
 
-pub use capture::{EvidenceFailure, EvidenceReport, PhotoSource, PreviewReport};
+pub use capture::{PhotoSource, PreviewReport};
 pub use media::MediaScan;
-pub use outbox::{OpState, OpStatus, OutboxOp};
+pub use outbox::OutboxOp;
 pub use patrol::NewTrack;
 pub(crate) use received::FeedItem;
-pub use reference::Matter;
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use sync::{Enrollment, PhotoSync, ReceiptReport, UploadState};
 pub(crate) use sync::{LeaseTake, UploadJob};
 
 use crate::error::{Error, Result};
@@ -31,6 +29,7 @@ use crate::geo::jurisdiction::JurisdictionIndex;
 use crate::model::checklist::{Answer, ChecklistTemplate};
 use crate::model::id::{new_id, parse_id};
 use crate::model::inspection::{DraftFields, Inspection, InspectionFilter, InspectionPage, Status};
+use crate::model::matter::Matter;
 use crate::time::now_ms;
 use crate::wire::ops::OpKind;
 use rusqlite::{Connection, Transaction, TransactionBehavior};

@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::id::new_id;
+use crate::model::sync::{OpState, OpStatus};
 use crate::wire::ops::OpKind;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -48,58 +49,10 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxOp>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Where an op stands with the bureau. `Pending` until the bureau's first answer
-/// for it; every other state is final and the op is never sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpState {
-    Pending,
-    Applied,
-    /// The bureau already holds another version (e.g. `inspection_exists`).
-    Conflict,
-    /// Refused for good; `reason` says why (for evidence records: stored and flagged).
-    Rejected,
-}
-
-impl OpState {
-    pub fn code(self) -> &'static str {
-        match self {
-            OpState::Pending => "pending",
-            OpState::Applied => "applied",
-            OpState::Conflict => "conflict",
-            OpState::Rejected => "rejected",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<OpState> {
-        [
-            OpState::Pending,
-            OpState::Applied,
-            OpState::Conflict,
-            OpState::Rejected,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-}
-
 impl FromSql for OpState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         OpState::from_code(value.as_str()?).ok_or(FromSqlError::InvalidType)
     }
-}
-
-/// One op's sync status, as the app shows it on the record it carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OpStatus {
-    pub op_id: String,
-    pub kind: String,
-    pub state: OpState,
-    /// The bureau's code for a conflict or a rejection.
-    pub reason: Option<String>,
-    /// Sends that got no answer, and the code of the last such failure.
-    pub attempts: u32,
-    pub last_error: Option<String>,
 }
 
 /// The bureau's final answer for one op.

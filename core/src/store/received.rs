@@ -11,8 +11,8 @@ use crate::geo::datum::Datum;
 use crate::geo::jurisdiction::JurisdictionIndex;
 use crate::model::checklist::ChecklistTemplate;
 use crate::model::inspection::{Review, Status};
+use crate::model::matter::Matter;
 use crate::model::task::Task;
-use crate::store::reference::Matter;
 use crate::time::now_ms;
 use rusqlite::{params, Connection, OptionalExtension};
 

@@ -2,28 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::checklist::{defaults, ChecklistTemplate};
+use crate::model::matter::Matter;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
-
-/// An enforcement matter (e.g. open burning of straw) and the checklist used for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Matter {
-    pub code: String,
-    pub name: String,
-    pub checklist_id: String,
-}
-
-impl Matter {
-    /// A matter code is 1 to 64 lowercase ASCII letters, digits and underscores: it
-    /// names the matter in URLs, files and both databases.
-    pub fn is_valid_code(code: &str) -> bool {
-        !code.is_empty()
-            && code.len() <= 64
-            && code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    }
-}
 
 pub fn seed_defaults(conn: &Connection) -> Result<()> {
     for (code, name) in defaults::MATTERS {

@@ -3,39 +3,21 @@
 //! lets one sync call at a time talk to the bureau, photo uploads, the bureau's
 //! answers to pushed ops, and receipts. The engine itself is `crate::sync`.
 
-use super::{evidence, outbox, EvidenceFailure, Store};
+use super::{evidence, outbox, Store};
 use crate::error::{Error, Result};
 use crate::evidence::receipt::{Receipt, SignedCheckpoint};
-use crate::evidence::record::Checkpoint;
+use crate::evidence::record::CheckpointRef;
 use crate::hex;
-use crate::store::outbox::{OpAnswer, OpStatus, OutboxOp};
+use crate::model::sync::{Enrollment, OpStatus, PhotoSync, UploadState};
+use crate::model::verification::{EvidenceFailure, ReceiptReport};
+use crate::store::outbox::{OpAnswer, OutboxOp};
 use crate::time::now_ms;
 use crate::wire::ops::OpKind;
 use crate::wire::tus::PhotoRole;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// The bureau this device is enrolled with. The token stays inside the core.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Enrollment {
-    pub server_url: String,
-    pub device_id: String,
-    pub officer_id: String,
-    pub jurisdiction: String,
-    /// `township_staff`, `county_officer` or `reviewer`.
-    pub role: String,
-    pub token_expires_ms: Option<i64>,
-    /// COSE_Sign1 by the bureau key over the device's key and identity.
-    #[serde(serialize_with = "hex::serialize")]
-    pub certificate: Vec<u8>,
-    /// SEC1 P-256: what checkpoints, receipts and the certificate verify against.
-    #[serde(serialize_with = "hex::serialize")]
-    pub bureau_public_key: Vec<u8>,
-    pub enrolled_at_ms: i64,
-}
 
 /// What a sync call needs to talk to the bureau.
 pub(crate) struct Credentials {
@@ -71,18 +53,6 @@ pub(crate) struct UploadJob {
     pub confirmed: u64,
 }
 
-/// Where the upload of a photo's original stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UploadState {
-    NotStarted,
-    Sending,
-    /// The bureau holds it, verified against its SHA-256.
-    Complete,
-    /// Refused by the bureau for good (see the reason).
-    Failed,
-}
-
 impl FromSql for UploadState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         match value.as_str()? {
@@ -92,29 +62,6 @@ impl FromSql for UploadState {
             _ => Err(FromSqlError::InvalidType),
         }
     }
-}
-
-/// A photo's way to the bureau: its upload and the two ops that depend on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PhotoSync {
-    pub upload: UploadState,
-    /// Bytes of the original the bureau confirmed holding.
-    pub uploaded_bytes: u64,
-    pub size: u64,
-    /// Why the bureau refused the upload for good.
-    pub upload_reason: Option<String>,
-    /// The `photo.upload` op: applied once the bureau holds the photo, verified.
-    pub photo_op: Option<OpStatus>,
-    /// The `capture`/`import` evidence record vouching for the photo.
-    pub record_op: Option<OpStatus>,
-}
-
-/// What a check of every stored receipt found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReceiptReport {
-    pub receipts: u64,
-    /// `bad_checkpoint_signature`, `not_included`, `record_missing`, `not_enrolled`.
-    pub failures: Vec<EvidenceFailure>,
 }
 
 /// Lease row outcome: taken, or held by another call until then (UTC ms).
@@ -610,8 +557,8 @@ pub(super) fn latest_checkpoint(conn: &Connection) -> Result<Option<SignedCheckp
 }
 
 /// The checkpoint a new evidence record carries: the newest one held.
-pub(super) fn checkpoint_for_record(conn: &Connection) -> Result<Option<Checkpoint>> {
-    Ok(latest_checkpoint(conn)?.map(|c| Checkpoint {
+pub(super) fn checkpoint_for_record(conn: &Connection) -> Result<Option<CheckpointRef>> {
+    Ok(latest_checkpoint(conn)?.map(|c| CheckpointRef {
         tree_size: c.tree_size,
         root: c.root,
     }))
@@ -675,7 +622,8 @@ mod tests {
     use crate::model::checklist::defaults::template_for;
     use crate::model::inspection::Review;
     use crate::model::photo::{CaptureContext, CaptureSource, Photo};
-    use crate::store::{FeedItem, OpState, PhotoSource};
+    use crate::model::sync::OpState;
+    use crate::store::{FeedItem, PhotoSource};
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();

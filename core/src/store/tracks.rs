@@ -7,12 +7,13 @@
 //! (the bureau, a court expert's script) recomputes it exactly from an export.
 
 use crate::error::{Error, Result};
+use crate::geo::bounding_box::BoundingBox;
 use crate::geo::datum::LatLon;
 use crate::geo::fix::{CheckedFix, Fix};
 use crate::geo::recorder::{
     self, Anchor, Decision, RecorderState, SegmentStart, TrackFilter, Verdict, MOVING_SPEED_MPS,
 };
-use crate::model::track::{BoundingBox, FixOutcome, SealedSegment, Track, TrackPoint, TrackStats};
+use crate::model::track::{FixOutcome, SealedSegment, Track, TrackPoint, TrackStats};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -156,21 +157,8 @@ fn update_stats(stats: &mut TrackStats, fix: &CheckedFix, decision: Decision) {
     let first = *stats.first_fix_ms.get_or_insert(time);
     stats.last_fix_ms = Some(time);
     stats.duration_ms = time - first;
-    let p = fix.point;
-    stats.bbox = Some(match stats.bbox {
-        None => BoundingBox {
-            min_lat: p.lat,
-            min_lon: p.lon,
-            max_lat: p.lat,
-            max_lon: p.lon,
-        },
-        Some(b) => BoundingBox {
-            min_lat: b.min_lat.min(p.lat),
-            min_lon: b.min_lon.min(p.lon),
-            max_lat: b.max_lat.max(p.lat),
-            max_lon: b.max_lon.max(p.lon),
-        },
-    });
+    let here = BoundingBox::at(fix.point);
+    stats.bbox = Some(stats.bbox.map_or(here, |b| b.union(here)));
 }
 
 fn insert_fix(

@@ -50,7 +50,8 @@ pub use transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportE
 pub use uploads::{upload_file, Outcome as UploadOutcome, TusFile};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{Enrollment, Store};
+use crate::model::sync::Enrollment;
+use crate::store::Store;
 use crate::time::now_ms;
 use chunk_size::ChunkSize;
 use client::BureauClient;

@@ -6,9 +6,10 @@
 use super::client::BureauClient;
 use crate::error::{Error, Result};
 use crate::evidence::receipt::Receipt;
+use crate::model::sync::OpState;
 use crate::store::outbox::OpAnswer;
-use crate::store::{OpState, OutboxOp, Store};
-use crate::wire::ops::{Op, OpKind, OpResult, OpStatus, PushRequest, PushResponse};
+use crate::store::{OutboxOp, Store};
+use crate::wire::ops::{Op, OpKind, OpOutcome, OpResult, PushRequest, PushResponse};
 use serde_json::value::RawValue;
 
 /// At most this many ops per push…
@@ -119,10 +120,10 @@ fn record_seq(op: &OutboxOp) -> Option<u64> {
 /// first answer; a status this app does not know leaves the op pending.
 fn op_answer(result: &OpResult) -> Option<OpAnswer> {
     let state = match result.final_status()? {
-        OpStatus::Applied => OpState::Applied,
-        OpStatus::Conflict => OpState::Conflict,
-        OpStatus::Rejected => OpState::Rejected,
-        OpStatus::Duplicate | OpStatus::Unknown => return None,
+        OpOutcome::Applied => OpState::Applied,
+        OpOutcome::Conflict => OpState::Conflict,
+        OpOutcome::Rejected => OpState::Rejected,
+        OpOutcome::Duplicate | OpOutcome::Unknown => return None,
     };
     Some(OpAnswer {
         op_id: result.op_id.clone(),

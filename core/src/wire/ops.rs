@@ -58,7 +58,7 @@ impl fmt::Display for OpKind {
 /// What became of an op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum OpStatus {
+pub enum OpOutcome {
     Applied,
     /// The `op_id` was applied before; `original_status` says how.
     Duplicate,
@@ -73,14 +73,14 @@ pub enum OpStatus {
     Unknown,
 }
 
-impl OpStatus {
+impl OpOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            OpStatus::Applied => "applied",
-            OpStatus::Duplicate => "duplicate",
-            OpStatus::Conflict => "conflict",
-            OpStatus::Rejected => "rejected",
-            OpStatus::Unknown => "unknown",
+            OpOutcome::Applied => "applied",
+            OpOutcome::Duplicate => "duplicate",
+            OpOutcome::Conflict => "conflict",
+            OpOutcome::Rejected => "rejected",
+            OpOutcome::Unknown => "unknown",
         }
     }
 }
@@ -113,7 +113,7 @@ pub struct PushRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpResult {
     pub op_id: String,
-    pub status: OpStatus,
+    pub status: OpOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,11 +123,11 @@ pub struct OpResult {
     pub result: Option<Value>,
     /// For a `duplicate`: the status the op got the first time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub original_status: Option<OpStatus>,
+    pub original_status: Option<OpOutcome>,
 }
 
 impl OpResult {
-    pub fn new(op_id: &str, status: OpStatus) -> Self {
+    pub fn new(op_id: &str, status: OpOutcome) -> Self {
         Self {
             op_id: op_id.to_owned(),
             status,
@@ -139,9 +139,9 @@ impl OpResult {
     }
 
     /// The status that counts: a `duplicate` takes that of the first answer.
-    pub fn final_status(&self) -> Option<OpStatus> {
+    pub fn final_status(&self) -> Option<OpOutcome> {
         match self.status {
-            OpStatus::Duplicate => self.original_status,
+            OpOutcome::Duplicate => self.original_status,
             status => Some(status),
         }
     }
@@ -213,13 +213,13 @@ mod tests {
     #[test]
     fn an_unknown_status_is_read_not_refused() {
         let result: OpResult = serde_json::from_str(r#"{"op_id":"a","status":"queued"}"#).unwrap();
-        assert_eq!(result.status, OpStatus::Unknown);
-        assert_eq!(result.final_status(), Some(OpStatus::Unknown));
+        assert_eq!(result.status, OpOutcome::Unknown);
+        assert_eq!(result.final_status(), Some(OpOutcome::Unknown));
         let duplicate: OpResult = serde_json::from_str(
             r#"{"op_id":"a","status":"duplicate","original_status":"rejected"}"#,
         )
         .unwrap();
-        assert_eq!(duplicate.final_status(), Some(OpStatus::Rejected));
+        assert_eq!(duplicate.final_status(), Some(OpOutcome::Rejected));
     }
 
     #[test]

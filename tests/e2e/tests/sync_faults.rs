@@ -7,7 +7,7 @@
 use fieldproof_core::evidence::sha256;
 use fieldproof_core::hex;
 use fieldproof_core::model::photo::Photo;
-use fieldproof_core::store::{OpState, UploadState};
+use fieldproof_core::model::sync::{OpState, UploadState};
 use fieldproof_core::sync::{ErrorClass, SyncOptions, SyncReport};
 use fieldproof_e2e::{
     assert_consistent, assert_settled, engine_via, sync_until_done, CuttingProxy, Device, Exchange,
