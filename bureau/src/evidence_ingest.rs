@@ -24,6 +24,7 @@ use crate::params;
 use crate::storage::Tx;
 use crate::sync::feed::{self, Audience};
 use fieldproof_core::evidence::chain::{judge, AuthenticRecord, ChainHead, FailureKind};
+use fieldproof_core::wire::pull::ChangeKind;
 use serde::Serialize;
 
 /// What became of one record.
@@ -146,7 +147,7 @@ fn store(
             feed::append(
                 tx,
                 Audience::Device(&device.id),
-                "receipt",
+                ChangeKind::Receipt,
                 &serde_json::json!({ "seq": seq, "leaf_index": index }),
             )?;
             Some(index)

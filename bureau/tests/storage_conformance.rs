@@ -712,7 +712,7 @@ mod counters {
                                         let seq = feed::append(
                                             tx,
                                             Audience::Everyone,
-                                            "conformance.test",
+                                            fieldproof_core::wire::pull::ChangeKind::Task,
                                             &serde_json::json!({ "writer": w, "n": n }),
                                         )?;
                                         // Stay open a little after taking the number, so a
@@ -995,7 +995,7 @@ mod enrollment {
     use super::*;
     use fieldproof_bureau::enrollment::{
         authenticate, create_enrollment_code, create_officer, enroll, list_devices, revoke_device,
-        verify_certificate, EnrollRequest, Enrollment, Role,
+        verify_certificate, EnrollAnswer, EnrollRequest, Role,
     };
     use fieldproof_core::evidence::keys::{key_id, Signer};
     use fieldproof_core::hex;
@@ -1026,7 +1026,7 @@ mod enrollment {
         code: &str,
         key: &TestKey,
         token_ttl_ms: i64,
-    ) -> Result<Enrollment> {
+    ) -> Result<EnrollAnswer> {
         let request = EnrollRequest {
             code: code.to_owned(),
             public_key: hex::encode(&key.public_key()),
@@ -1132,6 +1132,7 @@ mod enrollment {
 mod change_feed {
     use super::*;
     use fieldproof_bureau::sync::feed::{append, page, Audience};
+    use fieldproof_core::wire::pull::ChangeKind;
     use serde_json::json;
 
     conformance!(
@@ -1161,14 +1162,14 @@ mod change_feed {
                     .iter()
                     .map(|(audience, label)| {
                         let body = json!({ "label": label, "text": "露天焚烧 straw" });
-                        Ok((append(tx, *audience, "task", &body)?, *label))
+                        Ok((append(tx, *audience, ChangeKind::Task, &body)?, *label))
                     })
                     .collect()
             })
             .unwrap()
     }
 
-    fn labels(changes: &[fieldproof_bureau::sync::feed::Change]) -> Vec<String> {
+    fn labels(changes: &[fieldproof_core::wire::pull::Change]) -> Vec<String> {
         changes
             .iter()
             .map(|c| c.body["label"].as_str().unwrap().to_owned())
@@ -1246,7 +1247,7 @@ mod change_feed {
             .write(|tx| {
                 for size in [3000, 3000, 9000, 10] {
                     let body = serde_json::json!({ "label": "x".repeat(size) });
-                    append(tx, Audience::Everyone, "boundaries", &body)?;
+                    append(tx, Audience::Everyone, ChangeKind::Boundaries, &body)?;
                 }
                 Ok(())
             })

@@ -2,7 +2,7 @@
 //! Every route takes the admin token.
 
 use super::{blocking, AdminAuth, ApiResult, Json, State};
-use crate::enrollment::{self, Device, EnrollmentCode, Officer, Role};
+use crate::enrollment::{self, Device, EnrollmentCode, Officer};
 use crate::error::Error;
 use crate::parse_id;
 use axum::extract::{Path, State as Extract};
@@ -64,7 +64,7 @@ async fn create_enrollment_code(
     Extract(state): Extract<State>,
     Json(new): Json<NewEnrollmentCode>,
 ) -> ApiResult<(StatusCode, axum::Json<EnrollmentCode>)> {
-    let role = Role::parse(&new.role)?;
+    let role = enrollment::parse_role(&new.role)?;
     let code = blocking(&state, move |b| {
         let ttl_ms = b.limits.enrollment_code_ttl_s as i64 * 1000;
         b.db.write(|tx| {

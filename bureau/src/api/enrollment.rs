@@ -2,24 +2,25 @@
 //! token out) and `GET /v1/bureau` (the bureau's public key, for verifiers).
 
 use super::{blocking, ApiResult, Json, State};
-use crate::enrollment::{self, EnrollRequest, Enrollment};
+use crate::enrollment::{self, EnrollAnswer, EnrollRequest};
 use axum::extract::State as Extract;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::hex;
+use fieldproof_core::wire::enrollment::ENROLL_PATH;
 use serde_json::{json, Value};
 
 pub fn routes() -> Router<State> {
     Router::new()
-        .route("/v1/enroll", post(enroll))
+        .route(ENROLL_PATH, post(enroll))
         .route("/v1/bureau", get(bureau_info))
 }
 
 async fn enroll(
     Extract(state): Extract<State>,
     Json(request): Json<EnrollRequest>,
-) -> ApiResult<(StatusCode, axum::Json<Enrollment>)> {
+) -> ApiResult<(StatusCode, axum::Json<EnrollAnswer>)> {
     let enrollment = blocking(&state, move |b| {
         let ttl_ms = b.limits.token_ttl_s as i64 * 1000;
         b.db.write(|tx| enrollment::enroll(tx, &b.key, &request, ttl_ms))

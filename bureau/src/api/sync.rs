@@ -2,12 +2,13 @@
 
 use super::{blocking, ApiResult, DeviceAuth, Json, State};
 use crate::error::Error;
-use crate::sync::pull::{self, PullPage, PullRequest};
+use crate::sync::pull::{self, PullRequest};
 use crate::sync::push;
 use axum::extract::{Query, State as Extract};
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::wire::ops::{PushRequest, PushResponse};
+use fieldproof_core::wire::pull::PullPage;
 
 pub fn routes() -> Router<State> {
     Router::new()

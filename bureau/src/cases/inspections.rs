@@ -12,6 +12,7 @@ use crate::storage::{Row, Tx, Value};
 use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::hex;
+use fieldproof_core::wire::pull::{ChangeKind, ReviewBody};
 use serde::Serialize;
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -358,18 +359,23 @@ pub fn review(
     if changed != 1 {
         return Err(Error::AlreadyReviewed);
     }
-    let body = serde_json::json!({
-        "inspection_id": id,
-        "decision": status,
-        "comment": comment,
-        "reviewed_ms": reviewed_ms,
-    });
+    let body = ReviewBody {
+        inspection_id: id.to_owned(),
+        decision: status.to_owned(),
+        comment: comment.clone(),
+        reviewed_ms,
+    };
     // Reviewers and colleagues in the jurisdiction see the decision; the device
     // that sent the inspection hears of it even if it has since been moved or
     // pulls a narrower scope. A device covered by both gets it twice; applying a
     // decision is idempotent.
-    feed::append(tx, Audience::Jurisdiction(&jurisdiction), "review", &body)?;
-    feed::append(tx, Audience::Device(&device_id), "review", &body)?;
+    feed::append(
+        tx,
+        Audience::Jurisdiction(&jurisdiction),
+        ChangeKind::Review,
+        &body,
+    )?;
+    feed::append(tx, Audience::Device(&device_id), ChangeKind::Review, &body)?;
     get(tx, id)
 }
 

@@ -16,6 +16,7 @@ use crate::{now_ms, params};
 use fieldproof_core::geo::datum::{Datum, LatLon};
 use fieldproof_core::geo::jurisdiction::{Jurisdiction, JurisdictionIndex};
 use fieldproof_core::model::checklist::ChecklistTemplate;
+use fieldproof_core::wire::pull::ChangeKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -116,7 +117,7 @@ pub fn store_boundaries(
             feed::append(
                 tx,
                 Audience::Jurisdiction(&boundary.code),
-                "boundaries",
+                ChangeKind::Boundaries,
                 boundary,
             )?;
             load.loaded += 1;
@@ -290,7 +291,7 @@ pub fn publish_checklist(
             Some(code) => Audience::Jurisdiction(code),
             None => Audience::Everyone,
         };
-        feed::append(tx, audience, "checklist", publication)?;
+        feed::append(tx, audience, ChangeKind::Checklist, publication)?;
     }
     let loaded_ms = tx
         .query_one(

@@ -14,6 +14,7 @@ use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
+use fieldproof_core::wire::pull::ChangeKind;
 use serde::Deserialize;
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -60,7 +61,7 @@ pub fn create(tx: &mut Tx, new: &NewTask) -> Result<Task> {
     feed::append(
         tx,
         Audience::Jurisdiction(&task.jurisdiction),
-        "task",
+        ChangeKind::Task,
         &task,
     )?;
     Ok(task)

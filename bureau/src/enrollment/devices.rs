@@ -2,14 +2,14 @@
 
 use super::certificate::DeviceCertificate;
 use super::officers::code_hash;
-use super::Role;
+use super::{parse_role, EnrollAnswer, EnrollRequest, Role};
 use crate::custody_log::BureauKey;
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx};
 use crate::{now_ms, params, secrets};
 use fieldproof_core::evidence::keys::key_id;
 use fieldproof_core::hex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// An enrolled device, as requests see it once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,34 +24,6 @@ pub struct Device {
     pub revoked_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollRequest {
-    pub code: String,
-    /// SEC1 uncompressed P-256 public key, hex (65 bytes).
-    pub public_key: String,
-    /// The platform's key attestation (e.g. an Android Keystore certificate chain),
-    /// hex, stored as is for reviewers.
-    #[serde(default)]
-    pub attestation: Option<String>,
-}
-
-/// What the device keeps after enrolling.
-#[derive(Debug, Clone, Serialize)]
-pub struct Enrollment {
-    pub device_id: String,
-    pub officer_id: String,
-    pub jurisdiction: String,
-    pub role: Role,
-    /// The device certificate (COSE_Sign1 by the bureau key), hex.
-    pub certificate: String,
-    pub token: String,
-    pub token_expires_ms: i64,
-    /// The bureau's SEC1 public key, hex: what checkpoints, receipts and
-    /// certificates verify against.
-    pub bureau_public_key: String,
-}
-
 const MAX_ATTESTATION_BYTES: usize = 64 * 1024;
 
 /// Redeems a one-time code for a device certificate and an access token.
@@ -60,7 +32,7 @@ pub fn enroll(
     bureau_key: &BureauKey,
     request: &EnrollRequest,
     token_ttl_ms: i64,
-) -> Result<Enrollment> {
+) -> Result<EnrollAnswer> {
     let public_key = parse_public_key(&request.public_key)?;
     let attestation = match &request.attestation {
         Some(text) => Some(
@@ -102,7 +74,7 @@ pub fn enroll(
             token_ttl_ms,
         );
     }
-    let role = Role::parse(&code.text(2)?)?;
+    let role = parse_role(&code.text(2)?)?;
     let certificate = DeviceCertificate {
         device_id: uuid::Uuid::now_v7().to_string(),
         public_key: public_key.clone(),
@@ -128,7 +100,7 @@ pub fn enroll(
         params![id, &kid],
     )?;
     let (token, token_expires_ms) = issue_token(tx, id, now, token_ttl_ms)?;
-    Ok(Enrollment {
+    Ok(EnrollAnswer {
         device_id: id.clone(),
         officer_id: certificate.officer_id,
         jurisdiction: certificate.jurisdiction,
@@ -153,7 +125,7 @@ fn reenroll(
     device_id: &str,
     now: i64,
     token_ttl_ms: i64,
-) -> Result<Enrollment> {
+) -> Result<EnrollAnswer> {
     let row = tx.query_one(
         &format!("SELECT {DEVICE_COLUMNS}, d.certificate FROM devices d WHERE d.id = $1"),
         params![device_id],
@@ -170,7 +142,7 @@ fn reenroll(
     }
     spend_code(tx, &request.code, device_id, now)?;
     let (token, token_expires_ms) = issue_token(tx, device_id, now, token_ttl_ms)?;
-    Ok(Enrollment {
+    Ok(EnrollAnswer {
         device_id: existing.id,
         officer_id: existing.officer_id,
         jurisdiction: existing.jurisdiction,
@@ -255,7 +227,7 @@ fn device(row: &Row) -> Result<Device> {
         id: row.text(0)?,
         officer_id: row.text(1)?,
         jurisdiction: row.text(2)?,
-        role: Role::parse(&row.text(3)?)?,
+        role: parse_role(&row.text(3)?)?,
         key_id: row.blob(4)?,
         enrolled_ms: row.int(5)?,
         revoked_ms: row.opt_int(6)?,

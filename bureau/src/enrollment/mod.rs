@@ -10,9 +10,8 @@ mod devices;
 mod officers;
 
 pub use certificate::{verify_certificate, DeviceCertificate};
-pub use devices::{
-    authenticate, enroll, list_devices, revoke_device, Device, EnrollRequest, Enrollment,
-};
+pub use devices::{authenticate, enroll, list_devices, revoke_device, Device};
+pub use fieldproof_core::wire::enrollment::{EnrollAnswer, EnrollRequest, Role};
 pub use officers::{
     create_enrollment_code, create_officer, find_or_create_officer, list_officers, EnrollmentCode,
     Officer,
@@ -22,36 +21,12 @@ pub use fieldproof_core::model::division::covers;
 
 use crate::error::{Error, Result};
 use fieldproof_core::model::division::DivisionCode;
-use serde::{Deserialize, Serialize};
 
-/// What an enrolled officer does, and so what the bureau lets their device do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    TownshipStaff,
-    CountyOfficer,
-    Reviewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::TownshipStaff => "township_staff",
-            Role::CountyOfficer => "county_officer",
-            Role::Reviewer => "reviewer",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "township_staff" => Ok(Role::TownshipStaff),
-            "county_officer" => Ok(Role::CountyOfficer),
-            "reviewer" => Ok(Role::Reviewer),
-            _ => Err(Error::InvalidRequest {
-                reason: "role must be township_staff, county_officer or reviewer".into(),
-            }),
-        }
-    }
+/// A role named in a request or a stored row.
+pub fn parse_role(text: &str) -> Result<Role> {
+    Role::parse(text).ok_or_else(|| Error::InvalidRequest {
+        reason: "role must be township_staff, county_officer or reviewer".into(),
+    })
 }
 
 /// Checks a jurisdiction code: a [`DivisionCode`] of any level, province to village.

@@ -10,6 +10,7 @@
 use crate::error::Result;
 use crate::storage::{next_counter, Tx};
 use crate::{now_ms, params};
+use fieldproof_core::wire::pull::{Change, ChangeKind};
 use serde::Serialize;
 
 /// Who an entry is for.
@@ -22,7 +23,12 @@ pub enum Audience<'a> {
 }
 
 /// Appends an entry in the caller's transaction; returns its number.
-pub fn append(tx: &mut Tx, audience: Audience, kind: &str, body: &impl Serialize) -> Result<i64> {
+pub fn append(
+    tx: &mut Tx,
+    audience: Audience,
+    kind: ChangeKind,
+    body: &impl Serialize,
+) -> Result<i64> {
     let seq = next_counter(tx, "change_feed")?;
     let (jurisdiction, device) = match audience {
         Audience::Everyone => (None, None),
@@ -32,17 +38,9 @@ pub fn append(tx: &mut Tx, audience: Audience, kind: &str, body: &impl Serialize
     let body = serde_json::to_string(body).expect("feed bodies serialise");
     tx.execute(
         "INSERT INTO change_feed (seq, jurisdiction, device_id, kind, body, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        params![seq, jurisdiction, device, kind, body, now_ms()],
+        params![seq, jurisdiction, device, kind.as_str(), body, now_ms()],
     )?;
     Ok(seq)
-}
-
-/// One feed entry as a device receives it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub seq: i64,
-    pub kind: String,
-    pub body: serde_json::Value,
 }
 
 /// Up to `limit` entries after `after` that `device_id` in `jurisdiction` may see,

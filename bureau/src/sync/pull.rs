@@ -2,21 +2,13 @@
 //! with the latest signed checkpoint. Receipts in the feed are expanded into full
 //! receipts (inclusion proof against that checkpoint) as they are read.
 
-use super::feed::{self, Change, PageSize};
+use super::feed::{self, PageSize};
 use crate::bureau::Bureau;
-use crate::custody_log::{persisted, SignedCheckpoint};
+use crate::custody_log::persisted;
 use crate::enrollment::{covers, Device};
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PullPage {
-    pub changes: Vec<Change>,
-    /// Opaque; pass it back as `cursor` to continue.
-    pub next_cursor: String,
-    pub has_more: bool,
-    pub checkpoint: SignedCheckpoint,
-}
+use fieldproof_core::wire::pull::{ChangeKind, PullPage, ReceiptBody};
+use serde::Deserialize;
 
 /// What a device asks for: `GET /v1/sync/pull?cursor=&limit=&max_bytes=&jurisdiction=`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,20 +57,26 @@ pub fn pull(bureau: &Bureau, device: &Device, request: &PullRequest) -> Result<P
         .read(|tx| feed::page(tx, &device.id, scope, after, size))?;
     // Read after the page, so the checkpoint covers every leaf the page names.
     let checkpoint = persisted::latest_checkpoint(&bureau.db, &bureau.log, &bureau.key)?;
-    for change in changes.iter_mut().filter(|c| c.kind == "receipt") {
-        let Some(leaf_index) = change.body.get("leaf_index").and_then(|v| v.as_u64()) else {
+    for change in changes
+        .iter_mut()
+        .filter(|c| c.kind() == Some(ChangeKind::Receipt))
+    {
+        let (Some(leaf_index), Some(seq)) = (
+            change.body.get("leaf_index").and_then(|v| v.as_u64()),
+            change.body.get("seq").and_then(|v| v.as_u64()),
+        ) else {
             continue;
         };
         let receipt = persisted::receipt(&bureau.log, leaf_index, &checkpoint)?;
-        let seq = change.body.get("seq").cloned();
-        change.body = serde_json::json!({ "seq": seq, "receipt": receipt });
+        change.body =
+            serde_json::to_value(ReceiptBody { seq, receipt }).expect("receipts serialise");
     }
     let next = changes.last().map_or(after, |c| c.seq);
     Ok(PullPage {
         changes,
         next_cursor: format_cursor(next),
         has_more,
-        checkpoint,
+        checkpoint: Some(checkpoint),
     })
 }
 

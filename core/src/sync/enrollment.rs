@@ -11,22 +11,8 @@ use crate::hex;
 use crate::model::sync::Enrollment;
 use crate::store::Store;
 use crate::time::now_ms;
-use serde::Deserialize;
-use serde_json::json;
+use crate::wire::enrollment::{EnrollAnswer, EnrollRequest, ENROLL_PATH};
 use std::time::Instant;
-
-/// `201` of `POST /v1/enroll`.
-#[derive(Deserialize)]
-struct Answer {
-    device_id: String,
-    officer_id: String,
-    jurisdiction: String,
-    role: String,
-    certificate: String,
-    token: String,
-    token_expires_ms: Option<i64>,
-    bureau_public_key: String,
-}
 
 /// Enrolls with the bureau at `server_url` using a one-time `code`, and stores the
 /// enrollment (replacing any earlier one). Refusals keep the bureau's codes:
@@ -41,9 +27,13 @@ pub(crate) fn enroll(
 ) -> Result<Enrollment> {
     let public_key = store.device_public_key()?;
     let bureau = BureauClient::new(transport, server_url, deadline);
-    let request = json!({ "code": code, "public_key": hex::encode(&public_key) });
-    let answer: Answer =
-        bureau.json("POST", "/v1/enroll", Some(request.to_string().into_bytes()))?;
+    let request = EnrollRequest {
+        code: code.to_owned(),
+        public_key: hex::encode(&public_key),
+        attestation: None,
+    };
+    let body = serde_json::to_vec(&request).expect("requests serialise");
+    let answer: EnrollAnswer = bureau.json("POST", ENROLL_PATH, Some(body))?;
     let bad = |reason: &str| Error::BadResponse {
         reason: format!("enrollment: {reason}"),
     };
@@ -63,8 +53,8 @@ pub(crate) fn enroll(
         device_id: answer.device_id,
         officer_id: answer.officer_id,
         jurisdiction: answer.jurisdiction,
-        role: answer.role,
-        token_expires_ms: answer.token_expires_ms,
+        role: answer.role.as_str().to_owned(),
+        token_expires_ms: Some(answer.token_expires_ms),
         certificate,
         bureau_public_key,
         enrolled_at_ms: now_ms(),

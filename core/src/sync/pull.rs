@@ -5,71 +5,17 @@
 
 use super::client::BureauClient;
 use crate::error::Result;
-use crate::evidence::receipt::{Receipt, SignedCheckpoint};
-use crate::geo::datum::Datum;
-use crate::model::checklist::ChecklistTemplate;
 use crate::model::inspection::{Review, Status};
 use crate::store::{FeedItem, Store};
-use serde::Deserialize;
-use serde_json::Value;
+use crate::wire::pull::{
+    BoundaryBody, Change, ChangeKind, ChecklistBody, PullPage, ReceiptBody, ReviewBody, PULL_PATH,
+};
 
 /// Entries per page.
 const PAGE_LIMIT: u32 = 50;
 /// Bytes of entries per page the bureau is asked for: at 2G speeds (~20 KB/s) a
 /// page finishes in a few seconds, well inside a background task's window.
 const PAGE_BYTES: u32 = 64 * 1024;
-
-#[derive(Deserialize)]
-struct Page {
-    changes: Vec<Change>,
-    next_cursor: String,
-    has_more: bool,
-    #[serde(default)]
-    checkpoint: Option<SignedCheckpoint>,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    kind: String,
-    #[serde(default)]
-    body: Value,
-}
-
-#[derive(Deserialize)]
-struct ReviewBody {
-    inspection_id: String,
-    /// `accepted` or `returned`.
-    decision: String,
-    #[serde(default)]
-    comment: Option<String>,
-    reviewed_ms: i64,
-}
-
-#[derive(Deserialize)]
-struct BoundaryBody {
-    datum: Datum,
-    /// A GeoJSON Feature the device's loader reads as is.
-    geojson: Value,
-}
-
-#[derive(Deserialize)]
-struct ChecklistBody {
-    template: ChecklistTemplate,
-    #[serde(default)]
-    matter: Option<MatterBody>,
-}
-
-#[derive(Deserialize)]
-struct MatterBody {
-    code: String,
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct ReceiptBody {
-    seq: u64,
-    receipt: Receipt,
-}
 
 /// What one pull request did.
 pub(crate) struct Pulled {
@@ -82,10 +28,10 @@ pub(crate) struct Pulled {
 pub(crate) fn pull_page(store: &Store, bureau: &BureauClient, bureau_key: &[u8]) -> Result<Pulled> {
     let cursor = store.sync_state()?.pull_cursor.unwrap_or_default();
     let path = format!(
-        "/v1/sync/pull?cursor={}&limit={PAGE_LIMIT}&max_bytes={PAGE_BYTES}",
+        "{PULL_PATH}?cursor={}&limit={PAGE_LIMIT}&max_bytes={PAGE_BYTES}",
         query_value(&cursor)
     );
-    let page: Page = bureau.json("GET", &path, None)?;
+    let page: PullPage = bureau.json("GET", &path, None)?;
     let items: Vec<FeedItem> = page.changes.into_iter().map(read).collect();
     let applied = store.apply_pull_page(
         &items,
@@ -103,28 +49,34 @@ pub(crate) fn pull_page(store: &Store, bureau: &BureauClient, bureau_key: &[u8])
 /// Reads one entry. Unknown kinds and unreadable bodies become `Unknown`: a page
 /// never fails for one entry this app cannot use.
 fn read(change: Change) -> FeedItem {
-    let item = match change.kind.as_str() {
-        "task" => serde_json::from_value(change.body).ok().map(FeedItem::Task),
-        "review" => serde_json::from_value(change.body).ok().and_then(review),
-        "boundaries" => serde_json::from_value(change.body)
-            .ok()
-            .map(|b: BoundaryBody| FeedItem::Boundary {
-                geojson: b.geojson.to_string(),
-                datum: b.datum,
-            }),
-        "checklist" => serde_json::from_value(change.body)
-            .ok()
-            .map(|c: ChecklistBody| FeedItem::Checklist {
-                template: c.template,
-                matter: c.matter.map(|m| (m.code, m.name)),
-            }),
-        "receipt" => serde_json::from_value(change.body)
+    let Some(kind) = change.kind() else {
+        return FeedItem::Unknown;
+    };
+    let item = match kind {
+        ChangeKind::Task => serde_json::from_value(change.body).ok().map(FeedItem::Task),
+        ChangeKind::Review => serde_json::from_value(change.body).ok().and_then(review),
+        ChangeKind::Boundaries => {
+            serde_json::from_value(change.body)
+                .ok()
+                .map(|b: BoundaryBody| FeedItem::Boundary {
+                    geojson: b.geojson.to_string(),
+                    datum: b.datum,
+                })
+        }
+        ChangeKind::Checklist => {
+            serde_json::from_value(change.body)
+                .ok()
+                .map(|c: ChecklistBody| FeedItem::Checklist {
+                    template: c.template,
+                    matter: c.matter.map(|m| (m.code, m.name)),
+                })
+        }
+        ChangeKind::Receipt => serde_json::from_value(change.body)
             .ok()
             .map(|r: ReceiptBody| FeedItem::Receipt {
                 seq: r.seq,
                 receipt: r.receipt,
             }),
-        _ => None,
     };
     item.unwrap_or(FeedItem::Unknown)
 }
@@ -158,10 +110,11 @@ fn query_value(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn change(kind: &str, body: Value) -> Change {
         Change {
+            seq: 1,
             kind: kind.into(),
             body,
         }
