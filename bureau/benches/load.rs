@@ -17,6 +17,7 @@
 //!   WAL), single-threaded: the storage floor for the push path.
 
 use base64::Engine;
+use fieldproof_bureau::server::BackgroundServer;
 use fieldproof_bureau::{Bureau, Config};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,8 +66,8 @@ fn main() {
 struct Server {
     url: String,
     bureau: Arc<Bureau>,
+    _server: BackgroundServer,
     _data: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
 }
 
 fn start(database_url: Option<String>) -> Server {
@@ -78,26 +79,13 @@ fn start(database_url: Option<String>) -> Server {
         database_url,
         ..Config::default()
     };
-    let (bureau, _) = Bureau::open(&config).unwrap();
-    let bureau = Arc::new(bureau);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(config.listen))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(fieldproof_bureau::server::serve(
-        bureau.clone(),
-        listener,
-        std::future::pending(),
-    ));
+    let listener = std::net::TcpListener::bind(config.listen).unwrap();
+    let server = BackgroundServer::start(&config, listener).unwrap();
     Server {
-        url,
-        bureau,
+        url: server.url(),
+        bureau: server.bureau.clone(),
+        _server: server,
         _data: data,
-        _runtime: runtime,
     }
 }
 

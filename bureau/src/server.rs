@@ -10,7 +10,10 @@ use crate::uploads;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 /// Serves `bureau` on an already bound listener until `shutdown` completes.
 /// Expired photo uploads are swept at start-up and periodically while it serves.
@@ -45,6 +48,113 @@ pub fn run(config: &Config, started: impl FnOnce(SocketAddr, Option<String>)) ->
         started(listener.local_addr()?, first_start.admin_token);
         serve(Arc::new(bureau), listener, shutdown_signal()).await
     })
+}
+
+/// A bureau serving on a thread with its own runtime until stopped: the
+/// embedded bureau of the CLI demo, the tests and the benchmarks. Dropping it
+/// stops it gracefully.
+pub struct BackgroundServer {
+    pub bureau: Arc<Bureau>,
+    pub addr: SocketAddr,
+    control: Option<oneshot::Sender<Stop>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Stop {
+    /// In-flight requests finish, as on SIGTERM.
+    Graceful,
+    /// Everything ends where it is, as when the process is killed.
+    Abort,
+}
+
+impl BackgroundServer {
+    /// Opens the bureau from `config` and serves it on `listener` (already bound,
+    /// so the caller knows the address before anything runs).
+    pub fn start(config: &Config, listener: std::net::TcpListener) -> Result<Self> {
+        let (bureau, _) = Bureau::open(config)?;
+        let bureau = Arc::new(bureau);
+        let addr = listener.local_addr()?;
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let (control, commands) = oneshot::channel();
+        let served = bureau.clone();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(run_until_stopped(served, listener, commands));
+            // A write already running on a blocking thread finishes (it is one
+            // transaction either way); nothing waits for connections.
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        });
+        Ok(Self {
+            bureau,
+            addr,
+            control: Some(control),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops as on SIGTERM: in-flight requests finish first.
+    pub fn stop(mut self) {
+        self.halt(Stop::Graceful);
+    }
+
+    /// Stops as a killed process would: requests in flight get no answer and
+    /// their connections are dropped. Whatever a request had committed stays.
+    pub fn crash(mut self) {
+        self.halt(Stop::Abort);
+    }
+
+    fn halt(&mut self, how: Stop) {
+        if let Some(control) = self.control.take() {
+            let _ = control.send(how);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.halt(Stop::Graceful);
+    }
+}
+
+async fn run_until_stopped(
+    bureau: Arc<Bureau>,
+    listener: std::net::TcpListener,
+    commands: oneshot::Receiver<Stop>,
+) {
+    let Ok(listener) = TcpListener::from_std(listener) else {
+        return;
+    };
+    let (graceful, graceful_signal) = oneshot::channel::<()>();
+    let serving = serve(bureau, listener, async {
+        let _ = graceful_signal.await;
+    });
+    tokio::pin!(serving);
+    tokio::select! {
+        served = &mut serving => report(served),
+        command = commands => match command {
+            Ok(Stop::Abort) => {}
+            // Told to stop, or the handle is gone: finish what is in flight.
+            Ok(Stop::Graceful) | Err(_) => {
+                let _ = graceful.send(());
+                report(serving.await);
+            }
+        },
+    }
+}
+
+fn report(served: Result<()>) {
+    if let Err(e) = served {
+        eprintln!("bureau server failed [{}]: {e}", e.code());
+    }
 }
 
 async fn shutdown_signal() {

@@ -9,7 +9,8 @@
 //! printing a loud `SKIPPED` line (for machines without PostgreSQL).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use fieldproof_bureau::{api, Bureau, Config};
+use fieldproof_bureau::server::BackgroundServer;
+use fieldproof_bureau::Config;
 use fieldproof_core::evidence::keys::{key_id, Signer};
 use fieldproof_core::evidence::record::{Context, Event, EvidencePayload};
 use fieldproof_core::hex;
@@ -17,8 +18,6 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -36,8 +35,7 @@ pub struct TestBureau {
     pub addr: SocketAddr,
     pub data: tempfile::TempDir,
     pub config: Config,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    server: Option<BackgroundServer>,
 }
 
 impl TestBureau {
@@ -60,35 +58,14 @@ impl TestBureau {
 
     /// Starts on an existing data directory (a restart).
     pub fn start_in(data: tempfile::TempDir, config: Config) -> Self {
-        let (bureau, _) = Bureau::open(&config).expect("bureau opens");
-        let bureau = Arc::new(bureau);
         let listener = std::net::TcpListener::bind(config.listen).expect("bind loopback");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                fieldproof_bureau::server::serve(bureau, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let _ = api::router; // the router is what serve() runs
+        let server = BackgroundServer::start(&config, listener).expect("bureau opens");
         Self {
-            url: format!("http://{addr}"),
-            addr,
+            url: server.url(),
+            addr: server.addr,
             data,
             config,
-            stop: Some(stop),
-            thread: Some(thread),
+            server: Some(server),
         }
     }
 
@@ -100,11 +77,8 @@ impl TestBureau {
     }
 
     fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(server) = self.server.take() {
+            server.stop();
         }
     }
 

@@ -6,7 +6,8 @@
 use fieldproof_bureau::cases::inspections::{get, review, Decision};
 use fieldproof_bureau::cases::tasks::{create, NewTask};
 use fieldproof_bureau::enrollment::{create_enrollment_code, find_or_create_officer, Role};
-use fieldproof_bureau::{Bureau, Config};
+use fieldproof_bureau::server::BackgroundServer;
+use fieldproof_bureau::Config;
 use fieldproof_core::store::Store;
 use fieldproof_core::sync::{HttpTransport, SyncEngine, SyncReport};
 use fieldproof_core::{Error, Result};
@@ -21,9 +22,8 @@ const MAX_ROUNDS: usize = 5;
 
 /// A bureau serving on 127.0.0.1 until dropped.
 struct EmbeddedBureau {
-    bureau: Arc<Bureau>,
+    server: BackgroundServer,
     url: String,
-    runtime: tokio::runtime::Runtime,
     /// Kept after the demo, like the device database, to be looked at.
     data: std::path::PathBuf,
 }
@@ -40,23 +40,11 @@ impl EmbeddedBureau {
             admin_token: Some("demo-admin-token-not-for-use".into()),
             ..Config::default()
         };
-        let (bureau, _) = Bureau::open(&config).map_err(bureau_error)?;
-        let bureau = Arc::new(bureau);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind(config.listen))?;
-        let url = format!("http://{}", listener.local_addr()?);
-        runtime.spawn(fieldproof_bureau::server::serve(
-            bureau.clone(),
-            listener,
-            std::future::pending(),
-        ));
+        let listener = std::net::TcpListener::bind(config.listen)?;
+        let server = BackgroundServer::start(&config, listener).map_err(bureau_error)?;
         Ok(Self {
-            bureau,
-            url,
-            runtime,
+            url: server.url(),
+            server,
             data,
         })
     }
@@ -66,7 +54,7 @@ impl EmbeddedBureau {
         &self,
         f: impl FnOnce(&mut fieldproof_bureau::storage::Tx) -> fieldproof_bureau::Result<T>,
     ) -> Result<T> {
-        self.bureau.db.write(f).map_err(bureau_error)
+        self.server.bureau.db.write(f).map_err(bureau_error)
     }
 }
 
@@ -130,7 +118,7 @@ pub fn round_trip(
             "receipts": receipts,
         }),
     );
-    drop(bureau.runtime);
+    bureau.server.stop();
     Ok(())
 }
 

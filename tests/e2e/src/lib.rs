@@ -11,7 +11,8 @@ pub use invariants::{assert_consistent, assert_settled, Tally};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use fieldproof_bureau::{Bureau, Config};
+use fieldproof_bureau::server::BackgroundServer;
+use fieldproof_bureau::Config;
 use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
@@ -40,13 +41,7 @@ pub struct TestBureau {
     pub addr: SocketAddr,
     pub data: tempfile::TempDir,
     config: Config,
-    serving: Option<Serving>,
-}
-
-/// The server thread of a running bureau.
-struct Serving {
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: JoinHandle<()>,
+    serving: Option<BackgroundServer>,
 }
 
 impl TestBureau {
@@ -67,7 +62,7 @@ impl TestBureau {
         let listener = std::net::TcpListener::bind(config.listen).expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         config.listen = addr;
-        let serving = Some(serve(&config, listener));
+        let serving = Some(BackgroundServer::start(&config, listener).expect("bureau opens"));
         Self {
             url: format!("http://{addr}"),
             addr,
@@ -82,8 +77,7 @@ impl TestBureau {
     /// committed stays; nothing else is flushed or finished.
     pub fn crash(&mut self) {
         if let Some(serving) = self.serving.take() {
-            let _ = serving.stop.send(());
-            let _ = serving.thread.join();
+            serving.crash();
         }
     }
 
@@ -98,7 +92,7 @@ impl TestBureau {
                     .ok()
             })
             .expect("the bureau's port binds again");
-        self.serving = Some(serve(&self.config, listener));
+        self.serving = Some(BackgroundServer::start(&self.config, listener).expect("bureau opens"));
     }
 
     /// A crash, then a start on the same data and port.
@@ -164,38 +158,6 @@ impl Drop for TestBureau {
     fn drop(&mut self) {
         self.crash();
     }
-}
-
-/// Serves a bureau opened from `config` on `listener`, on a thread with its own
-/// runtime, until told to stop. Stopping drops the runtime: every task, and so
-/// every connection, ends where it is.
-fn serve(config: &Config, listener: std::net::TcpListener) -> Serving {
-    let (bureau, _) = Bureau::open(config).expect("bureau opens");
-    listener.set_nonblocking(true).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let serving = fieldproof_bureau::server::serve(
-                Arc::new(bureau),
-                listener,
-                std::future::pending(),
-            );
-            tokio::select! {
-                served = serving => served.unwrap(),
-                _ = stopped => {}
-            }
-        });
-        // A write already running on a blocking thread finishes (it is one
-        // transaction either way); nothing waits for connections.
-        runtime.shutdown_timeout(Duration::from_secs(5));
-    });
-    Serving { stop, thread }
 }
 
 /// A file of the shared corpus: under `FIELDPROOF_CORPUS`, else `../shared/corpus`
