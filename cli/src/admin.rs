@@ -7,7 +7,7 @@
 //! state (409, 410), 6 server or storage failure (5xx), 7 bureau unreachable or
 //! not answering as a bureau; 2 is a usage error.
 
-use crate::output::Output;
+use crate::output::{exit_for_status, Failure, Output};
 use clap::{Args as ClapArgs, Subcommand};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -216,54 +216,6 @@ struct PageArgs {
     /// Every page, not just one.
     #[arg(long, conflicts_with = "cursor")]
     all: bool,
-}
-
-/// A failure to report: a stable code, a message, and the exit status.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
-    pub exit: u8,
-}
-
-impl Failure {
-    fn new(code: &str, message: impl Into<String>, exit: u8) -> Self {
-        Self {
-            code: code.to_owned(),
-            message: message.into(),
-            exit,
-        }
-    }
-
-    /// A bureau error, classed by its HTTP status as the API would answer it.
-    pub fn from_bureau(error: &fieldproof_bureau::Error) -> Self {
-        let exit = match error {
-            fieldproof_bureau::Error::InvalidConfig { .. } => 3,
-            _ => exit_for_status(fieldproof_bureau::api::http_status(error)),
-        };
-        Self::new(error.code(), error.to_string(), exit)
-    }
-
-    /// Prints the failure (the JSON line with `--json`; stderr always) and
-    /// returns the exit status.
-    pub fn report(&self, out: &Output) -> ExitCode {
-        if out.json {
-            let line = json!({ "error": { "code": self.code, "message": self.message } });
-            out.print(&line, String::new);
-        }
-        eprintln!("error[{}]: {}", self.code, self.message);
-        ExitCode::from(self.exit)
-    }
-}
-
-/// Exit status for an HTTP error status (see the module doc).
-fn exit_for_status(status: u16) -> u8 {
-    match status {
-        404 => 4,
-        409 | 410 => 5,
-        500..=599 => 6,
-        _ => 3,
-    }
 }
 
 type Result<T> = std::result::Result<T, Failure>;

@@ -2,7 +2,7 @@
 //! database with a bureau, then sync it (push the outbox, pull the bureau's
 //! changes, upload photos) within a deadline, printing the sync report.
 
-use crate::output::{self, Output};
+use crate::output::{self, Failure, Output};
 use clap::{Args as ClapArgs, Subcommand};
 use fieldproof_core::store::Store;
 use fieldproof_core::sync::{ErrorClass, HttpTransport, SyncEngine, SyncOptions, SyncReport};
@@ -110,13 +110,9 @@ fn print_report(out: &Output, report: &SyncReport) -> ExitCode {
     let Some(error) = &report.last_error else {
         return ExitCode::SUCCESS;
     };
-    if out.json {
-        let line = json!({ "error": { "code": error.code, "message": error.message } });
-        out.print(&line, String::new);
-    }
-    eprintln!("error[{}]: {}", error.code, error.message);
-    ExitCode::from(match error.class {
+    let exit = match error.class {
         ErrorClass::Offline | ErrorClass::Server => 7,
         ErrorClass::Auth | ErrorClass::Local => 5,
-    })
+    };
+    Failure::new(&error.code, error.message.clone(), exit).report(out)
 }

@@ -1,7 +1,10 @@
-//! How results and failures are printed: JSON lines for scripts, short text for people.
+//! How results and failures are printed: JSON lines for scripts, short text for
+//! people. Every failure, whatever failed, is one [`Failure`]: a stable code, a
+//! message and an exit status.
 
 use fieldproof_core::{Error, ErrorKind};
 use serde::Serialize;
+use serde_json::json;
 use std::io::{ErrorKind as IoErrorKind, Write};
 use std::process::ExitCode;
 
@@ -49,12 +52,55 @@ pub fn exit_status(kind: ErrorKind) -> u8 {
     }
 }
 
+/// Reports a core error: its code and message, and the exit status of its kind.
 pub fn fail(err: &Error, json: bool) -> ExitCode {
-    if json {
-        let line =
-            serde_json::json!({ "error": { "code": err.code(), "message": err.to_string() } });
-        emit(&line.to_string());
+    Failure::new(err.code(), err.to_string(), exit_status(err.kind())).report(&Output::new(json))
+}
+
+/// A failure to report: a stable code, a message, and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+    pub exit: u8,
+}
+
+impl Failure {
+    pub fn new(code: &str, message: impl Into<String>, exit: u8) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            exit,
+        }
     }
-    eprintln!("error[{}]: {err}", err.code());
-    ExitCode::from(exit_status(err.kind()))
+
+    /// A bureau error, classed by its HTTP status as the API would answer it.
+    pub fn from_bureau(error: &fieldproof_bureau::Error) -> Self {
+        let exit = match error {
+            fieldproof_bureau::Error::InvalidConfig { .. } => 3,
+            _ => exit_for_status(fieldproof_bureau::api::http_status(error)),
+        };
+        Self::new(error.code(), error.to_string(), exit)
+    }
+
+    /// Prints the failure (the JSON line with `--json`; stderr always) and
+    /// returns the exit status.
+    pub fn report(&self, out: &Output) -> ExitCode {
+        if out.json {
+            let line = json!({ "error": { "code": self.code, "message": self.message } });
+            emit(&line.to_string());
+        }
+        eprintln!("error[{}]: {}", self.code, self.message);
+        ExitCode::from(self.exit)
+    }
+}
+
+/// Exit status for an HTTP error status (see `admin`'s module doc).
+pub fn exit_for_status(status: u16) -> u8 {
+    match status {
+        404 => 4,
+        409 | 410 => 5,
+        500..=599 => 6,
+        _ => 3,
+    }
 }

@@ -7,8 +7,7 @@
 //! when it was generated at first start, then one line when listening with the
 //! bound address (so `--listen 127.0.0.1:0` is usable from scripts).
 
-use crate::admin::Failure;
-use crate::output::Output;
+use crate::output::{Failure, Output};
 use clap::Args as ClapArgs;
 use fieldproof_bureau::Config;
 use serde_json::json;
