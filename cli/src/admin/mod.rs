@@ -1,0 +1,110 @@
+//! `fieldproof admin`: the bureau's admin API from a shell — officers, enrollment
+//! codes, devices, tasks, reference data, inspections and their review.
+//!
+//! Results print as text, or with `--json` one JSON document per line. A refusal
+//! by the bureau prints its own `{"error":{"code","message"}}` and exits by kind:
+//! 3 invalid input (HTTP 400, 401, 403, 413, 415), 4 not found (404), 5 invalid
+//! state (409, 410), 6 server or storage failure (5xx), 7 bureau unreachable or
+//! not answering as a bureau; 2 is a usage error.
+
+mod cases;
+mod client;
+mod enrollment;
+mod reference;
+mod tasks;
+
+use crate::output::{Failure, Output};
+use cases::{InspectionCommand, ReviewCommand};
+use clap::{Args as ClapArgs, Subcommand};
+use client::Client;
+use enrollment::{DeviceCommand, EnrollmentCodeCommand, OfficerCommand};
+use reference::{BoundaryCommand, ChecklistCommand};
+use std::process::ExitCode;
+use tasks::TaskCommand;
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The bureau's URL, e.g. http://127.0.0.1:8440 [env: FIELDPROOF_SERVER]
+    #[arg(long, global = true, env = "FIELDPROOF_SERVER", hide_env = true)]
+    server: Option<String>,
+    /// The admin token; prefer the environment variable, since arguments are
+    /// visible to other users of the machine [env: FIELDPROOF_ADMIN_TOKEN]
+    #[arg(
+        long,
+        global = true,
+        env = "FIELDPROOF_ADMIN_TOKEN",
+        hide_env = true,
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// One JSON document per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Officers: the people devices are enrolled for.
+    #[command(subcommand)]
+    Officers(OfficerCommand),
+    /// One-time codes that enroll a device for an officer, jurisdiction and role.
+    #[command(subcommand, name = "enrollment-code")]
+    EnrollmentCode(EnrollmentCodeCommand),
+    /// Enrolled devices.
+    #[command(subcommand)]
+    Devices(DeviceCommand),
+    /// Tasks dispatched to a jurisdiction (e.g. a fire point to verify).
+    #[command(subcommand)]
+    Tasks(TaskCommand),
+    /// Jurisdiction boundaries (GeoJSON), sent to the devices they concern.
+    #[command(subcommand)]
+    Boundaries(BoundaryCommand),
+    /// Checklist templates, published to devices.
+    #[command(subcommand)]
+    Checklists(ChecklistCommand),
+    /// Inspections received from devices, with their evidence status.
+    #[command(subcommand)]
+    Inspections(InspectionCommand),
+    /// Review a submitted inspection: accept it, or return it with a comment.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+}
+
+#[derive(ClapArgs)]
+pub struct PageArgs {
+    /// Page size (1 to 500, default 50).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Continue after a previous page (its `next_cursor`).
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Every page, not just one.
+    #[arg(long, conflicts_with = "cursor")]
+    all: bool,
+}
+
+pub(crate) type Result<T> = std::result::Result<T, Failure>;
+
+pub fn run(args: Args) -> ExitCode {
+    let out = Output::new(args.json);
+    match execute(args, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(&out),
+    }
+}
+
+fn execute(args: Args, out: &Output) -> Result<()> {
+    let client = Client::new(args.server, args.token)?;
+    match args.command {
+        Command::Officers(command) => enrollment::officers(command, &client, out),
+        Command::EnrollmentCode(command) => enrollment::enrollment_code(command, &client, out),
+        Command::Devices(command) => enrollment::devices(command, &client, out),
+        Command::Tasks(command) => tasks::tasks(command, &client, out),
+        Command::Boundaries(command) => reference::boundaries(command, &client, out),
+        Command::Checklists(command) => reference::checklists(command, &client, out),
+        Command::Inspections(command) => cases::inspections(command, &client, out),
+        Command::Review(command) => cases::review(command, &client, out),
+    }
+}

@@ -1,0 +1,191 @@
+//! Reference data sent to devices: jurisdiction boundaries and checklist templates.
+
+use super::client::{items, Client, Text};
+use super::Result;
+use crate::output::{Failure, Output};
+use clap::Subcommand;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum BoundaryCommand {
+    /// Load GeoJSON FeatureCollections of Polygon/MultiPolygon features coded by
+    /// `adcode` or `code` (a file, or a folder of .json files); prints one line per
+    /// file: `file, datum, loaded, unchanged, jurisdictions`.
+    Load {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Datum of the files (DataV exports are gcj02). Required: never guessed.
+        #[arg(long)]
+        datum: String,
+    },
+    /// List loaded boundaries: `code, name, loaded_ms`.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum ChecklistCommand {
+    /// Publish a checklist template (a JSON file as `fieldproof checklists show`
+    /// prints it); prints `id, version, title, items, matter, jurisdiction,
+    /// loaded_ms, unchanged`.
+    Load {
+        file: PathBuf,
+        /// The enforcement matter that uses this checklist (e.g. straw_burning).
+        #[arg(long, requires = "matter_name")]
+        matter: Option<String>,
+        /// The matter's display name.
+        #[arg(long, requires = "matter")]
+        matter_name: Option<String>,
+        /// Publish only to devices within this jurisdiction (default: everyone).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
+    /// List published checklist versions.
+    List,
+}
+
+pub fn boundaries(command: BoundaryCommand, client: &Client, out: &Output) -> Result<()> {
+    match command {
+        BoundaryCommand::Load { files, datum } => {
+            for file in json_files(&files)? {
+                let bytes = std::fs::read(&file).map_err(|e| io_failure(&file, &e))?;
+                let mut load = client.send(
+                    "POST",
+                    "/v1/admin/boundaries",
+                    &[("datum", Some(datum.clone()))],
+                    Some(bytes),
+                )?;
+                let name = file.display().to_string();
+                let line = json!({
+                    "file": name,
+                    "datum": load["datum"].take(),
+                    "loaded": load["loaded"].take(),
+                    "unchanged": load["unchanged"].take(),
+                    "jurisdictions": load["jurisdictions"].take(),
+                });
+                out.print(&line, || {
+                    let codes: Vec<&str> = line["jurisdictions"]
+                        .as_array()
+                        .map(|list| list.iter().map(|j| j["code"].s()).collect())
+                        .unwrap_or_default();
+                    format!(
+                        "{name}: {} loaded, {} unchanged, converted from {} to WGS-84 ({})",
+                        line["loaded"],
+                        line["unchanged"],
+                        line["datum"].s(),
+                        codes.join(" ")
+                    )
+                });
+            }
+        }
+        BoundaryCommand::List => {
+            for boundary in items(client.get("/v1/admin/boundaries", &[])?) {
+                out.print(&boundary, || {
+                    format!("{}  {}", boundary["code"].s(), boundary["name"].s())
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn checklists(command: ChecklistCommand, client: &Client, out: &Output) -> Result<()> {
+    match command {
+        ChecklistCommand::Load {
+            file,
+            matter,
+            matter_name,
+            jurisdiction,
+        } => {
+            let bytes = std::fs::read(&file).map_err(|e| io_failure(&file, &e))?;
+            let template: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::new(
+                    "malformed_json",
+                    format!(
+                        "{} is not JSON: line {} column {}",
+                        file.display(),
+                        e.line(),
+                        e.column()
+                    ),
+                    3,
+                )
+            })?;
+            let mut body = json!({ "template": template });
+            if let (Some(code), Some(name)) = (matter, matter_name) {
+                body["matter"] = json!({ "code": code, "name": name });
+            }
+            if let Some(code) = jurisdiction {
+                body["jurisdiction"] = json!(code);
+            }
+            let published = client.send(
+                "POST",
+                "/v1/admin/checklists",
+                &[],
+                Some(serde_json::to_vec(&body).expect("JSON serialises")),
+            )?;
+            out.print(&published, || {
+                let what = if published["unchanged"] == true {
+                    "already published, unchanged"
+                } else {
+                    "published"
+                };
+                format!("{}  {what}", checklist_line(&published))
+            });
+        }
+        ChecklistCommand::List => {
+            for checklist in items(client.get("/v1/admin/checklists", &[])?) {
+                out.print(&checklist, || checklist_line(&checklist));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// FILE arguments: files as given, folders as their .json files in name order.
+fn json_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| io_failure(path, &e))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "geojson"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn io_failure(path: &Path, error: &std::io::Error) -> Failure {
+    let exit = if error.kind() == std::io::ErrorKind::NotFound {
+        4
+    } else {
+        6
+    };
+    Failure::new(
+        "io_error",
+        format!("cannot read {}: {}", path.display(), error.kind()),
+        exit,
+    )
+}
+
+fn checklist_line(checklist: &Value) -> String {
+    let mut line = format!(
+        "{} v{}  {} ({} items)",
+        checklist["id"].s(),
+        checklist["version"],
+        checklist["title"].s(),
+        checklist["items"]
+    );
+    if let Some(matter) = checklist["matter"]["code"].as_str() {
+        line += &format!("  matter {matter}");
+    }
+    if let Some(code) = checklist["jurisdiction"].as_str() {
+        line += &format!("  for {code}");
+    }
+    line
+}

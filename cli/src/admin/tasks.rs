@@ -1,0 +1,97 @@
+//! Tasks dispatched to a jurisdiction (e.g. a satellite fire point to verify).
+
+use super::client::{list_pages, Client, Text};
+use super::PageArgs;
+use super::Result;
+use crate::output::Output;
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+#[derive(Subcommand)]
+pub enum TaskCommand {
+    /// Create a task; prints it (`location` in WGS-84 plus as given).
+    Create {
+        #[arg(long)]
+        jurisdiction: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, requires = "lon", allow_negative_numbers = true)]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat", allow_negative_numbers = true)]
+        lon: Option<f64>,
+        /// Datum of --lat/--lon: wgs84, gcj02 or bd09.
+        #[arg(long, default_value = "wgs84")]
+        datum: String,
+        /// Due time, UTC milliseconds.
+        #[arg(long)]
+        due_ms: Option<i64>,
+    },
+    /// List tasks, newest first.
+    List {
+        /// Tasks within this jurisdiction (codes starting with it).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+}
+
+pub fn tasks(command: TaskCommand, client: &Client, out: &Output) -> Result<()> {
+    match command {
+        TaskCommand::Create {
+            jurisdiction,
+            title,
+            note,
+            lat,
+            lon,
+            datum,
+            due_ms,
+        } => {
+            let location = match (lat, lon) {
+                (Some(lat), Some(lon)) => json!({ "lat": lat, "lon": lon, "datum": datum }),
+                _ => Value::Null,
+            };
+            let mut body = json!({ "jurisdiction": jurisdiction, "title": title });
+            for (key, value) in [
+                ("note", json!(note)),
+                ("location", location),
+                ("due_ms", json!(due_ms)),
+            ] {
+                if !value.is_null() {
+                    body[key] = value;
+                }
+            }
+            let task = client.post("/v1/admin/tasks", &body)?;
+            out.print(&task, || task_line(&task));
+        }
+        TaskCommand::List { jurisdiction, page } => {
+            let filter = [("jurisdiction", jurisdiction)];
+            list_pages(client, out, "/v1/admin/tasks", &filter, &page, task_line)?;
+        }
+    }
+    Ok(())
+}
+
+fn task_line(task: &Value) -> String {
+    let at = &task["location"];
+    let place = if at.is_null() {
+        String::new()
+    } else {
+        format!(
+            "  at {},{} WGS-84 (given {},{} {})",
+            at["lat"],
+            at["lon"],
+            at["reported_lat"],
+            at["reported_lon"],
+            at["reported_datum"].s()
+        )
+    };
+    format!(
+        "{}  {}  {}{place}",
+        task["id"].s(),
+        task["jurisdiction"].s(),
+        task["title"].s()
+    )
+}
