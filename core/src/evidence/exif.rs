@@ -14,6 +14,7 @@
 use super::jpeg;
 use super::media::{sniff, MediaType, SNIFF_BYTES};
 use crate::error::Result;
+use crate::time::CivilTime;
 use exif::{Exif, In, Tag, Value};
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
@@ -203,42 +204,16 @@ fn is_recorded_time(text: &str) -> bool {
 /// Milliseconds since 1970 of the date and time read as if it were UTC, or
 /// `None` if it is not a real calendar date and time.
 fn civil_ms(t: &exif::DateTime) -> Option<i64> {
-    let (year, month, day) = (i64::from(t.year), u32::from(t.month), u32::from(t.day));
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let valid = (1..=12).contains(&month)
-        && day >= 1
-        && day <= month_days[month as usize - 1]
-        && t.hour < 24
-        && t.minute < 60
-        && t.second < 61; // 60: a leap second
-    if !valid {
-        return None;
+    CivilTime {
+        year: i64::from(t.year),
+        month: i64::from(t.month),
+        day: i64::from(t.day),
+        hour: i64::from(t.hour),
+        minute: i64::from(t.minute),
+        second: i64::from(t.second),
+        millis: i64::from(t.nanosecond.unwrap_or(0) / 1_000_000),
     }
-    // Days from 1970-01-01 (H. Hinnant's days_from_civil).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let seconds =
-        days * 86_400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second);
-    Some(seconds * 1000 + i64::from(t.nanosecond.unwrap_or(0) / 1_000_000))
+    .to_ms()
 }
 
 /// A position only when both coordinates are present, well-formed and in

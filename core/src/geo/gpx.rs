@@ -11,6 +11,7 @@
 //! effect: text using such an entity is treated as unreadable.
 
 use crate::error::{Error, Result};
+use crate::time::CivilTime;
 use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
@@ -348,16 +349,6 @@ fn parse_time_ms(text: &str) -> Option<i64> {
     let minute = digits(&b[14..16])?;
     // 60 is a leap second; it counts as the first second of the next minute.
     let second = digits(&b[17..19])?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-
     let mut rest = &b[19..];
     let mut millis = 0;
     if let Some(fraction) = rest.strip_prefix(b".") {
@@ -393,9 +384,16 @@ fn parse_time_ms(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
-        - offset_minutes * 60;
-    Some(seconds * 1_000 + millis)
+    let local = CivilTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        millis,
+    };
+    Some(local.to_ms()? - offset_minutes * 60_000)
 }
 
 /// A fixed-width run of ASCII digits.
@@ -405,68 +403,15 @@ fn digits(bytes: &[u8]) -> Option<i64> {
     })
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`, exact for any year, before 1970 included).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let shifted_month = (month + 9) % 12; // March = 0
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Inverse of [`days_from_civil`]: (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153; // March = 0
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// An instant as RFC 3339 UTC with milliseconds (`2017-07-29T14:46:35.000Z`).
-struct UtcTime {
-    year: i64,
-    month: i64,
-    day: i64,
-    second_of_day: i64,
-    millis: i64,
-}
+struct UtcTime(CivilTime);
 
 impl UtcTime {
     /// `None` when the year falls outside the 4-digit years RFC 3339 can
     /// express.
     fn from_ms(ms: i64) -> Option<UtcTime> {
-        let seconds = ms.div_euclid(1_000);
-        let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-        (0..=9999).contains(&year).then_some(UtcTime {
-            year,
-            month,
-            day,
-            second_of_day: seconds.rem_euclid(86_400),
-            millis: ms.rem_euclid(1_000),
-        })
+        let time = CivilTime::from_ms(ms);
+        (0..=9999).contains(&time.year).then_some(UtcTime(time))
     }
 }
 
@@ -475,13 +420,13 @@ impl std::fmt::Display for UtcTime {
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            self.year,
-            self.month,
-            self.day,
-            self.second_of_day / 3_600,
-            self.second_of_day / 60 % 60,
-            self.second_of_day % 60,
-            self.millis
+            self.0.year,
+            self.0.month,
+            self.0.day,
+            self.0.hour,
+            self.0.minute,
+            self.0.second,
+            self.0.millis
         )
     }
 }
