@@ -26,6 +26,7 @@ pub mod merkle;
 pub mod receipt;
 pub mod record;
 pub mod thumbnail;
+pub mod track_seal;
 
 use crate::error::Error;
 

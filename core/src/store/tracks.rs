@@ -1,12 +1,9 @@
 //! SQL for patrol tracks: the recorder state row, the append-only fixes, and
-//! segment seals.
-//!
-//! Seal hash: SHA-256 over the segment's fixes in `seq` order, each encoded as
-//! 21 bytes, big-endian: `time_ms` i64 | `lat_e7` i32 | `lon_e7` i32 |
-//! `accuracy_mm` i32 (-1 when unknown) | `mock` u8. Integers only, so any verifier
-//! (the bureau, a court expert's script) recomputes it exactly from an export.
+//! segment seals (`evidence::track_seal` defines the seal and the fixed-point
+//! positions stored here).
 
 use crate::error::{Error, Result};
+use crate::evidence::track_seal::{degrees_e7, from_e7, millimetres, SealedFix, TrackSeal};
 use crate::geo::bounding_box::BoundingBox;
 use crate::geo::datum::LatLon;
 use crate::geo::fix::{CheckedFix, Fix};
@@ -16,8 +13,6 @@ use crate::geo::recorder::{
 use crate::model::track::{FixOutcome, SealedSegment, Track, TrackPoint, TrackStats};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-
-const E7: f64 = 10_000_000.0;
 
 pub fn insert(conn: &Connection, track: &Track) -> Result<()> {
     let filter = serde_json::to_string(&track.filter).expect("filters serialise");
@@ -179,8 +174,8 @@ fn insert_fix(
         seq,
         segment,
         f.time_ms,
-        to_e7(fix.point.lat),
-        to_e7(fix.point.lon),
+        degrees_e7(fix.point.lat),
+        degrees_e7(fix.point.lon),
         f.accuracy_m,
         f.altitude_m,
         f.speed_mps,
@@ -190,10 +185,6 @@ fn insert_fix(
         f.datum.code(),
     ])?;
     Ok(())
-}
-
-fn to_e7(degrees: f64) -> i64 {
-    (degrees * E7).round() as i64
 }
 
 fn save_state(conn: &Connection, track: &Track, state: &RecorderState) -> Result<()> {
@@ -267,23 +258,20 @@ fn seal(conn: &Connection, track_id: &str, segment: u32, now_ms: i64) -> Result<
          WHERE track_id = ?1 AND segment = ?2 ORDER BY seq",
     )?;
     let mut rows = stmt.query(params![track_id, segment])?;
-    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    let (mut count, mut first, mut last) = (0u64, None, 0i64);
+    let mut seal = TrackSeal::default();
     while let Some(row) = rows.next()? {
-        let time: i64 = row.get(0)?;
-        let accuracy_mm = row
-            .get::<_, Option<f64>>(3)?
-            .map_or(-1, |m| (m * 1_000.0).round().min(i32::MAX as f64) as i32);
-        hash.update(&time.to_be_bytes());
-        hash.update(&(row.get::<_, i64>(1)? as i32).to_be_bytes());
-        hash.update(&(row.get::<_, i64>(2)? as i32).to_be_bytes());
-        hash.update(&accuracy_mm.to_be_bytes());
-        hash.update(&[u8::from(row.get::<_, bool>(4)?)]);
-        first.get_or_insert(time);
-        last = time;
-        count += 1;
+        seal.add(&SealedFix {
+            time_ms: row.get(0)?,
+            lat_e7: row.get(1)?,
+            lon_e7: row.get(2)?,
+            accuracy_mm: row
+                .get::<_, Option<f64>>(3)?
+                .map(|m| millimetres(m).min(i64::from(i32::MAX)) as i32),
+            mock: row.get(4)?,
+        });
     }
-    let digest = crate::hex::encode(hash.finish().as_ref());
+    let (count, first, last) = (seal.point_count, seal.first_time_ms, seal.last_time_ms);
+    let digest = crate::hex::encode(&seal.finish());
     conn.prepare_cached(
         "UPDATE track_segments SET point_count = ?3, first_time_ms = ?4, last_time_ms = ?5,
              points_sha256 = ?6, sealed_at_ms = ?7
@@ -336,8 +324,8 @@ pub fn points(conn: &Connection, id: &str) -> Result<Vec<TrackPoint>> {
     let rows = stmt.query_map([id], |row| {
         Ok(TrackPoint {
             segment: row.get(0)?,
-            lat: row.get::<_, i64>(1)? as f64 / E7,
-            lon: row.get::<_, i64>(2)? as f64 / E7,
+            lat: from_e7(row.get(1)?),
+            lon: from_e7(row.get(2)?),
             time_ms: row.get(3)?,
             accuracy_m: row.get(4)?,
             altitude_m: row.get(5)?,

@@ -8,6 +8,7 @@ use crate::evidence::exif::{read_metadata, PhotoMetadata};
 use crate::evidence::media::{sniff, MediaType, SNIFF_BYTES};
 use crate::evidence::record::{self, Context, Event, Media};
 use crate::evidence::thumbnail::{make_thumbnail, DecodeLimits, THUMBNAIL_EDGE};
+use crate::evidence::track_seal::{degrees_e7, millimetres};
 use crate::geo::fix::Fix;
 use crate::hex;
 use crate::model::id::{new_id, parse_id};
@@ -143,10 +144,10 @@ impl Store {
                     .or_else(|| inspection.as_ref().map(|i| i.officer_id.clone())),
             };
             let payload_fix = fix.as_ref().map(|f| record::RecordedFix {
-                lat_e7: (f.point.lat * 1e7).round() as i32,
-                lon_e7: (f.point.lon * 1e7).round() as i32,
-                accuracy_mm: f.fix.accuracy_m.map(|a| (a * 1000.0).round() as u64),
-                altitude_mm: f.fix.altitude_m.map(|a| (a * 1000.0).round() as i64),
+                lat_e7: degrees_e7(f.point.lat),
+                lon_e7: degrees_e7(f.point.lon),
+                accuracy_mm: f.fix.accuracy_m.map(|a| millimetres(a) as u64),
+                altitude_mm: f.fix.altitude_m.map(millimetres),
                 time_ms: Some(f.fix.time_ms),
                 provider: Some(f.fix.provider.clone()),
                 mock: Some(f.fix.mock),
