@@ -38,11 +38,8 @@ pub(crate) fn push_batch(
             receipts: 0,
         });
     }
-    let body = serde_json::to_vec(&PushRequest {
-        ops: batch.iter().map(|(_, op)| op.clone()).collect(),
-    })
-    .expect("ops serialise");
-    let batch: Vec<OutboxOp> = batch.into_iter().map(|(stored, _)| stored).collect();
+    let (batch, ops): (Vec<OutboxOp>, Vec<Op>) = batch.into_iter().unzip();
+    let body = serde_json::to_vec(&PushRequest { ops }).expect("ops serialise");
     let answer: PushResponse = match bureau.json("POST", "/v1/sync/push", Some(body)) {
         Ok(answer) => answer,
         Err(e) => {
