@@ -266,7 +266,7 @@ fn seal(conn: &Connection, track_id: &str, segment: u32, now_ms: i64) -> Result<
             lon_e7: row.get(2)?,
             accuracy_mm: row
                 .get::<_, Option<f64>>(3)?
-                .map(|m| millimetres(m).min(i64::from(i32::MAX)) as i32),
+                .map(|m| millimetres(m).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
             mock: row.get(4)?,
         });
     }
