@@ -73,18 +73,6 @@ pub enum OpOutcome {
     Unknown,
 }
 
-impl OpOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpOutcome::Applied => "applied",
-            OpOutcome::Duplicate => "duplicate",
-            OpOutcome::Conflict => "conflict",
-            OpOutcome::Rejected => "rejected",
-            OpOutcome::Unknown => "unknown",
-        }
-    }
-}
-
 /// One op as the device's outbox sends it. `kind` stays text here: the bureau
 /// answers an unknown kind for that op alone (`unknown_op_kind`), not for the batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
