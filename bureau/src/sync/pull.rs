@@ -8,22 +8,8 @@ use crate::custody_log::persisted;
 use crate::enrollment::{covers, Device};
 use crate::error::{Error, Result};
 use fieldproof_core::wire::pull::{ChangeKind, PullPage, ReceiptBody};
-use serde::Deserialize;
 
-/// What a device asks for: `GET /v1/sync/pull?cursor=&limit=&max_bytes=&jurisdiction=`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PullRequest {
-    pub cursor: Option<String>,
-    /// Entries per page, at most `limits.max_pull_page`.
-    pub limit: Option<usize>,
-    /// Stop adding entries once their bodies pass this many bytes (at least
-    /// [`MIN_PAGE_BYTES`], at most `limits.max_pull_bytes`). A page always holds at
-    /// least one entry.
-    pub max_bytes: Option<usize>,
-    /// Narrows the pull to a jurisdiction within the device's own.
-    pub jurisdiction: Option<String>,
-}
+pub use fieldproof_core::wire::pull::PullRequest;
 
 /// The smallest byte budget a page may be given.
 pub const MIN_PAGE_BYTES: usize = 4 * 1024;

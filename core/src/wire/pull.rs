@@ -10,6 +10,59 @@ use std::fmt;
 
 pub const PULL_PATH: &str = "/v1/sync/pull";
 
+/// What a device asks for, as the query of `GET` [`PULL_PATH`]. Unknown
+/// parameters are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    /// The previous page's `next_cursor`; none (or empty) for the beginning.
+    pub cursor: Option<String>,
+    /// Entries per page; the bureau caps it (`limits.max_pull_page`).
+    pub limit: Option<usize>,
+    /// Stop adding entries once their bodies pass this many bytes (the bureau
+    /// keeps it between its floor and `limits.max_pull_bytes`). A page always
+    /// holds at least one entry.
+    pub max_bytes: Option<usize>,
+    /// Narrows the pull to a jurisdiction within the device's own.
+    pub jurisdiction: Option<String>,
+}
+
+impl PullRequest {
+    /// The path and query to `GET`.
+    pub fn path(&self) -> String {
+        let numbers = [("limit", self.limit), ("max_bytes", self.max_bytes)];
+        let texts = [
+            ("cursor", self.cursor.as_deref()),
+            ("jurisdiction", self.jurisdiction.as_deref()),
+        ];
+        let pairs: Vec<String> = texts
+            .iter()
+            .filter_map(|(k, v)| Some(format!("{k}={}", query_value(v.as_ref()?))))
+            .chain(
+                numbers
+                    .iter()
+                    .filter_map(|(k, v)| Some(format!("{k}={}", v.as_ref()?))),
+            )
+            .collect();
+        match pairs.is_empty() {
+            true => PULL_PATH.to_owned(),
+            false => format!("{PULL_PATH}?{}", pairs.join("&")),
+        }
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// What a feed entry carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChangeKind {
@@ -120,4 +173,25 @@ pub struct ChecklistMatter {
 pub struct ReceiptBody {
     pub seq: u64,
     pub receipt: Receipt,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_request_is_its_query_with_values_encoded() {
+        assert_eq!(PullRequest::default().path(), PULL_PATH);
+        let request = PullRequest {
+            cursor: Some("a b&c=d/é".into()),
+            limit: Some(50),
+            max_bytes: None,
+            jurisdiction: Some("430121".into()),
+        };
+        assert_eq!(
+            request.path(),
+            "/v1/sync/pull?cursor=a%20b%26c%3Dd%2F%C3%A9&jurisdiction=430121&limit=50"
+        );
+        assert_eq!(query_value("c1a-._~"), "c1a-._~");
+    }
 }
