@@ -26,6 +26,12 @@ pub fn serialize<S: serde::Serializer>(bytes: impl AsRef<[u8]>, s: S) -> Result<
     s.serialize_str(&encode(bytes.as_ref()))
 }
 
+/// Reads what [`serialize`] wrote (`#[serde(deserialize_with = "crate::hex::deserialize")]`).
+pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    decode(&text).ok_or_else(|| serde::de::Error::custom("not hexadecimal"))
+}
+
 /// Serialises a list of byte strings as a list of hex strings (proofs, paths).
 pub fn serialize_list<S: serde::Serializer, T: AsRef<[u8]>>(
     items: &[T],

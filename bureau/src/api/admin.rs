@@ -9,7 +9,7 @@ use axum::extract::{Path, State as Extract};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
+use fieldproof_core::wire::admin::{NewEnrollmentCode, NewOfficer};
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -20,12 +20,6 @@ pub fn routes() -> Router<State> {
         .route("/v1/admin/enrollment-codes", post(create_enrollment_code))
         .route("/v1/admin/devices", get(list_devices))
         .route("/v1/admin/devices/{id}/revoke", post(revoke_device))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewOfficer {
-    name: String,
 }
 
 async fn create_officer(
@@ -46,17 +40,6 @@ async fn list_officers(
 ) -> ApiResult<axum::Json<Vec<Officer>>> {
     let officers = blocking(&state, |b| b.db.read(enrollment::list_officers)).await?;
     Ok(axum::Json(officers))
-}
-
-/// Either an existing officer's id, or a name (the officer is created if no one
-/// has that name yet).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewEnrollmentCode {
-    officer_id: Option<String>,
-    officer_name: Option<String>,
-    jurisdiction: String,
-    role: String,
 }
 
 async fn create_enrollment_code(

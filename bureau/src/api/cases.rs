@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::wire::admin::ReviewRequest;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -82,15 +83,6 @@ async fn get_inspection(
     let id = parse_id(&id, "inspection id")?;
     let case = blocking(&state, move |b| b.db.read(|tx| inspections::get(tx, &id))).await?;
     Ok(axum::Json(case))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReviewRequest {
-    /// `accept` or `return`.
-    decision: String,
-    #[serde(default)]
-    comment: Option<String>,
 }
 
 async fn review_inspection(

@@ -5,6 +5,7 @@
 use crate::error::Error;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use fieldproof_core::wire::refusal::ErrorBody;
 
 /// An [`Error`] on its way out as an HTTP response.
 #[derive(Debug)]
@@ -20,9 +21,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(http_status(&self.0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({
-            "error": { "code": self.0.code(), "message": self.0.to_string() }
-        });
+        let body = ErrorBody::new(self.0.code(), self.0.to_string());
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

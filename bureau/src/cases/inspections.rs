@@ -14,8 +14,11 @@ use crate::{now_ms, params};
 use fieldproof_core::hex;
 use fieldproof_core::wire::pull::{ChangeKind, ReviewBody};
 use serde::Serialize;
-use serde_json::Value as Json;
 use std::collections::HashMap;
+
+pub use fieldproof_core::wire::admin::{
+    Evidence, EvidenceRecord, EvidenceSummary, InspectionCase, InspectionSummary, Verification,
+};
 
 /// Where a received inspection is in review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,136 +78,23 @@ impl Decision {
     }
 }
 
+/// Adds `count` records of one status pair to `summary`.
+fn add(summary: &mut EvidenceSummary, status: &str, media_status: &str, count: i64) {
+    summary.records += count;
+    match status {
+        "accepted" => summary.accepted += count,
+        _ => summary.flagged += count,
+    }
+    match media_status {
+        "pending" => summary.media_pending += count,
+        "verified" => summary.media_verified += count,
+        "mismatch" => summary.media_mismatch += count,
+        _ => {}
+    }
+}
+
 /// The longest review comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
-
-/// How far an inspection's evidence is verified, over all its evidence records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verification {
-    /// No evidence record names this inspection (yet).
-    None,
-    /// Some record was flagged (bad signature, gap, fork, replay…) or its photo
-    /// did not match its hash: a reviewer must look.
-    Flagged,
-    /// Every record verified so far, but some photo is not uploaded yet.
-    PendingMedia,
-    /// Every record accepted, every photo received and matching its record.
-    Verified,
-}
-
-/// Counts behind a [`Verification`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct EvidenceSummary {
-    pub records: i64,
-    pub accepted: i64,
-    pub flagged: i64,
-    pub media_pending: i64,
-    pub media_verified: i64,
-    pub media_mismatch: i64,
-}
-
-impl EvidenceSummary {
-    fn add(&mut self, status: &str, media_status: &str, count: i64) {
-        self.records += count;
-        match status {
-            "accepted" => self.accepted += count,
-            _ => self.flagged += count,
-        }
-        match media_status {
-            "pending" => self.media_pending += count,
-            "verified" => self.media_verified += count,
-            "mismatch" => self.media_mismatch += count,
-            _ => {}
-        }
-    }
-
-    pub fn verification(&self) -> Verification {
-        if self.records == 0 {
-            Verification::None
-        } else if self.flagged > 0 || self.media_mismatch > 0 {
-            Verification::Flagged
-        } else if self.media_pending > 0 {
-            Verification::PendingMedia
-        } else {
-            Verification::Verified
-        }
-    }
-}
-
-/// The evidence part of a case: the overall status and its counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Evidence {
-    pub status: Verification,
-    #[serde(flatten)]
-    pub counts: EvidenceSummary,
-}
-
-impl From<EvidenceSummary> for Evidence {
-    fn from(counts: EvidenceSummary) -> Self {
-        Evidence {
-            status: counts.verification(),
-            counts,
-        }
-    }
-}
-
-/// A received inspection as a list shows it: review state, where and what, and
-/// its evidence status. No answers and no personal data (the responsible party
-/// appears only in [`InspectionCase::inspection`]).
-#[derive(Debug, Clone, Serialize)]
-pub struct InspectionSummary {
-    pub id: String,
-    pub device_id: String,
-    pub officer_id: String,
-    pub jurisdiction: String,
-    pub status: String,
-    pub amends_id: Option<String>,
-    pub received_ms: i64,
-    pub reviewed_ms: Option<i64>,
-    pub review_comment: Option<String>,
-    pub matter: Option<String>,
-    pub township_code: Option<String>,
-    pub county_code: Option<String>,
-    /// Site, WGS-84.
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub address: Option<String>,
-    pub task_id: Option<String>,
-    pub started_at_ms: Option<i64>,
-    pub ended_at_ms: Option<i64>,
-    pub revision: Option<u64>,
-    pub evidence: Evidence,
-}
-
-/// One evidence record as a reviewer sees it.
-#[derive(Debug, Clone, Serialize)]
-pub struct EvidenceRecord {
-    pub seq: Option<i64>,
-    pub kind: Option<String>,
-    /// `accepted` or `flagged`.
-    pub status: String,
-    /// Why it was flagged (a stable code), if it was.
-    pub failure: Option<String>,
-    /// `none` (no photo), `pending`, `verified` or `mismatch`.
-    pub media_status: String,
-    /// SHA-256 of the photo the record vouches for, hex.
-    pub media_sha256: Option<String>,
-    /// Its place in the custody log (accepted records only).
-    pub leaf_index: Option<i64>,
-    pub received_ms: i64,
-}
-
-/// One inspection in full: the summary, the inspection as the device sent it,
-/// every evidence record naming it, and the amendment that supersedes it.
-#[derive(Debug, Clone, Serialize)]
-pub struct InspectionCase {
-    #[serde(flatten)]
-    pub summary: InspectionSummary,
-    pub amended_by: Option<String>,
-    pub inspection: Json,
-    pub evidence_records: Vec<EvidenceRecord>,
-}
 
 /// What a list asks for.
 #[derive(Debug, Clone, Default)]
@@ -303,7 +193,7 @@ pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
                 leaf_index: r.opt_int(6)?,
                 received_ms: r.int(7)?,
             };
-            counts.add(&record.status, &record.media_status, 1);
+            add(&mut counts, &record.status, &record.media_status, 1);
             Ok(record)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -414,20 +304,19 @@ fn evidence_summaries(tx: &mut Tx, ids: &[String]) -> Result<HashMap<String, Evi
         &values,
     )?;
     for row in rows {
-        summaries
-            .entry(row.text(0)?)
-            .or_insert_with(EvidenceSummary::default)
-            .add(&row.text(1)?, &row.text(2)?, row.int(3)?);
+        let summary = summaries.entry(row.text(0)?).or_default();
+        add(summary, &row.text(1)?, &row.text(2)?, row.int(3)?);
     }
     Ok(summaries)
 }
 
 /// A row of [`COLUMNS`] as a summary, and the stored inspection body.
-fn summary(row: &Row, counts: EvidenceSummary) -> Result<(InspectionSummary, Json)> {
+fn summary(row: &Row, counts: EvidenceSummary) -> Result<(InspectionSummary, serde_json::Value)> {
     // The body is the device's inspection JSON, checked by the push path; a field
     // that is missing or of another type shows as null rather than failing a list.
-    let body: Json = serde_json::from_str(&row.text(6)?).unwrap_or(Json::Null);
-    let text = |v: &Json| v.as_str().map(str::to_owned);
+    let body: serde_json::Value =
+        serde_json::from_str(&row.text(6)?).unwrap_or(serde_json::Value::Null);
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     let summary = InspectionSummary {
         id: row.text(0)?,
         device_id: row.text(1)?,
@@ -461,16 +350,16 @@ mod tests {
     fn verification_follows_the_worst_record() {
         let mut s = EvidenceSummary::default();
         assert_eq!(s.verification(), Verification::None);
-        s.add("accepted", "none", 1);
+        add(&mut s, "accepted", "none", 1);
         assert_eq!(s.verification(), Verification::Verified);
-        s.add("accepted", "verified", 2);
+        add(&mut s, "accepted", "verified", 2);
         assert_eq!(s.verification(), Verification::Verified);
-        s.add("accepted", "pending", 1);
+        add(&mut s, "accepted", "pending", 1);
         assert_eq!(s.verification(), Verification::PendingMedia);
         let mut mismatch = s.clone();
-        mismatch.add("accepted", "mismatch", 1);
+        add(&mut mismatch, "accepted", "mismatch", 1);
         assert_eq!(mismatch.verification(), Verification::Flagged);
-        s.add("flagged", "none", 1);
+        add(&mut s, "flagged", "none", 1);
         assert_eq!(s.verification(), Verification::Flagged);
         assert_eq!((s.records, s.accepted, s.flagged), (5, 4, 1));
     }

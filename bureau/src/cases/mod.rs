@@ -16,23 +16,16 @@ pub mod inspections;
 pub mod reference_data;
 pub mod tasks;
 
+pub use fieldproof_core::wire::admin::Page;
+
 use crate::error::{Error, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Serialize;
 
 /// Page size when a list request names none.
 pub const DEFAULT_PAGE: usize = 50;
 /// The largest page a list request may ask for.
 pub const MAX_PAGE: usize = 500;
-
-/// One page of a list, newest first, and where the next page starts.
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Opaque; pass it back as `cursor` for the next page. `None` on the last page.
-    pub next_cursor: Option<String>,
-}
 
 /// A page size from a request: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when absent.
 pub fn page_size(limit: Option<usize>) -> Result<usize> {

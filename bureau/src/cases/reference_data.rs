@@ -15,10 +15,14 @@ use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::geo::datum::{Datum, LatLon};
 use fieldproof_core::geo::jurisdiction::{Jurisdiction, JurisdictionIndex};
-use fieldproof_core::model::checklist::ChecklistTemplate;
 use fieldproof_core::wire::pull::ChangeKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+pub use fieldproof_core::wire::admin::{
+    BoundaryLoad, BoundarySummary, ChecklistMatter, ChecklistPublication, PublishedChecklist,
+    StoredBoundary,
+};
 
 const BOUNDARY: &str = "boundary";
 const CHECKLIST: &str = "checklist";
@@ -35,32 +39,6 @@ pub struct Boundary {
     /// Always `wgs84`: converted at load.
     pub datum: Datum,
     pub geojson: Value,
-}
-
-/// What a boundary load did.
-#[derive(Debug, Clone, Serialize)]
-pub struct BoundaryLoad {
-    /// The datum the file was in.
-    pub datum: Datum,
-    /// Jurisdictions stored new or changed, and announced.
-    pub loaded: usize,
-    /// Jurisdictions already stored exactly so.
-    pub unchanged: usize,
-    pub jurisdictions: Vec<BoundarySummary>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BoundarySummary {
-    pub code: String,
-    pub name: String,
-}
-
-/// A stored boundary, without its polygons.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredBoundary {
-    pub code: String,
-    pub name: String,
-    pub loaded_ms: i64,
 }
 
 /// Reads a GeoJSON FeatureCollection (or Feature) of Polygon/MultiPolygon
@@ -180,41 +158,6 @@ fn round7(degrees: f64) -> f64 {
 }
 
 // --- checklists ---
-
-/// A checklist template to publish, optionally as the checklist of an
-/// enforcement matter, to everyone or to one jurisdiction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChecklistPublication {
-    pub template: ChecklistTemplate,
-    #[serde(default)]
-    pub matter: Option<Matter>,
-    /// Only devices within (or above) this jurisdiction receive it; everyone when absent.
-    #[serde(default)]
-    pub jurisdiction: Option<String>,
-}
-
-/// An enforcement matter (e.g. `straw_burning`) that uses the template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Matter {
-    pub code: String,
-    pub name: String,
-}
-
-/// A published checklist, without its items.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PublishedChecklist {
-    pub id: String,
-    pub version: u32,
-    pub title: String,
-    pub items: usize,
-    pub matter: Option<Matter>,
-    pub jurisdiction: Option<String>,
-    pub loaded_ms: i64,
-    /// True when exactly this was already published (nothing changed).
-    pub unchanged: bool,
-}
 
 const MAX_TEMPLATE_ID_CHARS: usize = 100;
 const MAX_TITLE_CHARS: usize = 200;
@@ -418,7 +361,7 @@ mod tests {
             fieldproof_core::model::checklist::defaults::template_for("straw_burning").unwrap();
         let ok = ChecklistPublication {
             template: template.clone(),
-            matter: Some(Matter {
+            matter: Some(ChecklistMatter {
                 code: "straw_burning".into(),
                 name: "露天焚烧秸秆".into(),
             }),

@@ -15,40 +15,15 @@ use crate::{now_ms, params};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::wire::pull::ChangeKind;
-use serde::Deserialize;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_NOTE_CHARS: usize = 2000;
 /// Due times are UTC milliseconds between 2000-01-01 and 2100-01-01.
 const TIME_RANGE_MS: std::ops::Range<i64> = 946_684_800_000..4_102_444_800_000;
 
-/// A task as the admin asks for it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTask {
-    pub jurisdiction: String,
-    pub title: String,
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub location: Option<NewLocation>,
-    #[serde(default)]
-    pub due_ms: Option<i64>,
-}
-
-/// A place in the datum its source gave it in.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewLocation {
-    pub lat: f64,
-    pub lon: f64,
-    /// `wgs84`, `gcj02` or `bd09`.
-    pub datum: String,
-}
-
 // A stored task is exactly what devices receive: one definition, the core's, so
 // the two sides cannot drift apart.
-pub use fieldproof_core::model::task::{Task, TaskLocation};
+pub use fieldproof_core::wire::admin::{NewLocation, NewTask, Task, TaskLocation};
 
 /// Checks and stores a task, and puts it into the feed for its jurisdiction.
 pub fn create(tx: &mut Tx, new: &NewTask) -> Result<Task> {

@@ -2,27 +2,15 @@
 
 use super::certificate::DeviceCertificate;
 use super::officers::code_hash;
-use super::{parse_role, EnrollAnswer, EnrollRequest, Role};
+use super::{parse_role, EnrollAnswer, EnrollRequest};
 use crate::custody_log::BureauKey;
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx};
 use crate::{now_ms, params, secrets};
 use fieldproof_core::evidence::keys::key_id;
 use fieldproof_core::hex;
-use serde::Serialize;
 
-/// An enrolled device, as requests see it once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Device {
-    pub id: String,
-    pub officer_id: String,
-    pub jurisdiction: String,
-    pub role: Role,
-    #[serde(serialize_with = "fieldproof_core::hex::serialize")]
-    pub key_id: Vec<u8>,
-    pub enrolled_ms: i64,
-    pub revoked_ms: Option<i64>,
-}
+pub use fieldproof_core::wire::admin::Device;
 
 const MAX_ATTESTATION_BYTES: usize = 64 * 1024;
 

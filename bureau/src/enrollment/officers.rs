@@ -4,24 +4,8 @@ use super::{check_jurisdiction, Role};
 use crate::error::{Error, Result};
 use crate::storage::Tx;
 use crate::{now_ms, params, secrets};
-use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Officer {
-    pub id: String,
-    pub name: String,
-    pub created_ms: i64,
-}
-
-/// A freshly issued code: shown once to the admin, stored only as a hash.
-#[derive(Debug, Clone, Serialize)]
-pub struct EnrollmentCode {
-    pub code: String,
-    pub officer_id: String,
-    pub jurisdiction: String,
-    pub role: Role,
-    pub expires_ms: i64,
-}
+pub use fieldproof_core::wire::admin::{EnrollmentCode, Officer};
 
 const MAX_NAME_CHARS: usize = 100;
 

@@ -1,11 +1,11 @@
 //! Inspections received from devices, with their evidence status, and their review.
 
-use super::client::{list_pages, segment, Client, Text};
+use super::client::{list_pages, or_dash, segment, Client};
 use super::PageArgs;
 use super::Result;
 use crate::output::Output;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use fieldproof_core::wire::admin::{InspectionCase, InspectionSummary, ReviewRequest};
 
 #[derive(Subcommand)]
 pub enum InspectionCommand {
@@ -58,7 +58,8 @@ pub fn inspections(command: InspectionCommand, client: &Client, out: &Output) ->
             )?;
         }
         InspectionCommand::Get { id } => {
-            let case = client.get(&format!("/v1/admin/inspections/{}", segment(&id)?), &[])?;
+            let case: InspectionCase =
+                client.get(&format!("/v1/admin/inspections/{}", segment(&id)?), &[])?;
             out.print(&case, || case_text(&case));
         }
     }
@@ -67,72 +68,82 @@ pub fn inspections(command: InspectionCommand, client: &Client, out: &Output) ->
 
 pub fn review(command: ReviewCommand, client: &Client, out: &Output) -> Result<()> {
     let (id, body) = match command {
-        ReviewCommand::Accept { id, comment } => {
-            (id, json!({ "decision": "accept", "comment": comment }))
-        }
-        ReviewCommand::Return { id, comment } => {
-            (id, json!({ "decision": "return", "comment": comment }))
-        }
+        ReviewCommand::Accept { id, comment } => (
+            id,
+            ReviewRequest {
+                decision: "accept".into(),
+                comment,
+            },
+        ),
+        ReviewCommand::Return { id, comment } => (
+            id,
+            ReviewRequest {
+                decision: "return".into(),
+                comment: Some(comment),
+            },
+        ),
     };
     let path = format!("/v1/admin/inspections/{}/review", segment(&id)?);
-    let case = client.post(&path, &body)?;
+    let case: InspectionCase = client.post(&path, &body)?;
     out.print(&case, || case_text(&case));
     Ok(())
 }
 
-fn inspection_line(inspection: &Value) -> String {
+fn inspection_line(inspection: &InspectionSummary) -> String {
     format!(
         "{}  {}  {}  {}  evidence {} ({} records)  received {}",
-        inspection["id"].s(),
-        inspection["status"].s(),
-        inspection["jurisdiction"].s(),
-        inspection["matter"].s(),
-        inspection["evidence"]["status"].s(),
-        inspection["evidence"]["records"],
-        inspection["received_ms"]
+        inspection.id,
+        inspection.status,
+        inspection.jurisdiction,
+        inspection.matter.as_deref().unwrap_or(""),
+        inspection.evidence.status.code(),
+        inspection.evidence.counts.records,
+        inspection.received_ms
     )
 }
 
 /// An inspection case as a few lines of text.
-fn case_text(case: &Value) -> String {
-    let e = &case["evidence"];
-    let mut text = inspection_line(case);
+fn case_text(case: &InspectionCase) -> String {
+    let summary = &case.summary;
+    let e = &summary.evidence.counts;
+    let mut text = inspection_line(summary);
     text += &format!(
         "\n  site {},{} (WGS-84) {}",
-        case["lat"],
-        case["lon"],
-        case["address"].s()
+        or_dash(summary.lat),
+        or_dash(summary.lon),
+        summary.address.as_deref().unwrap_or("")
     );
     text += &format!(
         "\n  evidence {}: {} records, {} accepted, {} flagged; media {} pending, {} verified, {} mismatch",
-        e["status"].s(),
-        e["records"],
-        e["accepted"],
-        e["flagged"],
-        e["media_pending"],
-        e["media_verified"],
-        e["media_mismatch"]
+        summary.evidence.status.code(),
+        e.records,
+        e.accepted,
+        e.flagged,
+        e.media_pending,
+        e.media_verified,
+        e.media_mismatch
     );
-    for record in case["evidence_records"].as_array().into_iter().flatten() {
+    for record in &case.evidence_records {
         text += &format!(
             "\n    seq {} {} {}{} media {}",
-            record["seq"],
-            record["kind"].s(),
-            record["status"].s(),
-            record["failure"]
-                .as_str()
+            or_dash(record.seq),
+            record.kind.as_deref().unwrap_or(""),
+            record.status,
+            record
+                .failure
+                .as_deref()
                 .map(|f| format!(" ({f})"))
                 .unwrap_or_default(),
-            record["media_status"].s()
+            record.media_status
         );
     }
-    if let Some(ms) = case["reviewed_ms"].as_i64() {
-        text += &format!("\n  reviewed at {ms}: {}", case["status"].s());
-        if let Some(comment) = case["review_comment"].as_str() {
+    if let Some(ms) = summary.reviewed_ms {
+        text += &format!("\n  reviewed at {ms}: {}", summary.status);
+        if let Some(comment) = &summary.review_comment {
             text += &format!(" — {comment}");
         }
     }
-    if let Some(amendment) = case["amended_by"].as_str() {
+    if let Some(amendment) = &case.amended_by {
         text += &format!("\n  amended by {amendment}");
     }
     text

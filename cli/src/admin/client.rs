@@ -2,6 +2,10 @@
 
 use super::{PageArgs, Result};
 use crate::output::{exit_for_status, Failure, Output};
+use fieldproof_core::wire::admin::Page;
+use fieldproof_core::wire::refusal::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -48,11 +52,15 @@ impl Client {
         })
     }
 
-    pub fn get(&self, path: &str, query: &[(&str, Option<String>)]) -> Result<Value> {
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, Option<String>)],
+    ) -> Result<T> {
         self.send("GET", path, query, None)
     }
 
-    pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
+    pub fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T> {
         self.send(
             "POST",
             path,
@@ -61,8 +69,30 @@ impl Client {
         )
     }
 
+    /// One request; a 2xx answer of the admin API's type, or the failure it
+    /// stands for.
+    pub fn send<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, Option<String>)],
+        body: Option<Vec<u8>>,
+    ) -> Result<T> {
+        let value = self.send_json(method, path, query, body)?;
+        serde_json::from_value(value).map_err(|e| {
+            Failure::new(
+                "bad_response",
+                format!(
+                    "{} answered {path} in a form this CLI does not know ({e}): is it a newer or older bureau?",
+                    self.base
+                ),
+                7,
+            )
+        })
+    }
+
     /// One request; a 2xx JSON answer, or the failure it stands for.
-    pub fn send(
+    fn send_json(
         &self,
         method: &str,
         path: &str,
@@ -107,52 +137,53 @@ impl Client {
                     7,
                 )
             })?;
-        let value: Option<Value> = serde_json::from_str(&text).ok();
-        match value {
-            Some(value) if (200..300).contains(&status) => Ok(value),
-            Some(value) if value["error"]["code"].is_string() => Err(Failure::new(
-                value["error"]["code"].s(),
-                value["error"]["message"].s(),
-                exit_for_status(status),
-            )),
-            _ if (200..300).contains(&status) => Err(Failure::new(
+        if !(200..300).contains(&status) {
+            return Err(match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(body) => Failure::new(
+                    &body.error.code,
+                    body.error.message,
+                    exit_for_status(status),
+                ),
+                Err(_) => Failure::new(
+                    "bad_response",
+                    format!("{} answered HTTP {status} without an error code", self.base),
+                    7,
+                ),
+            });
+        }
+        serde_json::from_str(&text).map_err(|_| {
+            Failure::new(
                 "bad_response",
                 format!(
                     "{} did not answer with JSON: is it a Fieldproof bureau?",
                     self.base
                 ),
                 7,
-            )),
-            _ => Err(Failure::new(
-                "bad_response",
-                format!("{} answered HTTP {status} without an error code", self.base),
-                7,
-            )),
-        }
+            )
+        })
     }
 }
 
 /// One page (or, with `--all`, every page) of a list endpoint; with `--json` a
 /// last line `{"next_cursor": …}` when more pages follow.
-pub fn list_pages(
+pub fn list_pages<T: Serialize + DeserializeOwned>(
     client: &Client,
     out: &Output,
     path: &str,
     filter: &[(&str, Option<String>)],
     page: &PageArgs,
-    human: fn(&Value) -> String,
+    human: fn(&T) -> String,
 ) -> Result<()> {
     let mut cursor = page.cursor.clone();
     loop {
         let mut query: Vec<(&str, Option<String>)> = filter.to_vec();
         query.push(("limit", page.limit.map(|n| n.to_string())));
         query.push(("cursor", cursor.take()));
-        let mut answer = client.get(path, &query)?;
-        for item in items(answer["items"].take()) {
-            out.print(&item, || human(&item));
+        let answer: Page<T> = client.get(path, &query)?;
+        for item in &answer.items {
+            out.print(item, || human(item));
         }
-        let next = answer["next_cursor"].as_str().map(str::to_owned);
-        match next {
+        match answer.next_cursor {
             Some(next) if page.all => cursor = Some(next),
             Some(next) => {
                 out.print(&json!({ "next_cursor": next }), || {
@@ -165,22 +196,9 @@ pub fn list_pages(
     }
 }
 
-/// A JSON string's text, or "" (for human output).
-pub trait Text {
-    fn s(&self) -> &str;
-}
-
-impl Text for Value {
-    fn s(&self) -> &str {
-        self.as_str().unwrap_or("")
-    }
-}
-
-pub fn items(value: Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    }
+/// An optional field for human output: `-` when absent.
+pub fn or_dash<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
 /// An id for a URL path: a UUID, so nothing in it can change the path.

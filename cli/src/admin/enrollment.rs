@@ -1,10 +1,13 @@
 //! Officers, their one-time enrollment codes, and the devices enrolled with them.
 
-use super::client::{items, segment, Client, Text};
+use super::client::{segment, Client};
 use super::Result;
 use crate::output::Output;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use fieldproof_core::wire::admin::{
+    Device, EnrollmentCode, NewEnrollmentCode, NewOfficer, Officer,
+};
+use serde_json::json;
 
 #[derive(Subcommand)]
 pub enum OfficerCommand {
@@ -49,16 +52,15 @@ pub enum DeviceCommand {
 pub fn officers(command: OfficerCommand, client: &Client, out: &Output) -> Result<()> {
     match command {
         OfficerCommand::Create { name } => {
-            let officer = client.post("/v1/admin/officers", &json!({ "name": name }))?;
+            let officer: Officer = client.post("/v1/admin/officers", &NewOfficer { name })?;
             out.print(&officer, || {
-                format!("officer {}  {}", officer["id"].s(), officer["name"].s())
+                format!("officer {}  {}", officer.id, officer.name)
             });
         }
         OfficerCommand::List => {
-            for officer in items(client.get("/v1/admin/officers", &[])?) {
-                out.print(&officer, || {
-                    format!("{}  {}", officer["id"].s(), officer["name"].s())
-                });
+            let officers: Vec<Officer> = client.get("/v1/admin/officers", &[])?;
+            for officer in &officers {
+                out.print(officer, || format!("{}  {}", officer.id, officer.name));
             }
         }
     }
@@ -77,21 +79,22 @@ pub fn enrollment_code(
             jurisdiction,
             role,
         } => {
-            let mut body = json!({ "jurisdiction": jurisdiction, "role": role });
-            match (officer, officer_id) {
-                (_, Some(id)) => body["officer_id"] = json!(id),
-                (Some(name), None) => body["officer_name"] = json!(name),
-                (None, None) => unreachable!("clap requires one of them"),
-            }
-            let code = client.post("/v1/admin/enrollment-codes", &body)?;
+            // clap lets through exactly one of the two.
+            let new = NewEnrollmentCode {
+                officer_name: officer.filter(|_| officer_id.is_none()),
+                officer_id,
+                jurisdiction,
+                role,
+            };
+            let code: EnrollmentCode = client.post("/v1/admin/enrollment-codes", &new)?;
             out.print(&code, || {
                 format!(
                     "enrollment code {}  (one use; officer {}, jurisdiction {}, role {}, expires at {} ms UTC)",
-                    code["code"].s(),
-                    code["officer_id"].s(),
-                    code["jurisdiction"].s(),
-                    code["role"].s(),
-                    code["expires_ms"]
+                    code.code,
+                    code.officer_id,
+                    code.jurisdiction,
+                    code.role.as_str(),
+                    code.expires_ms
                 )
             });
         }
@@ -102,12 +105,13 @@ pub fn enrollment_code(
 pub fn devices(command: DeviceCommand, client: &Client, out: &Output) -> Result<()> {
     match command {
         DeviceCommand::List => {
-            for device in items(client.get("/v1/admin/devices", &[])?) {
-                out.print(&device, || device_line(&device));
+            let devices: Vec<Device> = client.get("/v1/admin/devices", &[])?;
+            for device in &devices {
+                out.print(device, || device_line(device));
             }
         }
         DeviceCommand::Revoke { id } => {
-            let device = client.post(
+            let device: Device = client.post(
                 &format!("/v1/admin/devices/{}/revoke", segment(&id)?),
                 &json!({}),
             )?;
@@ -117,16 +121,16 @@ pub fn devices(command: DeviceCommand, client: &Client, out: &Output) -> Result<
     Ok(())
 }
 
-fn device_line(device: &Value) -> String {
-    let state = match device["revoked_ms"].as_i64() {
+fn device_line(device: &Device) -> String {
+    let state = match device.revoked_ms {
         Some(ms) => format!("revoked at {ms}"),
         None => "active".into(),
     };
     format!(
         "{}  {}  {}  officer {}  {state}",
-        device["id"].s(),
-        device["jurisdiction"].s(),
-        device["role"].s(),
-        device["officer_id"].s()
+        device.id,
+        device.jurisdiction,
+        device.role.as_str(),
+        device.officer_id
     )
 }

@@ -1,9 +1,13 @@
 //! Reference data sent to devices: jurisdiction boundaries and checklist templates.
 
-use super::client::{items, Client, Text};
+use super::client::Client;
 use super::Result;
 use crate::output::{Failure, Output};
 use clap::Subcommand;
+use fieldproof_core::wire::admin::{
+    BoundaryLoad, ChecklistMatter, PublishedChecklist, StoredBoundary,
+};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -49,40 +53,35 @@ pub fn boundaries(command: BoundaryCommand, client: &Client, out: &Output) -> Re
         BoundaryCommand::Load { files, datum } => {
             for file in json_files(&files)? {
                 let bytes = std::fs::read(&file).map_err(|e| io_failure(&file, &e))?;
-                let mut load = client.send(
+                let load: BoundaryLoad = client.send(
                     "POST",
                     "/v1/admin/boundaries",
                     &[("datum", Some(datum.clone()))],
                     Some(bytes),
                 )?;
-                let name = file.display().to_string();
-                let line = json!({
-                    "file": name,
-                    "datum": load["datum"].take(),
-                    "loaded": load["loaded"].take(),
-                    "unchanged": load["unchanged"].take(),
-                    "jurisdictions": load["jurisdictions"].take(),
-                });
+                let line = FileLoad {
+                    file: file.display().to_string(),
+                    load,
+                };
                 out.print(&line, || {
-                    let codes: Vec<&str> = line["jurisdictions"]
-                        .as_array()
-                        .map(|list| list.iter().map(|j| j["code"].s()).collect())
-                        .unwrap_or_default();
+                    let load = &line.load;
+                    let codes: Vec<&str> =
+                        load.jurisdictions.iter().map(|j| j.code.as_str()).collect();
                     format!(
-                        "{name}: {} loaded, {} unchanged, converted from {} to WGS-84 ({})",
-                        line["loaded"],
-                        line["unchanged"],
-                        line["datum"].s(),
+                        "{}: {} loaded, {} unchanged, converted from {} to WGS-84 ({})",
+                        line.file,
+                        load.loaded,
+                        load.unchanged,
+                        load.datum.code(),
                         codes.join(" ")
                     )
                 });
             }
         }
         BoundaryCommand::List => {
-            for boundary in items(client.get("/v1/admin/boundaries", &[])?) {
-                out.print(&boundary, || {
-                    format!("{}  {}", boundary["code"].s(), boundary["name"].s())
-                });
+            let boundaries: Vec<StoredBoundary> = client.get("/v1/admin/boundaries", &[])?;
+            for boundary in &boundaries {
+                out.print(boundary, || format!("{}  {}", boundary.code, boundary.name));
             }
         }
     }
@@ -110,21 +109,17 @@ pub fn checklists(command: ChecklistCommand, client: &Client, out: &Output) -> R
                     3,
                 )
             })?;
-            let mut body = json!({ "template": template });
-            if let (Some(code), Some(name)) = (matter, matter_name) {
-                body["matter"] = json!({ "code": code, "name": name });
-            }
-            if let Some(code) = jurisdiction {
-                body["jurisdiction"] = json!(code);
-            }
-            let published = client.send(
-                "POST",
-                "/v1/admin/checklists",
-                &[],
-                Some(serde_json::to_vec(&body).expect("JSON serialises")),
-            )?;
+            // A `ChecklistPublication`, but with the template as the file holds
+            // it: the bureau judges the template, with the same answer
+            // (`invalid_template`, and why) whichever client sends it.
+            let matter = matter
+                .zip(matter_name)
+                .map(|(code, name)| ChecklistMatter { code, name });
+            let body =
+                json!({ "template": template, "matter": matter, "jurisdiction": jurisdiction });
+            let published: PublishedChecklist = client.post("/v1/admin/checklists", &body)?;
             out.print(&published, || {
-                let what = if published["unchanged"] == true {
+                let what = if published.unchanged {
                     "already published, unchanged"
                 } else {
                     "published"
@@ -133,12 +128,21 @@ pub fn checklists(command: ChecklistCommand, client: &Client, out: &Output) -> R
             });
         }
         ChecklistCommand::List => {
-            for checklist in items(client.get("/v1/admin/checklists", &[])?) {
-                out.print(&checklist, || checklist_line(&checklist));
+            let checklists: Vec<PublishedChecklist> = client.get("/v1/admin/checklists", &[])?;
+            for checklist in &checklists {
+                out.print(checklist, || checklist_line(checklist));
             }
         }
     }
     Ok(())
+}
+
+/// One line of `boundaries load`: the file, then what the bureau did with it.
+#[derive(Serialize)]
+struct FileLoad {
+    file: String,
+    #[serde(flatten)]
+    load: BoundaryLoad,
 }
 
 /// FILE arguments: files as given, folders as their .json files in name order.
@@ -173,18 +177,15 @@ fn io_failure(path: &Path, error: &std::io::Error) -> Failure {
     )
 }
 
-fn checklist_line(checklist: &Value) -> String {
+fn checklist_line(checklist: &PublishedChecklist) -> String {
     let mut line = format!(
         "{} v{}  {} ({} items)",
-        checklist["id"].s(),
-        checklist["version"],
-        checklist["title"].s(),
-        checklist["items"]
+        checklist.id, checklist.version, checklist.title, checklist.items
     );
-    if let Some(matter) = checklist["matter"]["code"].as_str() {
-        line += &format!("  matter {matter}");
+    if let Some(matter) = &checklist.matter {
+        line += &format!("  matter {}", matter.code);
     }
-    if let Some(code) = checklist["jurisdiction"].as_str() {
+    if let Some(code) = &checklist.jurisdiction {
         line += &format!("  for {code}");
     }
     line

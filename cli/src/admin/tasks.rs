@@ -1,11 +1,11 @@
 //! Tasks dispatched to a jurisdiction (e.g. a satellite fire point to verify).
 
-use super::client::{list_pages, Client, Text};
+use super::client::{list_pages, Client};
 use super::PageArgs;
 use super::Result;
 use crate::output::Output;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use fieldproof_core::wire::admin::{NewLocation, NewTask, Task};
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
@@ -49,21 +49,16 @@ pub fn tasks(command: TaskCommand, client: &Client, out: &Output) -> Result<()> 
             datum,
             due_ms,
         } => {
-            let location = match (lat, lon) {
-                (Some(lat), Some(lon)) => json!({ "lat": lat, "lon": lon, "datum": datum }),
-                _ => Value::Null,
+            let new = NewTask {
+                jurisdiction,
+                title,
+                note,
+                location: lat
+                    .zip(lon)
+                    .map(|(lat, lon)| NewLocation { lat, lon, datum }),
+                due_ms,
             };
-            let mut body = json!({ "jurisdiction": jurisdiction, "title": title });
-            for (key, value) in [
-                ("note", json!(note)),
-                ("location", location),
-                ("due_ms", json!(due_ms)),
-            ] {
-                if !value.is_null() {
-                    body[key] = value;
-                }
-            }
-            let task = client.post("/v1/admin/tasks", &body)?;
+            let task: Task = client.post("/v1/admin/tasks", &new)?;
             out.print(&task, || task_line(&task));
         }
         TaskCommand::List { jurisdiction, page } => {
@@ -74,24 +69,17 @@ pub fn tasks(command: TaskCommand, client: &Client, out: &Output) -> Result<()> 
     Ok(())
 }
 
-fn task_line(task: &Value) -> String {
-    let at = &task["location"];
-    let place = if at.is_null() {
-        String::new()
-    } else {
-        format!(
+fn task_line(task: &Task) -> String {
+    let place = match &task.location {
+        None => String::new(),
+        Some(at) => format!(
             "  at {},{} WGS-84 (given {},{} {})",
-            at["lat"],
-            at["lon"],
-            at["reported_lat"],
-            at["reported_lon"],
-            at["reported_datum"].s()
-        )
+            at.lat,
+            at.lon,
+            at.reported_lat,
+            at.reported_lon,
+            at.reported_datum.code()
+        ),
     };
-    format!(
-        "{}  {}  {}{place}",
-        task["id"].s(),
-        task["jurisdiction"].s(),
-        task["title"].s()
-    )
+    format!("{}  {}  {}{place}", task.id, task.jurisdiction, task.title)
 }

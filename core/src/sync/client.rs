@@ -154,10 +154,10 @@ pub(crate) fn header(name: &str, value: &str) -> HttpHeader {
 /// The bureau's error code from an error body (`{"error": {"code": …}}`), or
 /// `http_<status>` when there is none (a proxy's page, say).
 pub(crate) fn error_code(response: &HttpResponse) -> String {
-    serde_json::from_slice::<serde_json::Value>(&response.body)
-        .ok()
-        .and_then(|body| body["error"]["code"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("http_{}", response.status))
+    serde_json::from_slice::<refusal::ErrorBody>(&response.body).map_or_else(
+        |_| format!("http_{}", response.status),
+        |body| body.error.code,
+    )
 }
 
 /// What a non-2xx answer means for the device. Refusals of the token and of an

@@ -3,12 +3,14 @@
 //! (`crate::sync`) and the bureau both use these types, so the two sides cannot
 //! drift apart; the HTTP routes themselves are documented in `docs/`.
 //!
+//! - [`admin`]: `/v1/admin/…` — the bureau's admin API, for the CLI and the console.
 //! - [`enrollment`]: `POST /v1/enroll` — a code and a key for a certificate and a token.
 //! - [`ops`]: `POST /v1/sync/push` — outbox ops and what became of each.
 //! - [`pull`]: `GET /v1/sync/pull` — the change feed after a cursor.
 //! - [`refusal`]: the bureau's error codes a device acts on.
 //! - [`tus`]: the photo upload protocol's constants and the photo's role.
 
+pub mod admin;
 pub mod enrollment;
 pub mod ops;
 pub mod pull;

@@ -1,5 +1,33 @@
 //! The bureau's error codes that a device acts on: the bureau's error type
 //! answers with these, and the device's sync engine keeps them as its own codes.
+//! Every refusal, on every route, has the body [`ErrorBody`].
+
+use serde::{Deserialize, Serialize};
+
+/// `{"error": {"code": …, "message": …}}`: a non-2xx answer's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, snake_case: what clients act on.
+    pub code: String,
+    /// For people; never holds personal data.
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
+    }
+}
 
 pub const UNKNOWN_ENROLLMENT_CODE: &str = "unknown_enrollment_code";
 pub const ENROLLMENT_CODE_USED: &str = "enrollment_code_used";
