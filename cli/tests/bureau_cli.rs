@@ -494,6 +494,53 @@ fn a_configured_token_is_used_and_never_printed() {
     assert_eq!(server.terminate().code(), Some(0));
 }
 
+/// Serves one HTTP/1.1 200 answer with `body` to the first connection on
+/// loopback, then stops: a stand-in for something that is not a bureau.
+fn answer_once(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = socket.write_all(head.as_bytes());
+        let _ = socket.write_all(body.as_bytes());
+    });
+    url
+}
+
+#[test]
+fn an_answer_that_is_not_json_or_not_of_the_admin_api_is_a_bad_response() {
+    for body in [
+        "<html>proxy login</html>",
+        r#"{"officers": []}"#,
+        "[{\"id\": 1}]",
+    ] {
+        let out = admin(
+            &answer_once(body),
+            "any-token",
+            &["officers", "list", "--json"],
+        );
+        assert_eq!(failure(&out), ("bad_response".into(), 7), "{body}");
+    }
+    // The one well-formed answer of this shape is accepted.
+    let out = admin(
+        &answer_once(r#"[{"id": "o1", "name": "n", "created_ms": 1}]"#),
+        "any-token",
+        &["officers", "list", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn an_unreachable_bureau_and_a_bad_configuration_fail_distinctly() {
     // A port nothing listens on: bound, then released.

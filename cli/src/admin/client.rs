@@ -6,7 +6,7 @@ use fieldproof_core::wire::admin::Page;
 use fieldproof_core::wire::refusal::ErrorBody;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 pub struct Client {
@@ -78,27 +78,33 @@ impl Client {
         query: &[(&str, Option<String>)],
         body: Option<Vec<u8>>,
     ) -> Result<T> {
-        let value = self.send_json(method, path, query, body)?;
-        serde_json::from_value(value).map_err(|e| {
-            Failure::new(
-                "bad_response",
+        let text = self.answer_text(method, path, query, body)?;
+        // One parse: a syntax error means it is not JSON at all, a data error
+        // that it is JSON of a form this CLI does not know.
+        serde_json::from_str(&text).map_err(|e| {
+            let message = if e.is_data() {
                 format!(
                     "{} answered {path} in a form this CLI does not know ({e}): is it a newer or older bureau?",
                     self.base
-                ),
-                7,
-            )
+                )
+            } else {
+                format!(
+                    "{} did not answer with JSON: is it a Fieldproof bureau?",
+                    self.base
+                )
+            };
+            Failure::new("bad_response", message, 7)
         })
     }
 
-    /// One request; a 2xx JSON answer, or the failure it stands for.
-    fn send_json(
+    /// One request; the text of a 2xx answer, or the failure it stands for.
+    fn answer_text(
         &self,
         method: &str,
         path: &str,
         query: &[(&str, Option<String>)],
         body: Option<Vec<u8>>,
-    ) -> Result<Value> {
+    ) -> Result<String> {
         let url = format!("{}{path}", self.base);
         let authorization = format!("Bearer {}", self.token);
         let query = query.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));
@@ -151,16 +157,7 @@ impl Client {
                 ),
             });
         }
-        serde_json::from_str(&text).map_err(|_| {
-            Failure::new(
-                "bad_response",
-                format!(
-                    "{} did not answer with JSON: is it a Fieldproof bureau?",
-                    self.base
-                ),
-                7,
-            )
-        })
+        Ok(text)
     }
 }
 
