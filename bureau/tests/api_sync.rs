@@ -184,6 +184,50 @@ fn tampered_replayed_forked_and_gapped_records_are_stored_flagged() {
 }
 
 #[test]
+fn a_seq_the_store_cannot_hold_is_refused_and_the_chain_stays() {
+    use fieldproof_core::evidence::{cose, keys::Signer, record::EvidencePayload};
+    let bureau = TestBureau::start();
+    let mut device = bureau.device("430121101");
+    let first = device.next_record(Event::AppStart);
+    assert_eq!(
+        statuses(&device.push(vec![record_op(&first)]).1),
+        ["applied"]
+    );
+
+    // A key rotation at seq 2^64 - 1, signed right but encoded by hand: the
+    // core refuses to sign it. Judged a gap, it used to hand the chain to the
+    // new key from seq 2^64 (wrapping to 0).
+    let successor = support::TestKey::generate();
+    let payload = EvidencePayload {
+        kid: device.key_id(),
+        seq: u64::MAX,
+        prev: device.prev,
+        event: Event::KeyRotation {
+            new_public_key: successor.public_key(),
+        },
+        wall_ms: 1_790_000_000_000,
+        monotonic: None,
+        app_version: "bureau-test".into(),
+        fix: None,
+        context: Default::default(),
+        checkpoint: None,
+    };
+    let signed = cose::sign1(&payload.encode(), &device.key_id(), &device.key).unwrap();
+    let (status, body) = device.push(vec![record_op(&signed)]);
+    assert_eq!(
+        (status, reasons(&body)),
+        (200, vec!["undecodable".to_owned()])
+    );
+
+    // The chain is where it was: the enrolled key signs seq 2 and it is accepted.
+    let second = device.next_record(Event::AppStart);
+    assert_eq!(
+        statuses(&device.push(vec![record_op(&second)]).1),
+        ["applied"]
+    );
+}
+
+#[test]
 fn bad_pushes_get_stable_codes_and_change_nothing() {
     let bureau = TestBureau::start_with(|c| {
         c.limits.max_ops_per_push = 3;

@@ -14,7 +14,7 @@
 //! | `version`     | uint        | always                 | format version, `1` |
 //! | `kind`        | text        | always                 | `capture`, `import`, `note`, `app_start`, `clock_jump`, `key_rotation`, `track_segment` |
 //! | `kid`         | bstr (32)   | always                 | device key id: SHA-256 of the SEC1 public key |
-//! | `seq`         | uint        | always                 | per-device sequence number: first record 1, then +1 per record |
+//! | `seq`         | uint        | always                 | per-device sequence number: first record 1, then +1 per record, at most 2^53 − 1 |
 //! | `prev`        | bstr (32)   | iff `seq` > 1          | SHA-256 of the previous record's payload bytes (this map's encoding, not the COSE envelope) |
 //! | `wall_ms`     | int         | always                 | device wall clock at the event, UTC ms since 1970 (possibly wrong: see `checkpoint`) |
 //! | `mono`        | map         | when known             | `{boot_id: text, ms: uint}`: monotonic clock since boot, and which boot |
@@ -45,6 +45,12 @@ use crate::error::Result;
 
 /// The payload format version this code writes and reads.
 pub const VERSION: u64 = 1;
+
+/// The largest seq a record may carry: 2^53 − 1, the largest integer every
+/// JSON reader holds exactly (receipts and the console carry seqs as JSON
+/// numbers) and far inside the stores' signed 64-bit integers, so that the seq
+/// after it is representable too. At one record a second, 285 million years.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
 
 const MAX_LAT_E7: i64 = 900_000_000;
 const MAX_LON_E7: i64 = 1_800_000_000;
@@ -235,6 +241,9 @@ impl EvidencePayload {
     fn check(&self) -> Result<()> {
         if self.seq == 0 {
             return Err(invalid_record("seq starts at 1"));
+        }
+        if self.seq > MAX_SEQ {
+            return Err(invalid_record("seq beyond 2^53 - 1"));
         }
         if self.prev.is_some() != (self.seq > 1) {
             return Err(invalid_record("prev must be present exactly when seq > 1"));
@@ -757,6 +766,12 @@ pub(crate) mod tests {
                 "prev on seq 1",
                 reencode_with(&base, |m| {
                     m.insert("seq", 1u64);
+                }),
+            ),
+            (
+                "seq beyond 2^53 - 1",
+                reencode_with(&base, |m| {
+                    m.insert("seq", MAX_SEQ + 1);
                 }),
             ),
             (
