@@ -33,6 +33,7 @@ pub struct FirstStart {
 
 impl Bureau {
     pub fn open(config: &Config) -> Result<(Self, FirstStart)> {
+        config.validate()?;
         let dir = &config.data_dir;
         fs::create_dir_all(dir)?;
         let db = match &config.database_url {

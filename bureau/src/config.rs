@@ -69,7 +69,49 @@ impl Default for Limits {
     }
 }
 
+const KIB: u64 = 1 << 10;
+const GIB: u64 = 1 << 30;
+const DAY_S: u64 = 86_400;
+
 impl Config {
+    /// Refuses values a handler could not work with (a zero page size, an expiry
+    /// whose milliseconds overflow), naming the key and its range, so a bad file
+    /// stops the bureau at start-up rather than failing requests later.
+    pub fn validate(&self) -> Result<()> {
+        let l = &self.limits;
+        check(
+            "database_connections",
+            self.database_connections as u64,
+            1,
+            1_000,
+        )?;
+        check("limits.max_body_bytes", l.max_body_bytes, KIB, GIB)?;
+        check(
+            "limits.max_reference_bytes",
+            l.max_reference_bytes,
+            l.max_body_bytes,
+            4 * GIB,
+        )?;
+        check(
+            "limits.max_ops_per_push",
+            l.max_ops_per_push as u64,
+            1,
+            100_000,
+        )?;
+        check("limits.max_photo_bytes", l.max_photo_bytes, KIB, 1 << 40)?;
+        check("limits.max_pull_page", l.max_pull_page as u64, 1, 100_000)?;
+        check("limits.max_pull_bytes", l.max_pull_bytes as u64, KIB, GIB)?;
+        // 0 makes tokens, codes and uploads expire at once: only tests want it.
+        check("limits.upload_expiry_s", l.upload_expiry_s, 0, 365 * DAY_S)?;
+        check("limits.token_ttl_s", l.token_ttl_s, 0, 10 * 365 * DAY_S)?;
+        check(
+            "limits.enrollment_code_ttl_s",
+            l.enrollment_code_ttl_s,
+            0,
+            365 * DAY_S,
+        )
+    }
+
     /// Reads a TOML file; keys not in it keep their defaults.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidConfig {
@@ -78,5 +120,72 @@ impl Config {
         toml::from_str(&text).map_err(|e| Error::InvalidConfig {
             reason: format!("{}: {}", path.display(), e.message()),
         })
+    }
+}
+
+fn check(key: &str, value: u64, min: u64, max: u64) -> Result<()> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig {
+        reason: format!("{key} = {value} is outside {min}..={max}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(edit: impl FnOnce(&mut Config)) -> String {
+        let mut config = Config::default();
+        edit(&mut config);
+        match config.validate() {
+            Err(Error::InvalidConfig { reason }) => reason,
+            other => panic!("accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn values_a_handler_cannot_work_with_are_refused_by_name() {
+        assert_eq!(
+            refusal(|c| c.limits.upload_expiry_s = 1_000_000_000_000),
+            "limits.upload_expiry_s = 1000000000000 is outside 0..=31536000"
+        );
+        assert_eq!(
+            refusal(|c| c.limits.max_pull_page = 0),
+            "limits.max_pull_page = 0 is outside 1..=100000"
+        );
+        assert!(refusal(|c| c.limits.max_ops_per_push = 0).starts_with("limits.max_ops_per_push"));
+        assert!(refusal(|c| c.limits.max_pull_bytes = 10).starts_with("limits.max_pull_bytes"));
+        assert!(refusal(|c| c.database_connections = 0).starts_with("database_connections"));
+        assert!(refusal(|c| c.limits.token_ttl_s = u64::MAX).starts_with("limits.token_ttl_s"));
+        assert!(refusal(|c| c.limits.max_reference_bytes = 5 * GIB)
+            .starts_with("limits.max_reference_bytes"));
+    }
+
+    #[test]
+    fn a_file_with_a_bad_value_is_refused_when_the_bureau_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bureau.toml");
+        std::fs::write(&path, "[limits]\nupload_expiry_s = 1e12\n").unwrap();
+        // A float where an integer belongs is refused by the parser already.
+        assert!(matches!(
+            Config::from_file(&path),
+            Err(Error::InvalidConfig { .. })
+        ));
+        std::fs::write(&path, "[limits]\nmax_pull_page = 0\n").unwrap();
+        let mut config = Config::from_file(&path).unwrap();
+        config.data_dir = dir.path().join("data");
+        let refused = crate::Bureau::open(&config).err().unwrap();
+        assert_eq!(refused.code(), "invalid_config");
+        assert!(
+            !config.data_dir.exists(),
+            "nothing is created for a bad config"
+        );
     }
 }
