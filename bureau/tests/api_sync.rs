@@ -290,6 +290,23 @@ fn bad_pushes_get_stable_codes_and_change_nothing() {
     assert_eq!(statuses(&body), ["rejected", "rejected", "applied"]);
     assert_eq!(reasons(&body), ["invalid_id", "unknown_op_kind", ""]);
 
+    // A NUL in the kind, which no text column can hold, beside a good op.
+    let mut nul_kind = ops[0].clone();
+    nul_kind["op_id"] = json!(uuid::Uuid::now_v7().to_string());
+    nul_kind["kind"] = json!("inspection\u{0}submit");
+    device.submit_inspection("430121101");
+    let good = device
+        .outbox()
+        .into_iter()
+        .find(|op| ops.iter().all(|old| old["op_id"] != op["op_id"]));
+    let (status, body) = device.push(vec![nul_kind.clone(), good.unwrap()]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(statuses(&body), ["rejected", "applied"]);
+    assert_eq!(reasons(&body), ["unknown_op_kind", ""]);
+    // The refusal is remembered like any other.
+    let (_, body) = device.push(vec![nul_kind]);
+    assert_eq!(statuses(&body), ["duplicate"]);
+
     // The same inspection under a new op_id is a conflict; another device reusing the op_id too.
     let mut again = ops[0].clone();
     again["op_id"] = json!(uuid::Uuid::now_v7().to_string());

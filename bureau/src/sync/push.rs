@@ -117,12 +117,27 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         params![
             &op_id,
             &device.id,
-            &op.kind,
+            stored_kind(op),
             serde_json::to_string(&result).expect("op results serialise"),
             now_ms()
         ],
     )?;
     Ok(result)
+}
+
+/// The kind as remembered with the result: a known kind by its name; an unknown
+/// one (a newer app's, or garbage) cut to what a text column can hold, so that
+/// remembering the refusal cannot itself fail the batch.
+fn stored_kind(op: &Op) -> String {
+    match op.kind() {
+        Some(kind) => kind.as_str().to_owned(),
+        None => op
+            .kind
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect(),
+    }
 }
 
 /// Errors that say nothing about the op itself: the batch fails and is retried.
