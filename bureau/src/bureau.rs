@@ -6,9 +6,9 @@ use crate::custody_log::{BureauKey, LogCache};
 use crate::error::{Error, Result};
 use crate::secrets;
 use crate::storage::{Database, PhotoFiles};
+use fieldproof_core::private_files;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,7 +35,9 @@ impl Bureau {
     pub fn open(config: &Config) -> Result<(Self, FirstStart)> {
         config.validate()?;
         let dir = &config.data_dir;
-        fs::create_dir_all(dir)?;
+        // Everything in it is private; a folder made by hand is tightened too.
+        private_files::create_dir(dir)?;
+        private_files::restrict_dir(dir)?;
         let db = match &config.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Database::open_postgres(url, config.database_connections)?
@@ -107,12 +109,7 @@ fn read_or_create_secret(path: &Path, create: impl FnOnce() -> Result<Vec<u8>>) 
     }
     let bytes = create()?;
     let temp = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temp)?;
+    let mut file = private_files::create(&temp)?;
     file.write_all(&bytes)?;
     file.sync_all()?;
     fs::rename(&temp, path)?;

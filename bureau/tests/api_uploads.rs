@@ -4,6 +4,8 @@
 #[macro_use]
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
+
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use fieldproof_bureau::storage::Database;
@@ -248,6 +250,23 @@ fn a_photo_uploads_in_checksummed_chunks_and_is_stored_byte_identical(backend: B
     assert!(
         !upload_file(&bureau, &location).exists(),
         "the upload's own file is gone"
+    );
+
+    // The photo, an upload in flight, the database and the bureau key: the
+    // bureau's alone, the data folder too.
+    let other = photo(OTHER_PHOTO);
+    let unfinished = client.create(other.len(), &metadata_for(&other));
+    let unfinished = unfinished.header("Location").unwrap().to_owned();
+    assert_eq!(client.patch(&unfinished, 0, &other[..100], &[]).status, 204);
+    assert!(upload_file(&bureau, &unfinished).exists());
+    let data = bureau.data.path();
+    assert_eq!(
+        std::fs::metadata(data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        fieldproof_core::private_files::not_private(data),
+        Vec::<String>::new()
     );
 }
 

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod geo;
 pub mod hex;
 pub mod model;
+pub mod private_files;
 pub mod store;
 pub mod sync;
 pub mod time;

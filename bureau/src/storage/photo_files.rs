@@ -5,7 +5,7 @@
 //! a hash the bureau computed, never anything a device sent.
 
 use crate::error::{Error, Result};
-use fieldproof_core::hex;
+use fieldproof_core::{hex, private_files};
 use ring::digest;
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -59,8 +59,8 @@ impl PhotoFiles {
             uploads: data_dir.join("uploads"),
             busy: Arc::default(),
         };
-        fs::create_dir_all(&files.photos)?;
-        fs::create_dir_all(&files.uploads)?;
+        private_files::create_dir(&files.photos)?;
+        private_files::create_dir(&files.uploads)?;
         Ok(files)
     }
 
@@ -100,8 +100,8 @@ impl PhotoFiles {
     /// Opens upload `id` for a chunk starting at `offset`. Anything past `offset`
     /// (bytes of a discarded chunk, or written just before a crash) is cut off first.
     pub async fn chunk_writer(&self, id: &str, offset: u64) -> Result<ChunkWriter> {
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
+        // The photo's file is this one, hard-linked: mode 0600 carries over.
+        let mut file = tokio::fs::OpenOptions::from(private_files::options())
             .create(true)
             .truncate(false)
             .open(self.upload_path(id))

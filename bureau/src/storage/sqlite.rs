@@ -23,6 +23,8 @@ pub struct SqliteDatabase {
 
 impl SqliteDatabase {
     pub fn open(path: &Path) -> Result<Self> {
+        // Personal data: the file (and so its -wal and -shm) is the bureau's alone.
+        fieldproof_core::private_files::prepare_database(path)?;
         let writer = connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,

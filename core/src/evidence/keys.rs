@@ -11,7 +11,7 @@ use crate::hex;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
@@ -197,11 +197,9 @@ fn temp_path(path: &Path, rng: &SystemRandom) -> Result<PathBuf> {
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = crate::private_files::options()
+        .create_new(true)
+        .open(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }

@@ -60,10 +60,12 @@ fn has_wal(db: &Path) -> bool {
     std::fs::metadata(wal).is_ok_and(|m| m.len() > 0)
 }
 
-/// Opens the single writer connection. Does not change the file: the caller checks
-/// the schema version before anything is written.
+/// Opens the single writer connection. Does not change the file's contents (the
+/// caller checks the schema version before anything is written), only makes it
+/// private: it holds the bearer token and personal data.
 pub fn open_writer(path: &Path) -> Result<Connection> {
     check_file(path)?;
+    crate::private_files::prepare_database(path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::evidence::media::{HashingWriter, MediaDigest};
 use crate::hex;
 use crate::model::id::new_id;
+use crate::private_files;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -73,7 +74,7 @@ impl MediaDir {
     pub fn store_original(&self, source: &mut impl Read) -> Result<(MediaDigest, PathBuf)> {
         let tmp = self.temp_path()?;
         let written = (|| {
-            let mut file = File::create(&tmp)?;
+            let mut file = private_files::create(&tmp)?;
             let mut hasher = HashingWriter::new(&mut file);
             io::copy(&mut source.take(MAX_MEDIA_BYTES + 1), &mut hasher)?;
             let digest = hasher.finish();
@@ -102,7 +103,7 @@ impl MediaDir {
     pub fn write_derived(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = self.temp_path()?;
         let result = (|| {
-            let mut file = File::create(&tmp)?;
+            let mut file = private_files::create(&tmp)?;
             file.write_all(bytes)?;
             file.sync_all()
         })();
@@ -115,13 +116,13 @@ impl MediaDir {
 
     fn temp_path(&self) -> Result<PathBuf> {
         let dir = self.root.join("tmp");
-        fs::create_dir_all(&dir)?;
+        private_files::create_dir(&dir)?;
         Ok(dir.join(new_id()))
     }
 
     fn commit(&self, tmp: &Path, path: &Path) -> Result<()> {
         let dir = path.parent().expect("store paths have a parent");
-        fs::create_dir_all(dir)?;
+        private_files::create_dir(dir)?;
         if path.exists() {
             // Same content address, same bytes: keep the file already there.
             fs::remove_file(tmp)?;

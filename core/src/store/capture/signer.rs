@@ -34,7 +34,7 @@ impl Store {
         let mut current = lock(&self.signer);
         if current.is_none() {
             let media = self.media();
-            std::fs::create_dir_all(media.root())?;
+            crate::private_files::create_dir(media.root())?;
             let key = SoftwareKey::load_or_create(&media.key_path())?;
             *current = Some(DeviceSigner {
                 signer: Arc::new(key),
