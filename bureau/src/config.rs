@@ -89,7 +89,7 @@ impl Config {
         check(
             "limits.max_reference_bytes",
             l.max_reference_bytes,
-            l.max_body_bytes,
+            KIB,
             4 * GIB,
         )?;
         check(

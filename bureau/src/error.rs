@@ -78,6 +78,16 @@ pub enum Error {
     PhotoSizeMismatch,
     #[error("the pull cursor is not one this bureau issued")]
     InvalidCursor,
+    #[error("the inspection names another officer than the one this device is enrolled for")]
+    OfficerMismatch,
+    #[error("county_code {county} does not contain township_code {township}")]
+    DivisionMismatch { county: String, township: String },
+    #[error("only the inspection's officers may amend it")]
+    NotCaseOfficer,
+    #[error("this inspection has been amended already: amend its newest amendment")]
+    AlreadyAmended,
+    #[error("this inspection must have revision {expected}")]
+    RevisionMismatch { expected: u64 },
 
     // --- cases (admin: inspections, reviews, tasks, reference data) ---
     #[error("{field} is not a valid coordinate")]
@@ -177,6 +187,11 @@ impl Error {
             Error::PhotoNotUploaded => "photo_not_uploaded",
             Error::PhotoSizeMismatch => "photo_size_mismatch",
             Error::InvalidCursor => "invalid_cursor",
+            Error::OfficerMismatch => "officer_mismatch",
+            Error::DivisionMismatch { .. } => "division_mismatch",
+            Error::NotCaseOfficer => "not_case_officer",
+            Error::AlreadyAmended => "already_amended",
+            Error::RevisionMismatch { .. } => "revision_mismatch",
             Error::InvalidCoordinate { .. } => "invalid_coordinate",
             Error::UnknownDatum => "unknown_datum",
             Error::TextTooLong { .. } => "text_too_long",

@@ -15,6 +15,11 @@
 //! it are judged against it; it is still flagged, and so are records that arrive
 //! later for the skipped seqs (`out_of_order`). Media is checked when the photo is
 //! complete, whichever of record and photo arrives first.
+//!
+//! The inspection and officer a record's context names are stored as claimed;
+//! whether the record attaches to that case is decided when the case is read
+//! (`cases::inspections`), so the order records and inspections arrive in
+//! cannot change the verdict.
 
 use crate::custody_log::persisted;
 use crate::enrollment::Device;
@@ -118,8 +123,8 @@ fn store(
         .query_one(
             "INSERT INTO evidence_records
                (device_id, seq, kind, signed, payload_sha256, media_sha256, media_size,
-                inspection_id, status, failure, media_status, received_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                inspection_id, claimed_officer_id, status, failure, media_status, received_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             params![
                 &device.id,
                 seq,
@@ -129,6 +134,7 @@ fn store(
                 media.map(|m| m.sha256.to_vec()),
                 media.map(|m| m.size),
                 payload.and_then(|p| p.context.inspection_id.clone()),
+                payload.and_then(|p| p.context.officer_id.clone()),
                 status,
                 failure,
                 media_status,

@@ -6,14 +6,13 @@
 #[macro_use]
 mod support;
 
-use fieldproof_core::evidence::cose::parse_sign1;
-use fieldproof_core::evidence::record::{payload_digest, Context, Event, EvidencePayload, Media};
+use fieldproof_core::evidence::record::Event;
 use fieldproof_core::geo::datum::{convert, Datum, LatLon};
 use fieldproof_core::geo::jurisdiction::JurisdictionIndex;
 use fieldproof_core::model::checklist::defaults;
-use fieldproof_core::model::inspection::Inspection;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use support::cases::{inspection, ok, op, photo, push, record, refused, signed_record};
 use support::{http, record_op, request, Backend, TestBureau, TestDevice, ADMIN_TOKEN};
 
 on_both_backends!(
@@ -27,109 +26,6 @@ on_both_backends!(
 );
 
 // --- helpers ---
-
-/// (status, error code) of a refused request.
-fn refused(response: (u16, Value)) -> (u16, String) {
-    let code = response.1["error"]["code"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
-    (response.0, code)
-}
-
-fn ok(response: (u16, Value), expected: u16) -> Value {
-    assert_eq!(response.0, expected, "{}", response.1);
-    response.1
-}
-
-/// A submitted inspection as a device's store serialises it.
-fn inspection(township: &str, amends: Option<&Value>) -> Value {
-    let id = uuid::Uuid::now_v7().to_string();
-    let value = json!({
-        "id": id,
-        "matter": "straw_burning",
-        "checklist_id": "straw_burning",
-        "checklist_version": 1,
-        "township_code": township,
-        "county_code": &township[..6],
-        "site": { "lat": 28.25, "lon": 113.08, "reported_lat": 28.2476, "reported_lon": 113.0855,
-                  "reported_datum": "gcj02", "address": "高桥镇 田间" },
-        "task_id": null,
-        "officer_id": "officer",
-        "started_at_ms": 1_790_000_000_000i64,
-        "ended_at_ms": 1_790_000_600_000i64,
-        "status": "submitted",
-        "answers": [{ "item_id": "fire_on_arrival", "value": { "type": "yes_no", "value": true } }],
-        "findings": "发现焚烧痕迹",
-        "responsible_party": { "name": "张三", "phone": "13800000000", "id_number": null },
-        "amends_id": amends.map(|a| a["id"].clone()),
-        "revision": amends.map_or(0, |a| a["revision"].as_u64().unwrap() + 1),
-        "created_at_ms": 1_790_000_000_000i64,
-        "updated_at_ms": 1_790_000_600_000i64,
-        "submitted_at_ms": 1_790_000_600_000i64,
-        "site_jurisdiction": null,
-    });
-    // The fixture is what the core would send: it parses as the core's model.
-    serde_json::from_value::<Inspection>(value.clone()).expect("a core inspection");
-    value
-}
-
-fn op(kind: &str, payload: &Value) -> Value {
-    json!({
-        "op_id": uuid::Uuid::now_v7().to_string(),
-        "kind": kind,
-        "entity_id": payload["id"],
-        "payload": payload,
-    })
-}
-
-/// Pushes ops that must all be applied.
-fn push(device: &TestDevice, ops: Vec<Value>) -> Value {
-    let body = ok(device.push(ops), 200);
-    for result in body["results"].as_array().unwrap() {
-        assert_eq!(result["status"], "applied", "{result}");
-    }
-    body
-}
-
-/// Signs this device's next evidence record, naming `inspection` in its context.
-fn record(device: &mut TestDevice, event: Event, inspection: &Value) -> Vec<u8> {
-    let seq = device.seq + 1;
-    let signed = signed_record(device, seq, event, inspection);
-    device.seq = seq;
-    device.prev = Some(payload_digest(&parse_sign1(&signed).unwrap().payload));
-    signed
-}
-
-fn signed_record(device: &TestDevice, seq: u64, event: Event, inspection: &Value) -> Vec<u8> {
-    EvidencePayload {
-        kid: device.key_id(),
-        seq,
-        prev: device.prev,
-        event,
-        wall_ms: 1_790_000_000_000 + seq as i64,
-        monotonic: None,
-        app_version: "cases-test".into(),
-        fix: None,
-        context: Context {
-            inspection_id: inspection["id"].as_str().map(str::to_owned),
-            ..Context::default()
-        },
-        checkpoint: None,
-    }
-    .sign(&device.key)
-    .unwrap()
-}
-
-fn photo() -> Event {
-    Event::Capture(Media {
-        sha256: [7; 32],
-        size: 1234,
-        mime: "image/jpeg".into(),
-        width: Some(4000),
-        height: Some(3000),
-    })
-}
 
 /// Every feed entry the device can pull, from the start.
 fn pull_all(device: &TestDevice) -> Vec<Value> {
@@ -210,26 +106,26 @@ fn inspections_are_listed_with_their_evidence_status_and_reviewed_once(backend: 
     let county = bureau.device("430181");
 
     // X: a note (accepted, no media) and a photo not yet uploaded.
-    let x = inspection("430121101", None);
+    let x = inspection(&officer, "430121101", None);
     push(&officer, vec![op("inspection.submit", &x)]);
     let note = record(&mut officer, Event::Note("到达现场".into()), &x);
     let capture = record(&mut officer, photo(), &x);
     push(&officer, vec![record_op(&note), record_op(&capture)]);
     // Y: one note only — fully verified.
-    let y = inspection("430121101", None);
+    let y = inspection(&officer, "430121101", None);
     let note = record(&mut officer, Event::Note("已熄灭".into()), &y);
     push(
         &officer,
         vec![op("inspection.submit", &y), record_op(&note)],
     );
     // W: a record after a gap in the chain is stored but flagged.
-    let w = inspection("430121102", None);
+    let w = inspection(&officer, "430121102", None);
     push(&officer, vec![op("inspection.submit", &w)]);
     let gap = signed_record(&officer, officer.seq + 3, Event::Note("x".into()), &w);
     let body = ok(officer.push(vec![record_op(&gap)]), 200);
     assert_eq!(body["results"][0]["reason"], "gap", "{body}");
     // Z: another county, no evidence.
-    let z = inspection("430181001", None);
+    let z = inspection(&county, "430181001", None);
     push(&county, vec![op("inspection.submit", &z)]);
 
     let all = ok(bureau.admin("GET", "/v1/admin/inspections", None), 200);
@@ -395,7 +291,7 @@ fn inspections_are_listed_with_their_evidence_status_and_reviewed_once(backend: 
     );
 
     // The amendment sent after the return is reviewed in its turn.
-    let x2 = inspection("430121101", Some(&x));
+    let x2 = inspection(&officer, "430121101", Some(&x));
     push(&officer, vec![op("inspection.amend", &x2)]);
     let x2i = x2["id"].as_str().unwrap();
     let original = ok(
@@ -411,7 +307,7 @@ fn inspections_are_listed_with_their_evidence_status_and_reviewed_once(backend: 
     assert_eq!(accepted["review_comment"], Value::Null);
 
     // An inspection amended before anyone reviewed it: review the amendment.
-    let y2 = inspection("430121101", Some(&y));
+    let y2 = inspection(&officer, "430121101", Some(&y));
     push(&officer, vec![op("inspection.amend", &y2)]);
     assert_eq!(
         refused(review(yi, json!({ "decision": "accept" }))),

@@ -125,7 +125,8 @@ pub struct FieldArgs {
     datum: String,
     #[arg(long, default_value = "")]
     address: String,
-    /// Officer id (until the device is enrolled, any local token).
+    /// Officer id. Once the device is enrolled, what it submits names its
+    /// enrolled officer whatever this says.
     #[arg(long, env = "FIELDPROOF_OFFICER", default_value = "unassigned")]
     officer: String,
     #[arg(long)]

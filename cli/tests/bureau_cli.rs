@@ -183,7 +183,7 @@ fn post(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
 
 /// An inspection recorded and submitted in a device database with the device
 /// commands; returns its id and the outbox op to push.
-fn submitted_inspection(db: &str) -> (String, Value) {
+fn submitted_inspection(db: &str, officer: &str) -> (String, Value) {
     let created = device_cli(&[
         "inspections",
         "create",
@@ -201,6 +201,8 @@ fn submitted_inspection(db: &str) -> (String, Value) {
         "gcj02",
         "--address",
         "高桥镇",
+        "--officer",
+        officer,
     ]);
     let id = created[0]["id"].as_str().unwrap().to_owned();
     for (item, value) in [
@@ -358,7 +360,7 @@ fn first_start_token_admin_commands_enrollment_review_and_sigterm() {
     // An inspection recorded with the device commands, pushed, then reviewed.
     assert!(ok(&["inspections", "list"]).is_empty());
     let db = dir.path().join("device.db");
-    let (id, op) = submitted_inspection(db.to_str().unwrap());
+    let (id, op) = submitted_inspection(db.to_str().unwrap(), officer["id"].as_str().unwrap());
     let (status, pushed) = post(
         &format!("{url}/v1/sync/push"),
         Some(device_token),
@@ -383,6 +385,16 @@ fn first_start_token_admin_commands_enrollment_review_and_sigterm() {
     let case = &ok(&["inspections", "get", &id])[0];
     assert_eq!(case["inspection"]["id"], id.as_str());
     assert_eq!(case["evidence_records"], json!([]));
+    // A second officer joins the case; the text says so.
+    let partner = &ok(&["officers", "create", "赵六"])[0];
+    let partner_id = partner["id"].as_str().unwrap();
+    let joint = &ok(&["inspections", "assign", &id, "--officer", partner_id])[0];
+    assert_eq!(joint["assigned_officers"], json!([partner_id]));
+    let text = String::from_utf8(admin(&["inspections", "get", &id]).stdout).unwrap();
+    assert!(
+        text.contains(&format!("also assigned: {partner_id}")),
+        "{text}"
+    );
 
     let out = admin(&["review", "return", &id, "--json"]);
     assert_eq!(
@@ -472,7 +484,8 @@ fn first_start_token_admin_commands_enrollment_review_and_sigterm() {
     assert_eq!(server.generated_token, None);
     assert_eq!(
         self::ok(&server.url, &token, &["officers", "list"]).len(),
-        1
+        2,
+        "the enrolled officer and the one assigned to the case"
     );
     assert_eq!(server.terminate().code(), Some(0));
 }

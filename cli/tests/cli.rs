@@ -354,6 +354,8 @@ fn demo_runs_the_scripted_scenario() {
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
     let expected = [
         "database",
+        "bureau",
+        "enrolled",
         "recorded",
         "incomplete",
         "submitted",
@@ -363,15 +365,13 @@ fn demo_runs_the_scripted_scenario() {
         "patrol",
         "verified",
         "summary",
-        "bureau",
-        "enrolled",
         "synced",
         "reviewed",
         "pulled",
     ];
     assert_eq!(names, expected);
-    assert_eq!(steps[6]["detail"]["thumbnail"], "ok");
-    let patrol = &steps[7]["detail"];
+    assert_eq!(steps[8]["detail"]["thumbnail"], "ok");
+    let patrol = &steps[9]["detail"];
     assert_eq!(
         (
             patrol["speed_jump"].as_u64(),
@@ -380,8 +380,8 @@ fn demo_runs_the_scripted_scenario() {
         (Some(1), Some(1))
     );
     assert!(patrol["accepted"].as_u64().unwrap() > 800);
-    assert_eq!(steps[8]["detail"]["intact"], true);
-    let summary = &steps[9]["detail"];
+    assert_eq!(steps[10]["detail"]["intact"], true);
+    let summary = &steps[11]["detail"];
     assert_eq!(summary["inspections"], 3);
     let outbox: Vec<&str> = summary["outbox"]
         .as_array()

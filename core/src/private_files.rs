@@ -95,38 +95,9 @@ pub fn not_private(root: &Path) -> Vec<String> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::model::photo::{CaptureContext, CaptureSource};
-    use crate::store::{PhotoSource, Store};
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
-    }
-
-    #[test]
-    fn a_device_store_keeps_its_database_key_and_photos_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("device.db")).unwrap();
-        let mut jpeg = Vec::new();
-        jpeg_encoder::Encoder::new(&mut jpeg, 80)
-            .encode(&[90; 16 * 16 * 3], 16, 16, jpeg_encoder::ColorType::Rgb)
-            .unwrap();
-        let context = CaptureContext {
-            source: CaptureSource::Camera,
-            inspection_id: None,
-            task_id: None,
-            officer_id: None,
-            monotonic_ms: None,
-            boot_id: None,
-            app_version: "test".into(),
-        };
-        let photo = store
-            .capture_photo(PhotoSource::Bytes(jpeg), None, context)
-            .unwrap();
-        store.preview(&photo.id).unwrap().unwrap();
-        let original = store.original_path(&photo.id).unwrap();
-        assert!(dir.path().join("device.db-wal").exists());
-        assert!(original.starts_with(dir.path()));
-        assert_eq!(not_private(dir.path()), Vec::<String>::new());
     }
 
     #[test]

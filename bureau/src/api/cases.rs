@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::geo::datum::Datum;
-use fieldproof_core::wire::admin::ReviewRequest;
+use fieldproof_core::wire::admin::{OfficerAssignment, ReviewRequest};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<State> {
         .route("/v1/admin/inspections", get(list_inspections))
         .route("/v1/admin/inspections/{id}", get(get_inspection))
         .route("/v1/admin/inspections/{id}/review", post(review_inspection))
+        .route("/v1/admin/inspections/{id}/officers", post(assign_officer))
         .route("/v1/admin/tasks", get(list_tasks).post(create_task))
         .route(
             "/v1/admin/boundaries",
@@ -95,6 +96,21 @@ async fn review_inspection(
     let decision = Decision::parse(&request.decision)?;
     let case = blocking(&state, move |b| {
         b.db.write(|tx| inspections::review(tx, &id, decision, request.comment.as_deref()))
+    })
+    .await?;
+    Ok(axum::Json(case))
+}
+
+async fn assign_officer(
+    _: AdminAuth,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+    Json(request): Json<OfficerAssignment>,
+) -> ApiResult<axum::Json<InspectionCase>> {
+    let id = parse_id(&id, "inspection id")?;
+    let officer_id = parse_id(&request.officer_id, "officer_id")?;
+    let case = blocking(&state, move |b| {
+        b.db.write(|tx| inspections::assign_officer(tx, &id, &officer_id))
     })
     .await?;
     Ok(axum::Json(case))

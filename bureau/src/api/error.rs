@@ -45,6 +45,8 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::InvalidPublicKey { .. }
         | Error::UnknownOpKind
         | Error::InvalidCursor
+        | Error::DivisionMismatch { .. }
+        | Error::RevisionMismatch { .. }
         | Error::InvalidCoordinate { .. }
         | Error::UnknownDatum
         | Error::TextTooLong { .. }
@@ -53,7 +55,11 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::InvalidTemplate { .. }
         | Error::PhotoSizeMismatch => 400,
         Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
-        Error::DeviceRevoked | Error::OutsideJurisdiction | Error::Forbidden => 403,
+        Error::DeviceRevoked
+        | Error::OutsideJurisdiction
+        | Error::Forbidden
+        | Error::OfficerMismatch
+        | Error::NotCaseOfficer => 403,
         Error::NotFound { .. } | Error::UnknownEnrollmentCode => 404,
         Error::EnrollmentCodeUsed
         | Error::KeyAlreadyEnrolled
@@ -63,6 +69,7 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::PhotoNotUploaded
         | Error::AlreadyReviewed
         | Error::Superseded
+        | Error::AlreadyAmended
         | Error::ChecklistVersionPublished => 409,
         Error::EnrollmentCodeExpired => 410,
         Error::BodyTooLarge { .. } => 413,

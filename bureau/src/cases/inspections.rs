@@ -166,6 +166,25 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
     Ok(Page { items, next_cursor })
 }
 
+/// Why an evidence record `e` may not attach to the inspection `i` it names,
+/// in SQL over `e`, `i` and the record's device `d`; NULL when it may. A record
+/// attaches when its device is enrolled for one of the case's officers (the one
+/// who submitted it, or one the bureau assigned) and the officer its signed
+/// context names, if any, is its device's. Any other record naming the case is
+/// kept and shown apart, and counts for nothing: a device elsewhere cannot
+/// change a case's evidence status by naming it.
+const REFUSAL: &str = "CASE
+    WHEN e.claimed_officer_id IS NOT NULL AND e.claimed_officer_id <> d.officer_id
+        THEN 'officer_mismatch'
+    WHEN d.officer_id = i.officer_id OR EXISTS (SELECT 1 FROM inspection_officers o
+        WHERE o.inspection_id = i.id AND o.officer_id = d.officer_id) THEN NULL
+    ELSE 'not_case_officer' END";
+
+/// Evidence records with the inspection they name and the device that sent them.
+const RECORDS_OF_CASES: &str = "evidence_records e
+    JOIN inspections i ON i.id = e.inspection_id
+    JOIN devices d ON d.id = e.device_id";
+
 /// One inspection with its evidence records.
 pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
     let row = tx
@@ -175,35 +194,74 @@ pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
         )?
         .ok_or(Error::NotFound { what: "inspection" })?;
     let records = tx.query(
-        "SELECT seq, kind, status, failure, media_status, media_sha256, leaf_index, received_ms
-         FROM evidence_records WHERE inspection_id = $1 ORDER BY id",
+        &format!(
+            "SELECT e.seq, e.kind, e.status, e.failure, e.media_status, e.media_sha256,
+                    e.leaf_index, e.received_ms, e.device_id, {REFUSAL}
+             FROM {RECORDS_OF_CASES} WHERE e.inspection_id = $1 ORDER BY e.id"
+        ),
         params![id],
     )?;
     let mut counts = EvidenceSummary::default();
-    let evidence_records = records
-        .iter()
-        .map(|r| {
-            let record = EvidenceRecord {
-                seq: r.opt_int(0)?,
-                kind: r.opt_text(1)?,
-                status: r.text(2)?,
-                failure: r.opt_text(3)?,
-                media_status: r.text(4)?,
-                media_sha256: r.opt_blob(5)?.map(|b| hex::encode(&b)),
-                leaf_index: r.opt_int(6)?,
-                received_ms: r.int(7)?,
-            };
+    let (mut attached, mut refused) = (Vec::new(), Vec::new());
+    for r in &records {
+        let record = EvidenceRecord {
+            seq: r.opt_int(0)?,
+            kind: r.opt_text(1)?,
+            status: r.text(2)?,
+            failure: r.opt_text(3)?,
+            media_status: r.text(4)?,
+            media_sha256: r.opt_blob(5)?.map(|b| hex::encode(&b)),
+            leaf_index: r.opt_int(6)?,
+            received_ms: r.int(7)?,
+            device_id: r.text(8)?,
+            refusal: r.opt_text(9)?,
+        };
+        if record.refusal.is_some() {
+            refused.push(record);
+        } else {
             add(&mut counts, &record.status, &record.media_status, 1);
-            Ok(record)
-        })
-        .collect::<Result<Vec<_>>>()?;
+            attached.push(record);
+        }
+    }
+    let assigned_officers = tx
+        .query(
+            "SELECT officer_id FROM inspection_officers WHERE inspection_id = $1
+             ORDER BY assigned_ms, officer_id",
+            params![id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_>>()?;
     let (summary, inspection) = summary(&row, counts)?;
     Ok(InspectionCase {
         summary,
         amended_by: amended_by(tx, id)?,
         inspection,
-        evidence_records,
+        evidence_records: attached,
+        refused_records: refused,
+        assigned_officers,
     })
+}
+
+/// Assigns `officer_id` to inspection `id` and to every amendment after it (a
+/// joint inspection): that officer's devices may then attach evidence to the
+/// case and amend it. Assigning twice changes nothing.
+pub fn assign_officer(tx: &mut Tx, id: &str, officer_id: &str) -> Result<InspectionCase> {
+    tx.query_opt("SELECT 1 FROM inspections WHERE id = $1", params![id])?
+        .ok_or(Error::NotFound { what: "inspection" })?;
+    tx.query_opt("SELECT 1 FROM officers WHERE id = $1", params![officer_id])?
+        .ok_or(Error::NotFound { what: "officer" })?;
+    let now = now_ms();
+    let mut next = Some(id.to_owned());
+    while let Some(revision) = next {
+        tx.execute(
+            "INSERT INTO inspection_officers (inspection_id, officer_id, assigned_ms)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            params![&revision, officer_id, now],
+        )?;
+        next = amended_by(tx, &revision)?;
+    }
+    get(tx, id)
 }
 
 /// Records a review decision and tells the inspection's jurisdiction and the
@@ -287,7 +345,8 @@ fn amended_by(tx: &mut Tx, id: &str) -> Result<Option<String>> {
     .transpose()
 }
 
-/// Evidence counts for each of `ids` (one query per page, not per inspection).
+/// Counts of the evidence attached to each of `ids` (one query per page, not
+/// per inspection).
 fn evidence_summaries(tx: &mut Tx, ids: &[String]) -> Result<HashMap<String, EvidenceSummary>> {
     let mut summaries = HashMap::new();
     if ids.is_empty() {
@@ -297,8 +356,9 @@ fn evidence_summaries(tx: &mut Tx, ids: &[String]) -> Result<HashMap<String, Evi
     let values: Vec<Value> = ids.iter().map(Value::from).collect();
     let rows = tx.query(
         &format!(
-            "SELECT inspection_id, status, media_status, COUNT(*) FROM evidence_records
-             WHERE inspection_id IN ({}) GROUP BY inspection_id, status, media_status",
+            "SELECT e.inspection_id, e.status, e.media_status, COUNT(*) FROM {RECORDS_OF_CASES}
+             WHERE e.inspection_id IN ({}) AND ({REFUSAL}) IS NULL
+             GROUP BY e.inspection_id, e.status, e.media_status",
             placeholders.join(", ")
         ),
         &values,

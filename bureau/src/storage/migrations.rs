@@ -18,11 +18,18 @@ pub struct Step {
 }
 
 /// Every step, oldest first; step `n` brings a database from version `n - 1` to `n`.
-pub const STEPS: &[Step] = &[Step {
-    version: 1,
-    sqlite: include_str!("schema/sqlite/v1.sql"),
-    postgres: include_str!("schema/postgres/v1.sql"),
-}];
+pub const STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        sqlite: include_str!("schema/sqlite/v1.sql"),
+        postgres: include_str!("schema/postgres/v1.sql"),
+    },
+    Step {
+        version: 2,
+        sqlite: include_str!("schema/sqlite/v2.sql"),
+        postgres: include_str!("schema/postgres/v2.sql"),
+    },
+];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;

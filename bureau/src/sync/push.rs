@@ -10,7 +10,7 @@
 use super::{inspection_ops, payload};
 use crate::bureau::Bureau;
 use crate::custody_log::persisted;
-use crate::enrollment::Device;
+use crate::enrollment::{Device, Role};
 use crate::error::{Error, Result};
 use crate::evidence_ingest;
 use crate::storage::{savepoint, Tx};
@@ -106,7 +106,7 @@ fn apply_once(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         Err(error) if is_transient(&error) => return Err(error),
         Err(error) => {
             let status = match error {
-                Error::InspectionExists => OpOutcome::Conflict,
+                Error::InspectionExists | Error::AlreadyAmended => OpOutcome::Conflict,
                 _ => OpOutcome::Rejected,
             };
             refused(&op.op_id, status, &error)
@@ -159,6 +159,9 @@ fn parse_op_id(text: &str) -> Result<String> {
 
 fn apply(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     let kind = op.kind().ok_or(Error::UnknownOpKind)?;
+    if !may_push(device.role, kind) {
+        return Err(Error::Forbidden);
+    }
     let detail = match kind {
         OpKind::InspectionSubmit => inspection_ops::submit(tx, device, &op.payload, false)?,
         OpKind::InspectionAmend => inspection_ops::submit(tx, device, &op.payload, true)?,
@@ -169,6 +172,19 @@ fn apply(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         result: Some(detail),
         ..OpResult::new(&op.op_id, OpOutcome::Applied)
     })
+}
+
+/// What each role's devices may push. Township staff and county officers
+/// inspect: they submit and amend inspections with their evidence. Reviewers
+/// decide cases at the bureau, so their devices open and amend none; their own
+/// evidence chain (records, photos) is still received and judged like any other.
+fn may_push(role: Role, kind: OpKind) -> bool {
+    match kind {
+        OpKind::InspectionSubmit | OpKind::InspectionAmend => {
+            matches!(role, Role::TownshipStaff | Role::CountyOfficer)
+        }
+        OpKind::EvidenceRecord | OpKind::PhotoUpload => true,
+    }
 }
 
 /// An evidence record is always stored: accepted ones answer `applied` with their

@@ -9,6 +9,8 @@
 //! printing a loud `SKIPPED` line (for machines without PostgreSQL).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod cases;
+
 use fieldproof_bureau::server::BackgroundServer;
 use fieldproof_bureau::Config;
 use fieldproof_core::evidence::keys::{key_id, Signer};
@@ -107,6 +109,23 @@ impl TestBureau {
     pub fn device(&self, jurisdiction: &str) -> TestDevice {
         let code = self.enrollment_code(jurisdiction, "township_staff");
         TestDevice::enroll(&self.url, &code)
+    }
+
+    /// Enrolls a simulated device for a new officer of its own, with `role`.
+    pub fn officer_device(&self, jurisdiction: &str, role: &str) -> TestDevice {
+        let (status, body) = self.admin(
+            "POST",
+            "/v1/admin/officers",
+            Some(json!({ "name": format!("Officer {}", uuid::Uuid::now_v7()) })),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, code) = self.admin(
+            "POST",
+            "/v1/admin/enrollment-codes",
+            Some(json!({ "officer_id": body["id"], "jurisdiction": jurisdiction, "role": role })),
+        );
+        assert_eq!(status, 201, "{code}");
+        TestDevice::enroll(&self.url, code["code"].as_str().unwrap())
     }
 }
 
@@ -267,6 +286,8 @@ pub struct FieldDevice {
     pub store: fieldproof_core::store::Store,
     pub token: String,
     pub device_id: String,
+    /// The officer the bureau enrolled it for: what its inspections and records name.
+    pub officer_id: String,
     pub url: String,
 }
 
@@ -288,6 +309,7 @@ impl FieldDevice {
             store,
             token: enrollment["token"].as_str().unwrap().to_owned(),
             device_id: enrollment["device_id"].as_str().unwrap().to_owned(),
+            officer_id: enrollment["officer_id"].as_str().unwrap().to_owned(),
             url: bureau.url.clone(),
         }
     }
@@ -295,7 +317,8 @@ impl FieldDevice {
     /// Records and submits a complete straw-burning inspection in `township`.
     pub fn submit_inspection(&self, township: &str) -> String {
         use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
-        let (fields, answers) = (draft_fields(township), straw_burning_answers());
+        let (mut fields, answers) = (draft_fields(township), straw_burning_answers());
+        fields.officer_id = self.officer_id.clone();
         let draft = self
             .store
             .create_draft("straw_burning", fields, &answers)
@@ -314,7 +337,7 @@ impl FieldDevice {
             source: CaptureSource::Camera,
             inspection_id: inspection_id.map(String::from),
             task_id: None,
-            officer_id: Some("officer-1".into()),
+            officer_id: Some(self.officer_id.clone()),
             monotonic_ms: Some(1_000),
             boot_id: Some("boot-1".into()),
             app_version: "bureau-test".into(),

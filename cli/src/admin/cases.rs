@@ -5,7 +5,9 @@ use super::PageArgs;
 use super::Result;
 use crate::output::Output;
 use clap::Subcommand;
-use fieldproof_core::wire::admin::{InspectionCase, InspectionSummary, ReviewRequest};
+use fieldproof_core::wire::admin::{
+    EvidenceRecord, InspectionCase, InspectionSummary, OfficerAssignment, ReviewRequest,
+};
 
 #[derive(Subcommand)]
 pub enum InspectionCommand {
@@ -22,6 +24,13 @@ pub enum InspectionCommand {
     },
     /// One inspection in full: the inspection as sent, its evidence records.
     Get { id: String },
+    /// Assign another officer to an inspection (a joint inspection): their
+    /// devices may then attach evidence to it and amend it.
+    Assign {
+        id: String,
+        #[arg(long)]
+        officer: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +69,14 @@ pub fn inspections(command: InspectionCommand, client: &Client, out: &Output) ->
         InspectionCommand::Get { id } => {
             let case: InspectionCase =
                 client.get(&format!("/v1/admin/inspections/{}", segment(&id)?), &[])?;
+            out.print(&case, || case_text(&case));
+        }
+        InspectionCommand::Assign { id, officer } => {
+            let path = format!("/v1/admin/inspections/{}/officers", segment(&id)?);
+            let body = OfficerAssignment {
+                officer_id: officer,
+            };
+            let case: InspectionCase = client.post(&path, &body)?;
             out.print(&case, || case_text(&case));
         }
     }
@@ -123,19 +140,17 @@ fn case_text(case: &InspectionCase) -> String {
         e.media_verified,
         e.media_mismatch
     );
+    if !case.assigned_officers.is_empty() {
+        text += &format!("\n  also assigned: {}", case.assigned_officers.join(", "));
+    }
     for record in &case.evidence_records {
-        text += &format!(
-            "\n    seq {} {} {}{} media {}",
-            or_dash(record.seq),
-            record.kind.as_deref().unwrap_or(""),
-            record.status,
-            record
-                .failure
-                .as_deref()
-                .map(|f| format!(" ({f})"))
-                .unwrap_or_default(),
-            record.media_status
-        );
+        text += &record_line(record);
+    }
+    if !case.refused_records.is_empty() {
+        text += "\n  naming it but not attached (not counted):";
+        for record in &case.refused_records {
+            text += &record_line(record);
+        }
     }
     if let Some(ms) = summary.reviewed_ms {
         text += &format!("\n  reviewed at {ms}: {}", summary.status);
@@ -147,4 +162,25 @@ fn case_text(case: &InspectionCase) -> String {
         text += &format!("\n  amended by {amendment}");
     }
     text
+}
+
+fn record_line(record: &EvidenceRecord) -> String {
+    format!(
+        "\n    seq {} {} {}{} media {} from device {}{}",
+        or_dash(record.seq),
+        record.kind.as_deref().unwrap_or(""),
+        record.status,
+        record
+            .failure
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default(),
+        record.media_status,
+        record.device_id,
+        record
+            .refusal
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    )
 }

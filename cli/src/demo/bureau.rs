@@ -58,15 +58,16 @@ impl EmbeddedBureau {
     }
 }
 
-/// Enrolls the demo device, syncs, has the bureau review the inspection (its latest
-/// revision; the evidence hangs on the original) and send a task, and syncs again
-/// to bring both back.
-pub fn round_trip(
-    store: Store,
-    original_id: &str,
-    latest_id: &str,
-    step: &dyn Fn(&str, Value),
-) -> Result<()> {
+/// The demo's bureau and the device's sync engine, enrolled with it.
+pub struct Office {
+    bureau: EmbeddedBureau,
+    engine: SyncEngine,
+    store: Arc<Store>,
+}
+
+/// Before the patrol, at the office: the bureau issues a code and the device
+/// enrolls, so what it records in the field names its enrolled officer.
+pub fn enroll(store: Arc<Store>, step: &dyn Fn(&str, Value)) -> Result<Office> {
     let bureau = EmbeddedBureau::start()?;
     step(
         "bureau",
@@ -76,15 +77,33 @@ pub fn round_trip(
         let officer = find_or_create_officer(tx, "Demo Officer")?;
         create_enrollment_code(tx, &officer.id, JURISDICTION, Role::TownshipStaff, 600_000)
     })?;
-
-    let store = Arc::new(store);
     let engine = SyncEngine::new(store.clone(), Arc::new(HttpTransport::new()));
     let enrollment = engine.enroll(&bureau.url, &code.code)?;
     step(
         "enrolled",
         json!({ "device_id": enrollment.device_id, "jurisdiction": enrollment.jurisdiction }),
     );
+    Ok(Office {
+        bureau,
+        engine,
+        store,
+    })
+}
 
+/// Back from the patrol: syncs, has the bureau review the inspection (its latest
+/// revision; the evidence hangs on the original) and send a task, and syncs again
+/// to bring both back.
+pub fn round_trip(
+    office: Office,
+    original_id: &str,
+    latest_id: &str,
+    step: &dyn Fn(&str, Value),
+) -> Result<()> {
+    let Office {
+        bureau,
+        engine,
+        store,
+    } = office;
     let report = sync_until_settled(&engine)?;
     step("synced", summary(&report));
 

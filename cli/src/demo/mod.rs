@@ -1,10 +1,11 @@
 //! `fieldproof demo`: a scripted patrol on a fresh device database — the main job
-//! README's first command runs. An officer records a straw-burning inspection,
-//! photographs the site (a generated photo, signed into evidence), walks a patrol
-//! track, submits, amends, and the device chain is verified. Then the device
-//! enrolls with an embedded bureau on loopback and syncs ([`bureau`]): the bureau
-//! verifies and logs the evidence, reviews the case and sends a task, and the next
-//! sync brings the decision, the task and the receipts back.
+//! README's first command runs. At the office the device enrolls with an embedded
+//! bureau on loopback ([`bureau`]). Offline, the officer records a straw-burning
+//! inspection, photographs the site (a generated photo, signed into evidence),
+//! walks a patrol track, submits, amends, and the device chain is verified. Back
+//! online the device syncs: the bureau verifies and logs the evidence, reviews the
+//! case and sends a task, and the next sync brings the decision, the task and the
+//! receipts back.
 
 mod bureau;
 
@@ -66,12 +67,13 @@ pub fn run(args: Args, out: &Output) -> Result<()> {
             .keep()
             .join("device.db"),
     };
-    let store = Store::open(&path)?;
+    let store = std::sync::Arc::new(Store::open(&path)?);
     let step = |what: &str, detail: serde_json::Value| {
         let line = json!({ "step": what, "detail": detail });
         out.print(&line, || format!("{what:<10} {detail}"));
     };
     step("database", json!(path.display().to_string()));
+    let office = bureau::enroll(store.clone(), &step)?;
 
     let now = now_ms();
     // 1. Straw burning found on patrol: recorded, answered, submitted.
@@ -210,7 +212,7 @@ pub fn run(args: Args, out: &Output) -> Result<()> {
     );
 
     // 6. A connection: everything goes to the bureau, and its answers come back.
-    bureau::round_trip(store, &straw.id, &amended.id, &step)
+    bureau::round_trip(office, &straw.id, &amended.id, &step)
 }
 
 /// A generated 1600×1200 "photo" of a field at dusk, JPEG-encoded, so the demo

@@ -65,7 +65,8 @@ fn has_wal(db: &Path) -> bool {
 /// private: it holds the bearer token and personal data.
 pub fn open_writer(path: &Path) -> Result<Connection> {
     check_file(path)?;
-    crate::private_files::prepare_database(path)?;
+    // A folder that cannot take the file is what SQLite would report too.
+    crate::private_files::prepare_database(path).map_err(|_| Error::CannotOpen)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -123,6 +123,15 @@ pub fn mark_submitted(conn: &Connection, id: &str, ended_at_ms: i64, now_ms: i64
     Ok(())
 }
 
+/// Names the officer of a draft (the enrolled one, at submission).
+pub fn set_officer(conn: &Connection, id: &str, officer_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE inspections SET officer_id = ?2 WHERE id = ?1 AND status = 'draft'",
+    )?
+    .execute(params![id, officer_id])?;
+    Ok(())
+}
+
 pub fn touch(conn: &Connection, id: &str, now_ms: i64) -> Result<()> {
     conn.prepare_cached("UPDATE inspections SET updated_at_ms = ?2 WHERE id = ?1")?
         .execute(params![id, now_ms])?;

@@ -14,6 +14,9 @@ mod received;
 pub mod reference;
 mod schema;
 mod sync;
+
+#[cfg(all(test, unix))]
+mod file_modes;
 mod tracks;
 
 pub use capture::{PhotoSource, PreviewReport};
@@ -239,6 +242,9 @@ impl Store {
             let ended = current
                 .ended_at_ms
                 .unwrap_or(now.max(current.started_at_ms));
+            if let Some(officer) = sync::enrolled_officer(tx)? {
+                inspections::set_officer(tx, &id, &officer)?;
+            }
             inspections::mark_submitted(tx, &id, ended, now)?;
             let submitted = self.load(tx, &id)?;
             let kind = match submitted.amends_id {

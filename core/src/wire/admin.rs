@@ -194,17 +194,42 @@ pub struct EvidenceRecord {
     /// Its place in the custody log (accepted records only).
     pub leaf_index: Option<i64>,
     pub received_ms: i64,
+    /// The device that sent (and signed) it.
+    pub device_id: String,
+    /// Why it is not attached to the inspection it names, when it is not:
+    /// `not_case_officer` (its device is not one of the case's officers') or
+    /// `officer_mismatch` (its context names another officer than its device's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 /// One inspection in full: the summary, the inspection as the device sent it,
-/// every evidence record naming it, and the amendment that supersedes it.
+/// the evidence attached to it, the records that name it but may not attach to
+/// it, its officers, and the amendment that supersedes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InspectionCase {
     #[serde(flatten)]
     pub summary: InspectionSummary,
     pub amended_by: Option<String>,
     pub inspection: Value,
+    /// Records of the case's officers' devices naming it: these make its
+    /// evidence status.
     pub evidence_records: Vec<EvidenceRecord>,
+    /// Records naming it from any other device, or naming another officer:
+    /// kept and shown, never counted (see `refusal`).
+    #[serde(default)]
+    pub refused_records: Vec<EvidenceRecord>,
+    /// The officers besides the submitting one that the bureau assigned.
+    #[serde(default)]
+    pub assigned_officers: Vec<String>,
+}
+
+/// `POST /v1/admin/inspections/{id}/officers`: adds an officer to a case (a
+/// joint inspection), whose devices may then attach evidence to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficerAssignment {
+    pub officer_id: String,
 }
 
 /// `POST /v1/admin/inspections/{id}/review`.

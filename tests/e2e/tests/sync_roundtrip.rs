@@ -207,6 +207,18 @@ fn offline_work_reaches_the_bureau_once_intact_with_receipts() {
         (carried.tree_size, carried.root),
         (checkpoint.tree_size, checkpoint.root)
     );
+
+    // Enrolled, the device works for its officer: what it submitted and signed
+    // names them, not the "officer-e2e" the app passed.
+    let officer = device.store.enrollment().unwrap().unwrap().officer_id;
+    assert_ne!(officer, "officer-e2e");
+    assert_eq!(
+        payload.context.officer_id.as_deref(),
+        Some(officer.as_str())
+    );
+    let (_, case) = bureau.admin("GET", &format!("/v1/admin/inspections/{first}"), None);
+    assert_eq!(case["inspection"]["officer_id"], officer.as_str());
+    assert_eq!(case["refused_records"], serde_json::json!([]));
 }
 
 #[test]

@@ -36,7 +36,7 @@ pub(super) fn check_next_key(head: Option<&ChainHead>, kid: &[u8; 32]) -> Result
 
 /// The context of records the core makes on its own (track seals): no platform
 /// clock readings, the core's version.
-fn core_context() -> CaptureContext {
+pub(in crate::store) fn core_context() -> CaptureContext {
     CaptureContext {
         source: CaptureSource::Camera,
         inspection_id: None,
@@ -121,6 +121,10 @@ fn sign_and_store(
     context: &CaptureContext,
     now: i64,
 ) -> Result<u64> {
+    let mut record_context = record_context;
+    if let Some(officer) = crate::store::sync::enrolled_officer(tx)? {
+        record_context.officer_id = Some(officer);
+    }
     let payload = EvidencePayload {
         kid: *kid,
         seq: head.map_or(1, |h| h.seq + 1),

@@ -7,6 +7,8 @@ mod previews;
 mod signer;
 mod verification;
 
+#[cfg(test)]
+pub(in crate::store) use chain::core_context;
 pub use photos::PhotoSource;
 pub use previews::PreviewReport;
 pub(in crate::store) use signer::DeviceSigner;

@@ -6,6 +6,17 @@ use crate::model::sync::Enrollment;
 use crate::store::Store;
 use rusqlite::{params, OptionalExtension};
 
+/// The officer this device is enrolled for, if it is enrolled. An enrolled
+/// device works for that officer: the inspections it submits and the evidence
+/// records it signs name them, whatever the platform passed (the bureau refuses
+/// an inspection naming another officer, and keeps a record naming one apart).
+pub(in crate::store) fn enrolled_officer(conn: &rusqlite::Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT officer_id FROM enrollment")?
+        .query_row([], |row| row.get(0))
+        .optional()?)
+}
+
 /// What a sync call needs to talk to the bureau.
 pub(crate) struct Credentials {
     pub server_url: String,

@@ -10,6 +10,7 @@ mod receipts;
 mod state;
 mod uploads;
 
+pub(super) use enrollment::enrolled_officer;
 pub(crate) use lease::LeaseTake;
 pub(super) use receipts::{checkpoint_for_record, keep_receipt, save_checkpoint};
 pub(crate) use uploads::UploadJob;
