@@ -462,6 +462,7 @@ pub enum ErrorClass {
     Server,
     Auth,
     Local,
+    Custody,
 }
 
 #[uniffi::remote(Record)]

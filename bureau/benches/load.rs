@@ -19,6 +19,8 @@
 use base64::Engine;
 use fieldproof_bureau::server::BackgroundServer;
 use fieldproof_bureau::{Bureau, Config};
+use fieldproof_core::hex;
+use fieldproof_core::wire::enrollment::possession_message;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -149,12 +151,17 @@ fn enroll(server: &Server, n: usize) -> Vec<Device> {
             assert_eq!(status, 201, "{code}");
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+            let (_, challenge) = call(&agent, "POST", &format!("{}/v1/enroll/challenge", server.url), "", None);
+            let nonce = hex::decode32(challenge["nonce"].as_str().unwrap()).unwrap();
+            let code = code["code"].as_str().unwrap();
+            let signature = pair.sign(&rng, &possession_message(&nonce, code)).unwrap();
             let (status, enrolled) = call(
                 &agent,
                 "POST",
                 &format!("{}/v1/enroll", server.url),
                 "",
-                Some(&json!({ "code": code["code"], "public_key": fieldproof_core::hex::encode(pair.public_key().as_ref()) })),
+                Some(&json!({ "code": code, "public_key": hex::encode(pair.public_key().as_ref()),
+                              "nonce": challenge["nonce"], "signature": hex::encode(signature.as_ref()) })),
             );
             assert_eq!(status, 201, "{enrolled}");
             Device { token: enrolled["token"].as_str().unwrap().to_owned(), township }

@@ -38,6 +38,16 @@ pub struct Limits {
     pub upload_expiry_s: u64,
     pub token_ttl_s: u64,
     pub enrollment_code_ttl_s: u64,
+    /// Connections served at once; more wait in the kernel's backlog. Keep it
+    /// below the process's file-descriptor limit (`ulimit -n`), leaving room
+    /// for the database and photo files.
+    pub max_connections: usize,
+    /// Time to send a request's headers, from the connection's start or the
+    /// previous answer on a kept-alive one: what a slow or idle client gets.
+    pub header_timeout_s: u64,
+    /// Longest pause within a request body: uploads may take long on 2G, but
+    /// not stall.
+    pub body_idle_timeout_s: u64,
 }
 
 impl Default for Config {
@@ -65,6 +75,9 @@ impl Default for Limits {
             upload_expiry_s: 7 * 86_400,
             token_ttl_s: 180 * 86_400,
             enrollment_code_ttl_s: 14 * 86_400,
+            max_connections: 512,
+            header_timeout_s: 30,
+            body_idle_timeout_s: 60,
         }
     }
 }
@@ -104,6 +117,19 @@ impl Config {
         // 0 makes tokens, codes and uploads expire at once: only tests want it.
         check("limits.upload_expiry_s", l.upload_expiry_s, 0, 365 * DAY_S)?;
         check("limits.token_ttl_s", l.token_ttl_s, 0, 10 * 365 * DAY_S)?;
+        check(
+            "limits.max_connections",
+            l.max_connections as u64,
+            1,
+            100_000,
+        )?;
+        check("limits.header_timeout_s", l.header_timeout_s, 1, 600)?;
+        check(
+            "limits.body_idle_timeout_s",
+            l.body_idle_timeout_s,
+            1,
+            3_600,
+        )?;
         check(
             "limits.enrollment_code_ttl_s",
             l.enrollment_code_ttl_s,

@@ -22,6 +22,11 @@ pub enum Error {
     InvalidBureauKey,
     #[error("the system random number generator failed")]
     RandomUnavailable,
+    #[error(
+        "the custody log no longer holds what the checkpoint of {tree_size} records signed: \
+         a logged record was changed; no checkpoint is signed until it is restored"
+    )]
+    LogRewritten { tree_size: u64 },
 
     // --- requests ---
     #[error("{reason}")]
@@ -32,6 +37,8 @@ pub enum Error {
     UnsupportedContentType { expected: &'static str },
     #[error("request body is larger than {limit} bytes")]
     BodyTooLarge { limit: u64 },
+    #[error("the request body paused for too long and was abandoned")]
+    BodyTimeout,
     #[error("a push carries at most {limit} ops")]
     TooManyOps { limit: usize },
     #[error("{what} is not a valid id")]
@@ -64,6 +71,12 @@ pub enum Error {
     KeyAlreadyEnrolled,
     #[error("{reason}")]
     InvalidPublicKey { reason: String },
+    #[error("no enrollment challenge with that nonce: ask for a new one")]
+    UnknownChallenge,
+    #[error("the enrollment challenge has expired: ask for a new one")]
+    ChallengeExpired,
+    #[error("the signature does not prove possession of the key for this challenge and code")]
+    PossessionNotProven,
 
     // --- sync ---
     #[error("unknown op kind")]
@@ -163,10 +176,12 @@ impl Error {
             Error::TreeSizesOutOfOrder { .. } => "tree_sizes_out_of_order",
             Error::InvalidBureauKey => "invalid_bureau_key",
             Error::RandomUnavailable => "random_unavailable",
+            Error::LogRewritten { .. } => "log_inconsistent",
             Error::InvalidRequest { .. } => "invalid_request",
             Error::MalformedJson { .. } => "malformed_json",
             Error::UnsupportedContentType { .. } => "unsupported_content_type",
             Error::BodyTooLarge { .. } => "body_too_large",
+            Error::BodyTimeout => "body_timeout",
             Error::TooManyOps { .. } => "too_many_ops",
             Error::InvalidId { .. } => "invalid_id",
             Error::NotFound { .. } => "not_found",
@@ -181,6 +196,9 @@ impl Error {
             Error::EnrollmentCodeExpired => refusal::ENROLLMENT_CODE_EXPIRED,
             Error::KeyAlreadyEnrolled => refusal::KEY_ALREADY_ENROLLED,
             Error::InvalidPublicKey { .. } => "invalid_public_key",
+            Error::UnknownChallenge => refusal::UNKNOWN_CHALLENGE,
+            Error::ChallengeExpired => refusal::CHALLENGE_EXPIRED,
+            Error::PossessionNotProven => refusal::POSSESSION_NOT_PROVEN,
             Error::UnknownOpKind => "unknown_op_kind",
             Error::OpIdTaken => "op_id_taken",
             Error::InspectionExists => "inspection_exists",

@@ -228,6 +228,49 @@ fn a_seq_the_store_cannot_hold_is_refused_and_the_chain_stays() {
 }
 
 #[test]
+fn a_rewritten_log_gets_no_new_checkpoint() {
+    let bureau = TestBureau::start();
+    let mut device = bureau.device("430121101");
+    let first = device.next_record(Event::AppStart);
+    assert_eq!(
+        statuses(&device.push(vec![record_op(&first)]).1),
+        ["applied"]
+    );
+    let (status, _) = support::request(
+        "GET",
+        &format!("{}/v1/custody/checkpoint", bureau.url),
+        None,
+        None,
+    );
+    assert_eq!(status, 200);
+
+    // Someone with the database changes the logged record's leaf.
+    let (data, config) = bureau.stop();
+    let db = rusqlite::Connection::open(data.path().join("bureau.sqlite3")).unwrap();
+    db.execute(
+        "UPDATE custody_log SET leaf_hash = zeroblob(32) WHERE leaf_index = 0",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let bureau = TestBureau::start_in(data, config);
+    let code = |r: (u16, Value)| (r.0, r.1["error"]["code"].as_str().unwrap_or("").to_owned());
+    let url = format!("{}/v1/custody/checkpoint", bureau.url);
+    assert_eq!(
+        code(support::request("GET", &url, None, None)),
+        (500, "log_inconsistent".into()),
+        "the signed checkpoint no longer matches the log"
+    );
+    // A new record is taken, but no checkpoint is signed over the changed log.
+    let mut fresh = bureau.device("430121101");
+    let record = fresh.next_record(Event::AppStart);
+    assert_eq!(
+        code(fresh.push(vec![record_op(&record)])),
+        (500, "log_inconsistent".into())
+    );
+}
+
+#[test]
 fn bad_pushes_get_stable_codes_and_change_nothing() {
     let bureau = TestBureau::start_with(|c| {
         c.limits.max_ops_per_push = 3;

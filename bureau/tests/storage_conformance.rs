@@ -993,12 +993,14 @@ mod lifecycle {
 /// Enrollment: officers, one-time codes, devices, tokens, revocation.
 mod enrollment {
     use super::*;
+    use fieldproof_bureau::enrollment::challenges;
     use fieldproof_bureau::enrollment::{
         authenticate, create_enrollment_code, create_officer, enroll, list_devices, revoke_device,
         verify_certificate, EnrollAnswer, EnrollRequest, Role,
     };
     use fieldproof_core::evidence::keys::{key_id, Signer};
     use fieldproof_core::hex;
+    use fieldproof_core::wire::enrollment::possession_message;
     use support::TestKey;
 
     conformance!(
@@ -1027,9 +1029,13 @@ mod enrollment {
         key: &TestKey,
         token_ttl_ms: i64,
     ) -> Result<EnrollAnswer> {
+        let challenge = store.db.write(challenges::issue).unwrap();
+        let nonce = hex::decode32(&challenge.nonce).unwrap();
         let request = EnrollRequest {
             code: code.to_owned(),
             public_key: hex::encode(&key.public_key()),
+            nonce: challenge.nonce,
+            signature: hex::encode(&key.sign(&possession_message(&nonce, code)).unwrap()),
             attestation: Some(hex::encode(b"attestation \x00\xff")),
         };
         store

@@ -113,6 +113,8 @@ fn print_report(out: &Output, report: &SyncReport) -> ExitCode {
     let exit = match error.class {
         ErrorClass::Offline | ErrorClass::Server => 7,
         ErrorClass::Auth | ErrorClass::Local => 5,
+        // Not a failure to retry away: the bureau's log contradicts this device's.
+        ErrorClass::Custody => 8,
     };
     Failure::new(&error.code, error.message.clone(), exit).report(out)
 }

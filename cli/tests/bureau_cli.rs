@@ -7,6 +7,7 @@ mod support;
 
 use fieldproof_core::evidence::keys::{Signer, SoftwareKey};
 use fieldproof_core::hex;
+use fieldproof_core::wire::enrollment::possession_message;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -268,18 +269,18 @@ fn first_start_token_admin_commands_enrollment_review_and_sigterm() {
     let key = SoftwareKey::load_or_create(&dir.path().join("device-key.p8")).unwrap();
     let public_key = hex::encode(&key.public_key());
     let enroll = format!("{url}/v1/enroll");
-    let (status, enrollment) = post(
-        &enroll,
-        None,
-        &json!({ "code": code, "public_key": public_key }),
-    );
+    let proven = |code: &str| {
+        let (status, challenge) = post(&format!("{url}/v1/enroll/challenge"), None, &json!({}));
+        assert_eq!(status, 201, "{challenge}");
+        let nonce = hex::decode32(challenge["nonce"].as_str().unwrap()).unwrap();
+        let signature = key.sign(&possession_message(&nonce, code)).unwrap();
+        json!({ "code": code, "public_key": public_key, "nonce": challenge["nonce"],
+                "signature": hex::encode(&signature) })
+    };
+    let (status, enrollment) = post(&enroll, None, &proven(code));
     assert_eq!(status, 201, "{enrollment}");
     assert_eq!(enrollment["jurisdiction"], "430121");
-    let (status, _) = post(
-        &enroll,
-        None,
-        &json!({ "code": code, "public_key": public_key }),
-    );
+    let (status, _) = post(&enroll, None, &proven(code));
     assert_eq!(status, 409, "a code enrolls once");
     let device_token = enrollment["token"].as_str().unwrap();
     let devices = ok(&["devices", "list"]);

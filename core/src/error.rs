@@ -118,6 +118,14 @@ pub enum Error {
     },
     #[error("the bureau's answer cannot be read: {reason}")]
     BadResponse { reason: String },
+    /// The bureau's custody log does not extend what this device saw of it: a
+    /// checkpoint of the same size with another root, or a newer one it cannot
+    /// prove consistent. The device keeps the checkpoint it held.
+    #[error(
+        "the bureau's custody log of {offered_size} records is not consistent with the \
+         checkpoint of {held_size} records this device holds: report it to the bureau"
+    )]
+    LogInconsistent { held_size: u64, offered_size: u64 },
     #[error("storage error: {0}")]
     Sqlite(rusqlite::Error),
     #[error("i/o error: {0}")]
@@ -172,6 +180,7 @@ impl Error {
             Error::Cancelled => "cancelled",
             Error::ServerError { .. } => "server_error",
             Error::BadResponse { .. } => "bad_response",
+            Error::LogInconsistent { .. } => "log_inconsistent",
             Error::Sqlite(_) => "storage_error",
             Error::Io(_) => "io_error",
         }
@@ -198,7 +207,8 @@ impl Error {
             | Error::Timeout
             | Error::Cancelled
             | Error::ServerError { .. }
-            | Error::BadResponse { .. } => ErrorKind::Network,
+            | Error::BadResponse { .. }
+            | Error::LogInconsistent { .. } => ErrorKind::Network,
             Error::NotADatabase
             | Error::DatabaseCorrupt
             | Error::SchemaTooNew { .. }

@@ -32,6 +32,16 @@ pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D:
     decode(&text).ok_or_else(|| serde::de::Error::custom("not hexadecimal"))
 }
 
+/// Reads a list of 32-byte hashes that [`serialize_list`] wrote (proofs, paths).
+pub fn deserialize_list32<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<[u8; 32]>, D::Error> {
+    <Vec<String> as serde::Deserialize>::deserialize(d)?
+        .iter()
+        .map(|text| decode32(text).ok_or_else(|| serde::de::Error::custom("not 32 bytes of hex")))
+        .collect()
+}
+
 /// Serialises a list of byte strings as a list of hex strings (proofs, paths).
 pub fn serialize_list<S: serde::Serializer, T: AsRef<[u8]>>(
     items: &[T],

@@ -10,12 +10,13 @@ use axum::extract::{Query, State as Extract};
 use axum::routing::get;
 use axum::Router;
 use fieldproof_core::hex;
+use fieldproof_core::wire::custody::{ConsistencyProof, CONSISTENCY_PATH};
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<State> {
     Router::new()
         .route("/v1/custody/checkpoint", get(checkpoint))
-        .route("/v1/custody/consistency", get(consistency))
+        .route(CONSISTENCY_PATH, get(consistency))
         .route("/v1/custody/inclusion", get(inclusion))
         .route("/v1/admin/custody/entries", get(entries))
 }
@@ -34,14 +35,6 @@ struct ConsistencyQuery {
     old_size: u64,
     /// Defaults to the latest checkpoint's size.
     new_size: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct ConsistencyProof {
-    old_size: u64,
-    new_size: u64,
-    #[serde(serialize_with = "fieldproof_core::hex::serialize_list")]
-    proof: Vec<Hash>,
 }
 
 async fn consistency(

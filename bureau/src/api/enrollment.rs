@@ -1,4 +1,5 @@
-//! `POST /v1/enroll` (a one-time code and a device key in, a certificate and a
+//! `POST /v1/enroll/challenge` (a nonce to sign), `POST /v1/enroll` (a one-time
+//! code, a device key and its signature over the nonce in, a certificate and a
 //! token out) and `GET /v1/bureau` (the bureau's public key, for verifiers).
 
 use super::{blocking, ApiResult, Json, State};
@@ -8,13 +9,21 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::hex;
-use fieldproof_core::wire::enrollment::ENROLL_PATH;
+use fieldproof_core::wire::enrollment::{EnrollChallenge, ENROLL_CHALLENGE_PATH, ENROLL_PATH};
 use serde_json::{json, Value};
 
 pub fn routes() -> Router<State> {
     Router::new()
+        .route(ENROLL_CHALLENGE_PATH, post(challenge))
         .route(ENROLL_PATH, post(enroll))
         .route("/v1/bureau", get(bureau_info))
+}
+
+async fn challenge(
+    Extract(state): Extract<State>,
+) -> ApiResult<(StatusCode, axum::Json<EnrollChallenge>)> {
+    let challenge = blocking(&state, |b| b.db.write(enrollment::challenges::issue)).await?;
+    Ok((StatusCode::CREATED, axum::Json(challenge)))
 }
 
 async fn enroll(

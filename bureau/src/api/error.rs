@@ -43,6 +43,8 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::TooManyOps { .. }
         | Error::InvalidId { .. }
         | Error::InvalidPublicKey { .. }
+        | Error::UnknownChallenge
+        | Error::PossessionNotProven
         | Error::UnknownOpKind
         | Error::InvalidCursor
         | Error::DivisionMismatch { .. }
@@ -71,7 +73,8 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::Superseded
         | Error::AlreadyAmended
         | Error::ChecklistVersionPublished => 409,
-        Error::EnrollmentCodeExpired => 410,
+        Error::EnrollmentCodeExpired | Error::ChallengeExpired => 410,
+        Error::BodyTimeout => 408,
         Error::BodyTooLarge { .. } => 413,
         Error::UnsupportedContentType { .. } => 415,
         Error::InvalidTusHeader { .. }
@@ -89,6 +92,7 @@ pub fn http_status(error: &Error) -> u16 {
         Error::DiskFull => 507,
         Error::InvalidBureauKey
         | Error::RandomUnavailable
+        | Error::LogRewritten { .. }
         | Error::Storage { .. }
         | Error::SchemaTooNew { .. }
         | Error::InvalidConfig { .. }

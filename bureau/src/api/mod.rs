@@ -26,8 +26,10 @@ use std::sync::Arc;
 
 pub type State = Arc<Bureau>;
 
-/// Every route of the bureau.
+/// Every route of the bureau. A request body that pauses longer than
+/// `limits.body_idle_timeout_s` ends the request (`body_timeout`).
 pub fn router(bureau: State) -> Router {
+    let body_idle = std::time::Duration::from_secs(bureau.limits.body_idle_timeout_s);
     Router::new()
         .merge(enrollment::routes())
         .merge(sync::routes())
@@ -36,6 +38,7 @@ pub fn router(bureau: State) -> Router {
         .merge(admin::routes())
         .merge(cases::routes())
         .fallback(|| async { ApiError(Error::NotFound { what: "route" }) })
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))
         .with_state(bureau)
 }
 
@@ -75,10 +78,10 @@ pub async fn read_body(body: Body, limit: u64) -> Result<Bytes> {
     axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
         .await
         .map_err(|error| {
-            let over_limit = std::error::Error::source(&error)
-                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
-            if over_limit {
+            if caused_by::<http_body_util::LengthLimitError>(&error) {
                 Error::BodyTooLarge { limit }
+            } else if caused_by::<tower_http::timeout::TimeoutError>(&error) {
+                Error::BodyTimeout
             } else {
                 // The client went away or sent a broken body: nothing to store.
                 Error::InvalidRequest {
@@ -86,6 +89,18 @@ pub async fn read_body(body: Body, limit: u64) -> Result<Bytes> {
                 }
             }
         })
+}
+
+/// Whether a `T` is somewhere in `error`'s chain of causes.
+fn caused_by<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<T>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {

@@ -63,12 +63,19 @@ pub fn latest_checkpoint(
     key: &BureauKey,
 ) -> Result<SignedCheckpoint> {
     let tree_size = log.refresh(db)?;
+    let root = log.with(|tree| tree.root_at(tree_size))?;
     if let Some(stored) = stored_checkpoint(db, tree_size)? {
+        check_unchanged(log, &stored)?;
         return Ok(stored);
+    }
+    // A new checkpoint is signed only over a log that still holds what the last
+    // one signed: a rewritten record must not get a signature for its new tree.
+    if let Some(last) = last_checkpoint_before(db, tree_size)? {
+        check_unchanged(log, &last)?;
     }
     let checkpoint = Checkpoint {
         tree_size,
-        root: log.with(|tree| tree.root_at(tree_size))?,
+        root,
         time_ms: now_ms(),
     };
     let signature = key.sign_checkpoint(&checkpoint)?;
@@ -82,6 +89,31 @@ pub fn latest_checkpoint(
     stored_checkpoint(db, tree_size)?.ok_or_else(|| Error::Storage {
         reason: "checkpoint vanished after insert".into(),
     })
+}
+
+/// Refuses a log whose tree at `signed`'s size no longer has the root signed.
+fn check_unchanged(log: &LogCache, signed: &SignedCheckpoint) -> Result<()> {
+    let root = log.with(|tree| tree.root_at(signed.tree_size))?;
+    if root != signed.root {
+        return Err(Error::LogRewritten {
+            tree_size: signed.tree_size,
+        });
+    }
+    Ok(())
+}
+
+/// The newest checkpoint signed over fewer than `tree_size` records.
+fn last_checkpoint_before(db: &Database, tree_size: u64) -> Result<Option<SignedCheckpoint>> {
+    let size = db.read(|tx| {
+        tx.query_opt(
+            "SELECT tree_size FROM checkpoints WHERE tree_size < $1 ORDER BY tree_size DESC LIMIT 1",
+            params![tree_size],
+        )
+    })?;
+    match size {
+        Some(row) => stored_checkpoint(db, row.int(0)? as u64),
+        None => Ok(None),
+    }
 }
 
 fn stored_checkpoint(db: &Database, tree_size: u64) -> Result<Option<SignedCheckpoint>> {

@@ -1,6 +1,7 @@
 //! Enrolled devices: enrollment with a one-time code, access tokens, revocation.
 
 use super::certificate::DeviceCertificate;
+use super::challenges;
 use super::officers::code_hash;
 use super::{parse_role, EnrollAnswer, EnrollRequest};
 use crate::custody_log::BureauKey;
@@ -9,12 +10,15 @@ use crate::storage::{Row, Tx};
 use crate::{now_ms, params, secrets};
 use fieldproof_core::evidence::keys::key_id;
 use fieldproof_core::hex;
+use fieldproof_core::wire::enrollment::possession_message;
 
 pub use fieldproof_core::wire::admin::Device;
 
 const MAX_ATTESTATION_BYTES: usize = 64 * 1024;
 
-/// Redeems a one-time code for a device certificate and an access token.
+/// Redeems a one-time code for a device certificate and an access token, once
+/// the device has proven it holds the key: its signature over a challenge this
+/// bureau issued and the code.
 pub fn enroll(
     tx: &mut Tx,
     bureau_key: &BureauKey,
@@ -22,6 +26,8 @@ pub fn enroll(
     token_ttl_ms: i64,
 ) -> Result<EnrollAnswer> {
     let public_key = parse_public_key(&request.public_key)?;
+    let nonce = challenges::spend(tx, &request.nonce)?;
+    check_possession(&public_key, &nonce, request)?;
     let attestation = match &request.attestation {
         Some(text) => Some(
             hex::decode(text)
@@ -103,8 +109,10 @@ pub fn enroll(
 /// A device already enrolled with this key comes back with a new code, e.g. after
 /// its token expired: if the code binds it exactly as before (officer,
 /// jurisdiction, role) and it is not revoked, the code is spent and a new token
-/// issued for the same device, whose chain goes on. A code binding it differently
-/// is refused: moving a key to another officer or place needs a new key.
+/// issued for the same device, whose chain goes on. Its earlier tokens stop
+/// working: a device holds one token, the one it enrolled for last. A code
+/// binding it differently is refused: moving a key to another officer or place
+/// needs a new key.
 fn reenroll(
     tx: &mut Tx,
     bureau_key: &BureauKey,
@@ -129,6 +137,10 @@ fn reenroll(
         return Err(Error::KeyAlreadyEnrolled);
     }
     spend_code(tx, &request.code, device_id, now)?;
+    tx.execute(
+        "DELETE FROM device_tokens WHERE device_id = $1",
+        params![device_id],
+    )?;
     let (token, token_expires_ms) = issue_token(tx, device_id, now, token_ttl_ms)?;
     Ok(EnrollAnswer {
         device_id: existing.id,
@@ -163,6 +175,15 @@ fn issue_token(tx: &mut Tx, device_id: &str, now: i64, ttl_ms: i64) -> Result<(S
         params![&secrets::sha256(token.as_bytes()), device_id, now, expires_ms],
     )?;
     Ok((token, expires_ms))
+}
+
+/// The request's signature must be `public_key`'s over the challenge and the code.
+fn check_possession(public_key: &[u8], nonce: &[u8; 32], request: &EnrollRequest) -> Result<()> {
+    use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+    let signature = hex::decode(&request.signature).ok_or(Error::PossessionNotProven)?;
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
+        .verify(&possession_message(nonce, &request.code), &signature)
+        .map_err(|_| Error::PossessionNotProven)
 }
 
 /// A SEC1 uncompressed P-256 point, checked to be on the curve: an ECDH agreement

@@ -6,6 +6,7 @@
 //! the county's townships.
 
 mod certificate;
+pub mod challenges;
 mod devices;
 mod officers;
 

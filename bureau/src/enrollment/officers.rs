@@ -116,12 +116,7 @@ fn new_code() -> Result<String> {
         .join("-"))
 }
 
-/// Codes are compared in a normal form: case, spaces and dashes do not matter.
+/// A code's hash, of its normal form (`wire::enrollment::normal_code`).
 pub(super) fn code_hash(code: &str) -> [u8; 32] {
-    let normal: String = code
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    secrets::sha256(normal.as_bytes())
+    secrets::sha256(fieldproof_core::wire::enrollment::normal_code(code).as_bytes())
 }

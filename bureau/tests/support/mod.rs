@@ -16,6 +16,7 @@ use fieldproof_bureau::Config;
 use fieldproof_core::evidence::keys::{key_id, Signer};
 use fieldproof_core::evidence::record::{Context, Event, EvidencePayload};
 use fieldproof_core::hex;
+use fieldproof_core::wire::enrollment::possession_message;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
@@ -157,6 +158,30 @@ pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Enrolls `public_key` with `code` as a device does: a challenge, then the
+/// enrollment with `sign`'s signature over it (proof of possession).
+pub fn enroll_with(
+    url: &str,
+    code: &str,
+    public_key: &[u8],
+    sign: impl FnOnce(&[u8; 32]) -> Vec<u8>,
+) -> (u16, Value) {
+    let (status, challenge) = request("POST", &format!("{url}/v1/enroll/challenge"), None, None);
+    assert_eq!(status, 201, "challenge: {challenge}");
+    let nonce = hex::decode32(challenge["nonce"].as_str().unwrap()).unwrap();
+    request(
+        "POST",
+        &format!("{url}/v1/enroll"),
+        None,
+        Some(json!({
+            "code": code,
+            "public_key": hex::encode(public_key),
+            "nonce": challenge["nonce"],
+            "signature": hex::encode(&sign(&nonce)),
+        })),
+    )
+}
+
 /// A P-256 device key held in memory.
 pub struct TestKey(EcdsaKeyPair);
 
@@ -200,12 +225,9 @@ pub struct TestDevice {
 impl TestDevice {
     pub fn enroll(url: &str, code: &str) -> Self {
         let key = TestKey::generate();
-        let (status, enrollment) = request(
-            "POST",
-            &format!("{url}/v1/enroll"),
-            None,
-            Some(json!({ "code": code, "public_key": hex::encode(&key.public_key()) })),
-        );
+        let (status, enrollment) = enroll_with(url, code, &key.public_key(), |nonce| {
+            key.sign(&possession_message(nonce, code)).unwrap()
+        });
         assert_eq!(status, 201, "enrollment: {enrollment}");
         Self {
             url: url.to_owned(),
@@ -297,12 +319,9 @@ impl FieldDevice {
         let store = fieldproof_core::store::Store::open(dir.path().join("device.db")).unwrap();
         let code = bureau.enrollment_code(jurisdiction, "township_staff");
         let public_key = store.device_public_key().unwrap();
-        let (status, enrollment) = request(
-            "POST",
-            &format!("{}/v1/enroll", bureau.url),
-            None,
-            Some(json!({ "code": code, "public_key": hex::encode(&public_key) })),
-        );
+        let (status, enrollment) = enroll_with(&bureau.url, &code, &public_key, |nonce| {
+            store.prove_possession(nonce, &code).unwrap()
+        });
         assert_eq!(status, 201, "{enrollment}");
         Self {
             dir,

@@ -78,7 +78,7 @@ pub struct Receipt {
     /// The audit path, leaf end first.
     #[serde(
         serialize_with = "hex::serialize_list",
-        deserialize_with = "hex32_list_in"
+        deserialize_with = "hex::deserialize_list32"
     )]
     pub inclusion_proof: Vec<[u8; 32]>,
 }
@@ -149,15 +149,6 @@ fn hex_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
 fn hex32_in<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
     let text = String::deserialize(d)?;
     hex::decode32(&text).ok_or_else(|| serde::de::Error::custom("not 32 bytes of hex"))
-}
-
-fn hex32_list_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|text| {
-            hex::decode32(text).ok_or_else(|| serde::de::Error::custom("not 32 bytes of hex"))
-        })
-        .collect()
 }
 
 #[cfg(test)]

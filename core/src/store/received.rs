@@ -85,7 +85,7 @@ impl Store {
                     }
                 }
             }
-            if let Some(checkpoint) = checkpoint.filter(|c| c.verify(bureau_key)) {
+            if let Some(checkpoint) = checkpoint {
                 save_checkpoint(tx, checkpoint)?;
             }
             tx.execute("UPDATE sync_state SET pull_cursor = ?1", [next_cursor])?;

@@ -11,11 +11,14 @@ use crate::hex;
 use crate::model::sync::Enrollment;
 use crate::store::Store;
 use crate::time::now_ms;
-use crate::wire::enrollment::{EnrollAnswer, EnrollRequest, ENROLL_PATH};
+use crate::wire::enrollment::{
+    EnrollAnswer, EnrollChallenge, EnrollRequest, ENROLL_CHALLENGE_PATH, ENROLL_PATH,
+};
 use std::time::Instant;
 
-/// Enrolls with the bureau at `server_url` using a one-time `code`, and stores the
-/// enrollment (replacing any earlier one). Refusals keep the bureau's codes:
+/// Enrolls with the bureau at `server_url` using a one-time `code`, proving
+/// possession of the device key by signing the bureau's challenge, and stores
+/// the enrollment (replacing any earlier one). Refusals keep the bureau's codes:
 /// `unknown_enrollment_code`, `enrollment_code_used`, `enrollment_code_expired`,
 /// `key_already_enrolled`.
 pub(crate) fn enroll(
@@ -27,16 +30,24 @@ pub(crate) fn enroll(
 ) -> Result<Enrollment> {
     let public_key = store.device_public_key()?;
     let bureau = BureauClient::new(transport, server_url, deadline);
+    let bad = |reason: &str| Error::BadResponse {
+        reason: format!("enrollment: {reason}"),
+    };
+    // Proof of possession: the key signs the bureau's fresh nonce and the code.
+    let challenge: EnrollChallenge =
+        bureau.json("POST", ENROLL_CHALLENGE_PATH, Some(Vec::new()))?;
+    let nonce =
+        hex::decode32(&challenge.nonce).ok_or_else(|| bad("the nonce is not 32 bytes of hex"))?;
+    let signature = store.prove_possession(&nonce, code)?;
     let request = EnrollRequest {
         code: code.to_owned(),
         public_key: hex::encode(&public_key),
+        nonce: challenge.nonce,
+        signature: hex::encode(&signature),
         attestation: None,
     };
     let body = serde_json::to_vec(&request).expect("requests serialise");
     let answer: EnrollAnswer = bureau.json("POST", ENROLL_PATH, Some(body))?;
-    let bad = |reason: &str| Error::BadResponse {
-        reason: format!("enrollment: {reason}"),
-    };
     let certificate =
         hex::decode(&answer.certificate).ok_or_else(|| bad("certificate is not hex"))?;
     let bureau_public_key =

@@ -37,6 +37,7 @@ mod enrollment;
 pub mod http_transport;
 pub mod interrupt;
 mod lease;
+mod log_view;
 mod pull;
 mod push;
 pub mod report;

@@ -4,6 +4,7 @@
 //! transaction. The cursor is the bureau's, opaque; device time never is one.
 
 use super::client::BureauClient;
+use super::log_view;
 use crate::error::Result;
 use crate::model::inspection::{Review, Status};
 use crate::store::{FeedItem, Store};
@@ -34,13 +35,11 @@ pub(crate) fn pull_page(store: &Store, bureau: &BureauClient, bureau_key: &[u8])
         jurisdiction: None,
     };
     let page: PullPage = bureau.json("GET", &request.path(), None)?;
+    // A page from a log that contradicts the device's view is not applied and
+    // the cursor stays: nothing of it is lost, and the next call asks again.
+    let checkpoint = log_view::admit(store, bureau, bureau_key, page.checkpoint.as_ref())?;
     let items: Vec<FeedItem> = page.changes.into_iter().map(read).collect();
-    let applied = store.apply_pull_page(
-        &items,
-        &page.next_cursor,
-        page.checkpoint.as_ref(),
-        bureau_key,
-    )?;
+    let applied = store.apply_pull_page(&items, &page.next_cursor, checkpoint, bureau_key)?;
     Ok(Pulled {
         applied: applied.applied,
         receipts: applied.receipts,

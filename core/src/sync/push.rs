@@ -4,6 +4,7 @@
 //! batch resent after a lost answer changes nothing there.
 
 use super::client::BureauClient;
+use super::log_view;
 use crate::error::{Error, Result};
 use crate::evidence::receipt::Receipt;
 use crate::model::sync::OpState;
@@ -70,7 +71,17 @@ pub(crate) fn push_batch(
             Some((record_seq(op)?, r.receipt))
         })
         .collect();
-    let kept = store.save_push(&answers, &receipts, answer.checkpoint.as_ref(), bureau_key)?;
+    let checkpoint = match log_view::admit(store, bureau, bureau_key, answer.checkpoint.as_ref()) {
+        Ok(checkpoint) => checkpoint,
+        Err(e) => {
+            // The ops were applied there: keep the answers. The receipts prove
+            // inclusion in a log the device cannot hold against its own view;
+            // they come again in the feed.
+            store.save_push(&answers, &[], None, bureau_key)?;
+            return Err(e);
+        }
+    };
+    let kept = store.save_push(&answers, &receipts, checkpoint, bureau_key)?;
     Ok(Pushed {
         answered: answers.len() as u32,
         receipts: kept,

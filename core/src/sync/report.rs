@@ -60,6 +60,10 @@ pub enum ErrorClass {
     Auth,
     /// On the device: its database, its files, another sync already running.
     Local,
+    /// The bureau's custody log contradicts what this device saw of it
+    /// (`log_inconsistent`): evidence of a rewritten log. Retrying will not
+    /// clear it; the bureau's administrators must be told.
+    Custody,
 }
 
 impl SyncError {
@@ -67,6 +71,7 @@ impl SyncError {
         let class = match error {
             Error::Offline { .. } | Error::Timeout | Error::Cancelled => ErrorClass::Offline,
             Error::AuthRefused { .. } | Error::NotEnrolled => ErrorClass::Auth,
+            Error::LogInconsistent { .. } => ErrorClass::Custody,
             _ if error.kind() == ErrorKind::Network => ErrorClass::Server,
             _ => ErrorClass::Local,
         };

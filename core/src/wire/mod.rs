@@ -4,6 +4,7 @@
 //! drift apart; the HTTP routes themselves are documented in `docs/`.
 //!
 //! - [`admin`]: `/v1/admin/…` — the bureau's admin API, for the CLI and the console.
+//! - [`custody`]: `/v1/custody/…` — the custody log's public proofs.
 //! - [`enrollment`]: `POST /v1/enroll` — a code and a key for a certificate and a token.
 //! - [`ops`]: `POST /v1/sync/push` — outbox ops and what became of each.
 //! - [`pull`]: `GET /v1/sync/pull` — the change feed after a cursor.
@@ -11,6 +12,7 @@
 //! - [`tus`]: the photo upload protocol's constants and the photo's role.
 
 pub mod admin;
+pub mod custody;
 pub mod enrollment;
 pub mod ops;
 pub mod pull;

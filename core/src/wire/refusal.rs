@@ -33,18 +33,25 @@ pub const UNKNOWN_ENROLLMENT_CODE: &str = "unknown_enrollment_code";
 pub const ENROLLMENT_CODE_USED: &str = "enrollment_code_used";
 pub const ENROLLMENT_CODE_EXPIRED: &str = "enrollment_code_expired";
 pub const KEY_ALREADY_ENROLLED: &str = "key_already_enrolled";
+pub const UNKNOWN_CHALLENGE: &str = "unknown_challenge";
+pub const CHALLENGE_EXPIRED: &str = "challenge_expired";
+pub const POSSESSION_NOT_PROVEN: &str = "possession_not_proven";
 
 pub const UNAUTHENTICATED: &str = "unauthenticated";
 pub const INVALID_TOKEN: &str = "invalid_token";
 pub const TOKEN_EXPIRED: &str = "token_expired";
 pub const DEVICE_REVOKED: &str = "device_revoked";
 
-/// A refused enrollment: the code cannot be used (again), or the key is taken.
-pub const ENROLLMENT: [&str; 4] = [
+/// A refused enrollment: the code cannot be used (again), the key is taken, or
+/// the device did not prove it holds the key over a fresh challenge.
+pub const ENROLLMENT: [&str; 7] = [
     UNKNOWN_ENROLLMENT_CODE,
     ENROLLMENT_CODE_USED,
     ENROLLMENT_CODE_EXPIRED,
     KEY_ALREADY_ENROLLED,
+    UNKNOWN_CHALLENGE,
+    CHALLENGE_EXPIRED,
+    POSSESSION_NOT_PROVEN,
 ];
 
 /// A token the bureau no longer accepts: the device must enroll again.

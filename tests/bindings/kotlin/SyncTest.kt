@@ -239,7 +239,10 @@ private fun syncWithKotlinTransport(dir: File, bureau: Bureau) {
     val transport = JdkTransport()
     val sync = BureauSync(store, transport = transport)
     sync.enroll(bureau.url, bureau.enrollmentCode())
-    check(transport.requests == listOf("POST ${bureau.url}/v1/enroll"), "enrolled through the Kotlin transport: ${transport.requests}")
+    check(
+        transport.requests == listOf("POST ${bureau.url}/v1/enroll/challenge", "POST ${bureau.url}/v1/enroll"),
+        "enrolled through the Kotlin transport, a challenge first: ${transport.requests}",
+    )
     val (inspectionId, photo) = fieldWork(store, LARGE_PHOTO)
     val reports = syncUntilDone(sync)
     check(reports.sumOf { it.opsPushed } == 3u && reports.sumOf { it.bytesUploaded } == photo.size, "full sync: $reports")

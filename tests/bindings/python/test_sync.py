@@ -3,6 +3,7 @@ transport and a Python one (urllib), progress, interrupts from another thread, a
 unreachable bureau and a revoked device."""
 
 import socket
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -10,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from bureau import bureau  # noqa: F401  (the module's bureau fixture)
+from bureau import Bureau, bureau  # noqa: F401  (the module's bureau fixture)
 from fieldproof_ffi import (
     Answer,
     AnswerValue,
@@ -224,7 +225,8 @@ def test_python_transport_does_a_full_sync(store, bureau):
     transport = UrllibTransport()
     sync = BureauSync(store, transport=transport)
     sync.enroll(bureau.url, bureau.enrollment_code())
-    assert transport.requests == [("POST", f"{bureau.url}/v1/enroll")]
+    # A challenge, then the enrollment signed over it.
+    assert transport.requests == [("POST", f"{bureau.url}/v1/enroll/challenge"), ("POST", f"{bureau.url}/v1/enroll")]
     inspection_id, photo = field_work(store, LARGE_PHOTO)
 
     reports = sync_until_done(sync)
@@ -313,3 +315,30 @@ def test_a_revoked_device_gets_an_auth_error_and_stops_asking(store, bureau):
     with pytest.raises(FieldproofError.Network) as err:
         BureauSync(store).enroll(closed_port_url(), "AAAA-BBBB-CCCC-DDDD")
     assert err.value.code == "offline"
+
+
+def test_a_rewritten_custody_log_is_reported_and_the_held_checkpoint_kept(store, tmp_path):
+    data = tmp_path / "bureau"
+    first = Bureau(data)
+    try:
+        sync = BureauSync(store)
+        sync.enroll(first.url, first.enrollment_code())
+        field_work(store)
+        sync_until_done(sync)
+        held = store.latest_checkpoint()
+        assert held is not None and held.tree_size >= 1
+    finally:
+        first.stop()
+    # Someone with the bureau's database rewrites a logged record and drops the
+    # checkpoints signed over it; the bureau, started again, signs the new tree.
+    with sqlite3.connect(data / "bureau.sqlite3") as db:
+        db.execute("UPDATE custody_log SET leaf_hash = zeroblob(32) WHERE leaf_index = 0")
+        db.execute("DELETE FROM checkpoints")
+    again = Bureau(data)
+    try:
+        sync = BureauSync(store, options=SyncOptions(server_url=again.url))
+        report = sync.sync_once(TIMEOUT_MS)
+        assert (report.last_error.code, report.last_error.error_class) == ("log_inconsistent", ErrorClass.CUSTODY), report
+        assert store.latest_checkpoint() == held
+    finally:
+        again.stop()

@@ -72,4 +72,13 @@ impl Store {
     pub fn device_public_key(&self) -> Result<Vec<u8>> {
         Ok(self.device_signer()?.signer.public_key())
     }
+
+    /// The device key's signature over a bureau's enrollment challenge and the
+    /// code (`wire::enrollment::possession_message`): what proves, at
+    /// enrollment, that this device holds the key. It signs only that message,
+    /// which no evidence record's signed structure can be.
+    pub fn prove_possession(&self, nonce: &[u8; 32], code: &str) -> Result<Vec<u8>> {
+        let message = crate::wire::enrollment::possession_message(nonce, code);
+        self.device_signer()?.signer.sign(&message)
+    }
 }

@@ -115,7 +115,8 @@ pub(in crate::store) fn save_checkpoint(
 
 /// Keeps a receipt (a later one replaces the earlier) if it proves that the bureau
 /// logged the record this device holds under `seq`; `false` when not kept. Its
-/// checkpoint, verified with it, is kept too if it is the newest.
+/// checkpoint is not taken from it: checkpoints move only once
+/// `sync::log_view` has proven them consistent with the one held.
 pub(in crate::store) fn keep_receipt(
     conn: &Connection,
     seq: u64,
@@ -143,6 +144,5 @@ pub(in crate::store) fn keep_receipt(
         text,
         now
     ])?;
-    save_checkpoint(conn, &receipt.checkpoint)?;
     Ok(true)
 }

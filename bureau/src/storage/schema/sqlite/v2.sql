@@ -1,4 +1,5 @@
--- v2: who may attach evidence to an inspection (bureau/docs/sync-api.md).
+-- v2: who may attach evidence to an inspection, and enrollment challenges
+-- (bureau/docs/sync-api.md).
 
 -- Officers the bureau assigned to an inspection besides the one who submitted
 -- it (a joint inspection): their devices may attach evidence to it.
@@ -12,3 +13,10 @@ CREATE TABLE inspection_officers (
 -- The officer a record's signed context names, NULL when it names none (and
 -- for records received before v2).
 ALTER TABLE evidence_records ADD COLUMN claimed_officer_id TEXT;
+
+-- Nonces a device signs with its key to enroll, each good for one enrollment
+-- until it expires.
+CREATE TABLE enrollment_challenges (
+    nonce      BLOB PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
+);

@@ -1,6 +1,11 @@
 //! Running the bureau: bind, serve, and shut down gracefully on SIGINT/SIGTERM
 //! (in-flight requests finish; nothing half-written is left, since every write
-//! is one transaction and every file is renamed into place).
+//! is one transaction and every file is renamed into place). Connections are
+//! accepted and bounded by [`connections`].
+
+mod connections;
+
+pub use connections::ClientAddr;
 
 use crate::api;
 use crate::bureau::Bureau;
@@ -23,15 +28,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let sweeper = tokio::spawn(uploads::sweep_periodically(bureau.clone()));
-    let served = axum::serve(listener, api::router(bureau.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = connections::ConnectionLimits {
+        max_connections: bureau.limits.max_connections,
+        header_timeout: Duration::from_secs(bureau.limits.header_timeout_s),
+    };
+    connections::serve_connections(listener, api::router(bureau.clone()), limits, shutdown).await;
     sweeper.abort();
     let _ = sweeper.await;
     // The bureau's last handle goes on a blocking thread: closing a PostgreSQL
     // pool blocks, which an async thread must not do.
     let _ = tokio::task::spawn_blocking(move || drop(bureau)).await;
-    served?;
     Ok(())
 }
 
