@@ -5,7 +5,8 @@
 //! (`FIELDPROOF_DATA`, `FIELDPROOF_LISTEN`, `FIELDPROOF_DATABASE_URL`,
 //! `FIELDPROOF_ADMIN_TOKEN`), then flags; later wins. Prints the admin token once
 //! when it was generated at first start, then one line when listening with the
-//! bound address (so `--listen 127.0.0.1:0` is usable from scripts).
+//! bound address (so `--listen 127.0.0.1:0` is usable from scripts). The request
+//! log goes to stderr as JSON lines.
 
 use crate::output::{Failure, Output};
 use clap::Args as ClapArgs;
@@ -44,6 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    log_requests_to_stderr();
     let out = Output::new(args.json);
     let config = match config(&args) {
         Ok(config) => config,
@@ -81,6 +83,17 @@ pub fn run(args: Args) -> ExitCode {
         }
         Err(error) => Failure::from_bureau(&error).report(&out),
     }
+}
+
+/// The bureau's request log (one JSON object per line, `bureau/src/api/request_log.rs`)
+/// goes to stderr, apart from the start-up lines on stdout.
+fn log_requests_to_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The file (or the defaults), then the environment and flags (clap has already

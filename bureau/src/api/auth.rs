@@ -1,7 +1,7 @@
 //! Bearer-token authentication: the admin token for `/v1/admin`, a device's
 //! access token for everything a device calls.
 
-use super::{blocking, ApiError, State};
+use super::{blocking, request_log, ApiError, State};
 use crate::enrollment::{self, Device};
 use crate::error::Error;
 use axum::extract::FromRequestParts;
@@ -30,6 +30,7 @@ impl FromRequestParts<State> for AdminAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiError> {
         if state.is_admin_token(&bearer(parts)?) {
+            request_log::note_admin();
             Ok(AdminAuth)
         } else {
             Err(Error::InvalidToken.into())
@@ -43,6 +44,7 @@ impl FromRequestParts<State> for DeviceAuth {
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
         let device = blocking(state, move |b| enrollment::authenticate(&b.db, &token)).await?;
+        request_log::note_device(&device.id);
         Ok(DeviceAuth(device))
     }
 }

@@ -21,6 +21,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(http_status(&self.0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        super::request_log::note_error(self.0.code());
+        if status.is_server_error() {
+            // Messages carry ids, sizes and codes only (see `crate::error`).
+            tracing::error!(code = self.0.code(), message = %self.0, "request failed");
+        }
         let body = ErrorBody::new(self.0.code(), self.0.to_string());
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -8,6 +8,7 @@ mod cases;
 mod custody;
 mod enrollment;
 mod error;
+mod request_log;
 mod sync;
 mod uploads;
 
@@ -26,18 +27,20 @@ use std::sync::Arc;
 
 pub type State = Arc<Bureau>;
 
-/// Every route of the bureau. A request body that pauses longer than
-/// `limits.body_idle_timeout_s` ends the request (`body_timeout`).
+/// Every route of the bureau, each request logged ([`request_log`]). A request
+/// body that pauses longer than `limits.body_idle_timeout_s` ends the request
+/// (`body_timeout`).
 pub fn router(bureau: State) -> Router {
     let body_idle = std::time::Duration::from_secs(bureau.limits.body_idle_timeout_s);
-    Router::new()
+    let routes = Router::new()
         .merge(enrollment::routes())
         .merge(sync::routes())
         .merge(uploads::routes())
         .merge(custody::routes())
         .merge(admin::routes())
         .merge(cases::routes())
-        .fallback(|| async { ApiError(Error::NotFound { what: "route" }) })
+        .fallback(|| async { ApiError(Error::NotFound { what: "route" }) });
+    request_log::logged(routes)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))
         .with_state(bureau)
 }
