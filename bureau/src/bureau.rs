@@ -4,6 +4,7 @@
 use crate::config::{Config, Limits};
 use crate::custody_log::{BureauKey, LogCache};
 use crate::error::{Error, Result};
+use crate::rate_limits::RateLimits;
 use crate::secrets;
 use crate::storage::{Database, PhotoFiles};
 use fieldproof_core::private_files;
@@ -22,6 +23,7 @@ pub struct Bureau {
     pub log: LogCache,
     pub photos: PhotoFiles,
     pub limits: Limits,
+    pub rate_limits: RateLimits,
     admin_token_sha256: [u8; 32],
 }
 
@@ -63,6 +65,11 @@ impl Bureau {
             log,
             photos,
             limits: config.limits.clone(),
+            rate_limits: RateLimits::new(
+                config.limits.enroll_per_minute,
+                config.limits.auth_failures_per_minute,
+                config.limits.device_requests_per_minute,
+            ),
             admin_token_sha256,
         };
         Ok((bureau, FirstStart { admin_token }))

@@ -31,6 +31,8 @@ pub struct Limits {
     pub max_reference_bytes: u64,
     pub max_ops_per_push: usize,
     pub max_photo_bytes: u64,
+    /// Bytes one device may have declared in unfinished uploads at once.
+    pub max_upload_bytes_in_flight: u64,
     pub max_pull_page: usize,
     /// Bytes of entry bodies per pull page (a device may ask for fewer).
     pub max_pull_bytes: usize,
@@ -48,6 +50,12 @@ pub struct Limits {
     /// Longest pause within a request body: uploads may take long on 2G, but
     /// not stall.
     pub body_idle_timeout_s: u64,
+    /// Enrollment requests (challenges, enrollments) per client address per minute.
+    pub enroll_per_minute: u32,
+    /// Failed authentications per client address per minute (device and admin tokens).
+    pub auth_failures_per_minute: u32,
+    /// Requests per enrolled device per minute (keyed on the device, not the address).
+    pub device_requests_per_minute: u32,
 }
 
 impl Default for Config {
@@ -70,6 +78,7 @@ impl Default for Limits {
             max_reference_bytes: 64 << 20,
             max_ops_per_push: 500,
             max_photo_bytes: 64 << 20,
+            max_upload_bytes_in_flight: 256 << 20,
             max_pull_page: 500,
             max_pull_bytes: 1 << 20,
             upload_expiry_s: 7 * 86_400,
@@ -78,6 +87,9 @@ impl Default for Limits {
             max_connections: 512,
             header_timeout_s: 30,
             body_idle_timeout_s: 60,
+            enroll_per_minute: 60,
+            auth_failures_per_minute: 30,
+            device_requests_per_minute: 3_000,
         }
     }
 }
@@ -112,6 +124,12 @@ impl Config {
             100_000,
         )?;
         check("limits.max_photo_bytes", l.max_photo_bytes, KIB, 1 << 40)?;
+        check(
+            "limits.max_upload_bytes_in_flight",
+            l.max_upload_bytes_in_flight,
+            l.max_photo_bytes,
+            1 << 40,
+        )?;
         check("limits.max_pull_page", l.max_pull_page as u64, 1, 100_000)?;
         check("limits.max_pull_bytes", l.max_pull_bytes as u64, KIB, GIB)?;
         // 0 makes tokens, codes and uploads expire at once: only tests want it.

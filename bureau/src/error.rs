@@ -59,6 +59,8 @@ pub enum Error {
     OutsideJurisdiction,
     #[error("not allowed for this role")]
     Forbidden,
+    #[error("too many requests: retry in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
 
     // --- enrollment ---
     #[error("unknown enrollment code")]
@@ -131,6 +133,10 @@ pub enum Error {
     InvalidUploadMetadata { reason: &'static str },
     #[error("a photo is at most {limit} bytes")]
     UploadTooLarge { limit: u64 },
+    #[error(
+        "this device has {limit} bytes in unfinished uploads already: finish or end one first"
+    )]
+    UploadQuotaExceeded { limit: u64 },
     #[error("the chunk goes beyond the upload's length of {length} bytes")]
     BeyondUploadLength { length: u64 },
     #[error("unsupported checksum algorithm: use sha1 or sha256")]
@@ -168,6 +174,13 @@ pub enum Error {
 }
 
 impl Error {
+    /// A refusal for a rate limit, waiting `wait` (rounded up to whole seconds).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        Error::RateLimited {
+            retry_after_s: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        }
+    }
+
     /// Stable error code; part of the public contract (API, CLI).
     pub fn code(&self) -> &'static str {
         match self {
@@ -191,6 +204,7 @@ impl Error {
             Error::DeviceRevoked => refusal::DEVICE_REVOKED,
             Error::OutsideJurisdiction => "outside_jurisdiction",
             Error::Forbidden => "forbidden",
+            Error::RateLimited { .. } => "rate_limited",
             Error::UnknownEnrollmentCode => refusal::UNKNOWN_ENROLLMENT_CODE,
             Error::EnrollmentCodeUsed => refusal::ENROLLMENT_CODE_USED,
             Error::EnrollmentCodeExpired => refusal::ENROLLMENT_CODE_EXPIRED,
@@ -223,6 +237,7 @@ impl Error {
             Error::InvalidTusHeader { .. } => "invalid_tus_header",
             Error::InvalidUploadMetadata { .. } => "invalid_upload_metadata",
             Error::UploadTooLarge { .. } => "upload_too_large",
+            Error::UploadQuotaExceeded { .. } => "upload_quota_exceeded",
             Error::BeyondUploadLength { .. } => "beyond_upload_length",
             Error::UnsupportedChecksumAlgorithm => "unsupported_checksum_algorithm",
             Error::UploadNotFound => "upload_not_found",

@@ -8,6 +8,7 @@
 //! - [`custody_log`]: the RFC 9162 Merkle log, checkpoints and receipts.
 //! - [`uploads`]: tus 1.0 resumable photo uploads and the photo store.
 //! - [`cases`]: inspections, reviews, tasks and reference data for the admin side.
+//! - [`rate_limits`]: token buckets per address and per device.
 //! - [`api`]: the HTTP layer (axum), thin over the above; [`server`] runs it.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod custody_log;
 pub mod enrollment;
 pub mod error;
 pub mod evidence_ingest;
+pub mod rate_limits;
 mod secrets;
 pub mod server;
 pub mod storage;

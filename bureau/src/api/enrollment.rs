@@ -2,9 +2,11 @@
 //! code, a device key and its signature over the nonce in, a certificate and a
 //! token out) and `GET /v1/bureau` (the bureau's public key, for verifiers).
 
-use super::{blocking, ApiResult, Json, State};
+use super::{blocking, client_ip, ApiResult, Json, State};
 use crate::enrollment::{self, EnrollAnswer, EnrollRequest};
+use crate::error::Error;
 use axum::extract::State as Extract;
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -21,21 +23,34 @@ pub fn routes() -> Router<State> {
 
 async fn challenge(
     Extract(state): Extract<State>,
+    request: Request,
 ) -> ApiResult<(StatusCode, axum::Json<EnrollChallenge>)> {
+    limit(&state, &request)?;
     let challenge = blocking(&state, |b| b.db.write(enrollment::challenges::issue)).await?;
     Ok((StatusCode::CREATED, axum::Json(challenge)))
 }
 
 async fn enroll(
     Extract(state): Extract<State>,
-    Json(request): Json<EnrollRequest>,
+    request: Request,
 ) -> ApiResult<(StatusCode, axum::Json<EnrollAnswer>)> {
+    limit(&state, &request)?;
+    let Json(request) = Json::<EnrollRequest>::from_request(request, &state).await?;
     let enrollment = blocking(&state, move |b| {
         let ttl_ms = b.limits.token_ttl_s as i64 * 1000;
         b.db.write(|tx| enrollment::enroll(tx, &b.key, &request, ttl_ms))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(enrollment)))
+}
+
+/// Enrollment is limited per client address (`rate_limits`).
+fn limit(state: &State, request: &Request) -> ApiResult<()> {
+    let address = client_ip(request.extensions());
+    state
+        .rate_limits
+        .enrollment(address)
+        .map_err(|wait| Error::rate_limited(wait).into())
 }
 
 async fn bureau_info(Extract(state): Extract<State>) -> axum::Json<Value> {

@@ -28,10 +28,13 @@ impl IntoResponse for ApiError {
         }
         let body = ErrorBody::new(self.0.code(), self.0.to_string());
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        let retry_after = match &self.0 {
+            Error::RateLimited { retry_after_s } => Some(HeaderValue::from(*retry_after_s)),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(HeaderValue::from_static("5")),
+            _ => None,
+        };
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
@@ -86,11 +89,14 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::InvalidUploadMetadata { .. }
         | Error::UnsupportedChecksumAlgorithm => 400,
         Error::UploadNotFound => 404,
-        Error::OffsetMismatch { .. } | Error::UploadFinished => 409,
+        Error::OffsetMismatch { .. }
+        | Error::UploadFinished
+        | Error::UploadQuotaExceeded { .. } => 409,
         Error::UploadExpired => 410,
         Error::TusVersionUnsupported => 412,
         Error::UploadTooLarge { .. } | Error::BeyondUploadLength { .. } => 413,
         Error::UploadLocked => 423,
+        Error::RateLimited { .. } => 429,
         // tus's "460 Checksum Mismatch", for a chunk and for the whole photo.
         Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
         Error::Busy => 503,

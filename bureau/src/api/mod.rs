@@ -27,6 +27,16 @@ use std::sync::Arc;
 
 pub type State = Arc<Bureau>;
 
+/// The address a request came from (set by the accept loop,
+/// `crate::server`), for rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+/// The client's IP address, when the request came through the accept loop.
+fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions.get::<ClientAddr>().map(|c| c.0.ip())
+}
+
 /// Every route of the bureau, each request logged ([`request_log`]). A request
 /// body that pauses longer than `limits.body_idle_timeout_s` ends the request
 /// (`body_timeout`).

@@ -11,12 +11,12 @@
 //! - request bodies: `limits.body_idle_timeout_s` between two pieces, in the
 //!   router (`tower-http`), so a 2G upload may take long but not stall.
 
+use crate::api::ClientAddr;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -27,10 +27,6 @@ use tower::ServiceExt;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A failed accept (out of file descriptors, most likely) is retried after this.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// The address a request came from, for the request log and rate limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub SocketAddr);
 
 /// Bounds on the connections themselves.
 #[derive(Debug, Clone, Copy)]

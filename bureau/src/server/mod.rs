@@ -5,8 +5,6 @@
 
 mod connections;
 
-pub use connections::ClientAddr;
-
 use crate::api;
 use crate::bureau::Bureau;
 use crate::config::Config;

@@ -5,12 +5,15 @@
 //! offset the bureau holds (which HEAD reports after a cut connection). When the last
 //! byte is in, the whole file is hashed: if it matches, it becomes the photo
 //! `photos/<sha256 hex>` and the device's evidence records describing it get their
-//! media verified; if not, the upload is refused and its bytes kept for inspection.
+//! media verified; if not, the upload is refused and its bytes deleted (the device
+//! still holds the original and sends it again in a new upload).
 //!
 //! An upload's state: `receiving` until its last byte, then `complete` or
 //! `mismatch`; or `expired` when it was not finished in time (its bytes are then
 //! swept). A terminated upload is deleted. Uploads belong to the device that made
-//! them: to any other device they do not exist.
+//! them: to any other device they do not exist. A device may have at most
+//! `limits.max_upload_bytes_in_flight` declared in unfinished uploads, so one
+//! token cannot fill the disk.
 //!
 //! [`tus`] holds the protocol's header rules, `storage::PhotoFiles` the bytes on
 //! disk; the HTTP layer is `api::uploads`. See `bureau/docs/uploads.md` for the endpoint.
@@ -137,7 +140,13 @@ pub fn create(bureau: &Bureau, device_id: &str, length: u64, metadata: Metadata)
     let expiry_ms = i64::try_from(bureau.limits.upload_expiry_s)
         .unwrap_or(i64::MAX)
         .saturating_mul(1000);
+    let quota = bureau.limits.max_upload_bytes_in_flight;
     bureau.db.write(|tx| {
+        // The device's row lock (PostgreSQL): its creations are counted one at a time.
+        tx.execute(
+            "UPDATE devices SET revoked_ms = revoked_ms WHERE id = $1",
+            params![device_id],
+        )?;
         let done = tx.query_opt(
             &format!(
                 "SELECT {COLUMNS} FROM uploads
@@ -147,6 +156,21 @@ pub fn create(bureau: &Bureau, device_id: &str, length: u64, metadata: Metadata)
         )?;
         if let Some(row) = done {
             return Upload::from_row(&row);
+        }
+        // Each other photo counts once: a device that lost an upload's Location
+        // (a crash) starts the same photo again rather than owing it twice.
+        let in_flight = tx
+            .query_one(
+                "SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM (
+                     SELECT MAX(length) AS length FROM uploads
+                     WHERE device_id = $1 AND state = 'receiving' AND expires_ms > $2
+                       AND sha256 <> $3
+                     GROUP BY sha256) AS unfinished",
+                params![device_id, now, &metadata.sha256],
+            )?
+            .int(0)? as u64;
+        if in_flight.saturating_add(length) > quota {
+            return Err(Error::UploadQuotaExceeded { limit: quota });
         }
         let upload = Upload {
             id: uuid::Uuid::now_v7().to_string(),
@@ -323,13 +347,16 @@ fn record_chunk(bureau: &Bureau, upload: Upload, end: u64) -> Result<Upload> {
 /// The last byte is in. The whole file must have the declared length and SHA-256:
 /// then it becomes a photo, and in the same transaction that marks the upload
 /// complete, this device's evidence records of these bytes get their media checked.
-/// Otherwise the upload is refused and its file stays under uploads/ for inspection.
+/// Otherwise the upload is refused and its bytes deleted: they are not the photo,
+/// and the device sends the photo again in a new upload.
 fn complete(bureau: &Bureau, upload: Upload) -> Result<Upload> {
     let (sha256, size) = bureau.photos.hash_upload(&upload.id)?;
     if sha256 != upload.metadata.sha256 || size != upload.length {
         bureau
             .db
             .write(|tx| set_progress(tx, &upload, upload.length, UploadState::Mismatch))?;
+        // Should this fail, the sweep removes the file.
+        let _ = bureau.photos.remove_upload_file(&upload.id);
         return Err(Error::PhotoHashMismatch);
     }
     bureau.photos.keep_photo(&upload.id, &sha256)?;
@@ -398,8 +425,9 @@ pub struct Swept {
 }
 
 /// Expires the unfinished uploads past their `Upload-Expires`, then removes every
-/// file under uploads/ that no longer belongs to an upload in progress or refused:
-/// expired, terminated, or left behind by a completion that a crash interrupted.
+/// file under uploads/ that no longer belongs to an upload in progress: expired,
+/// refused, terminated, or left behind by a completion or refusal that a crash
+/// interrupted (so a restart cleans up what a crash left).
 pub fn sweep_expired(bureau: &Bureau) -> Result<Swept> {
     let expired = bureau
         .db
@@ -420,7 +448,7 @@ pub fn sweep_expired(bureau: &Bureau) -> Result<Swept> {
                 .map(|row| row.text(0))
                 .transpose()
         })?;
-        if !matches!(state.as_deref(), Some("receiving" | "mismatch")) {
+        if state.as_deref() != Some("receiving") {
             bureau.photos.remove_upload_file(&id)?;
             files_removed += 1;
         }

@@ -401,3 +401,36 @@ fn a_call_ends_by_its_deadline_and_says_what_is_left() {
     assert_photos_at_bureau(&device, &bureau, &photos);
     assert_settled(&device.db_path(), &bureau);
 }
+
+#[test]
+fn a_rate_limited_device_waits_as_long_as_the_bureau_says() {
+    let bureau = TestBureau::start_with(|c| c.limits.device_requests_per_minute = 2);
+    let device = Device::new();
+    device.enroll(&bureau);
+    field_work(
+        &device,
+        &["photos/camera/nikon_coolpix_p6000_gps_DSCN0010.jpg"],
+    );
+    let engine = device.engine(Wire::new());
+    let before = fieldproof_core::time::now_ms();
+    let report = engine
+        .sync_once(Instant::now() + Duration::from_secs(30))
+        .unwrap();
+    let error = report.last_error.clone().expect("the bureau's 429");
+    assert_eq!(
+        (error.code.as_str(), error.class),
+        ("server_error", ErrorClass::Server)
+    );
+    assert!(error.message.contains("429"), "{}", error.message);
+    // Two requests a minute: the next is 30 s away, and the engine waits that long
+    // (its own first backoff is shorter).
+    let next = report.next_attempt_ms.expect("a time to try again");
+    assert!(
+        next - before >= 29_000,
+        "next attempt in {} ms",
+        next - before
+    );
+    assert!(report.work_left.any(), "the work waits, kept");
+    let tally = assert_consistent(&device.db_path(), &bureau);
+    assert!(tally.pending > 0);
+}
