@@ -75,13 +75,20 @@ impl<'a> BureauClient<'a> {
 
     /// A path (`/v1/…`) under the bureau's address, or a URL the bureau gave (a tus
     /// `Location`). Paths go under the configured address, prefix included, so a
-    /// bureau behind a proxy that does not rewrite `Location` still works.
-    pub fn url(&self, target: &str) -> String {
-        if target.starts_with("http://") || target.starts_with("https://") {
-            target.to_owned()
-        } else {
-            format!("{}/{}", self.base_url, target.trim_start_matches('/'))
+    /// bureau behind a proxy that does not rewrite `Location` still works. A URL
+    /// is followed only on the bureau's own origin (scheme, host and port): the
+    /// token never goes to another host, nor over `http` to an `https` bureau.
+    pub fn url(&self, target: &str) -> Result<String> {
+        let scheme = |s: &str| target.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        if !(scheme("http://") || scheme("https://")) {
+            return Ok(format!("{}/{}", self.base_url, target.trim_start_matches('/')));
         }
+        if !origin(target).eq_ignore_ascii_case(origin(&self.base_url)) {
+            return Err(Error::BadResponse {
+                reason: "the bureau named an address on another origin; not followed".into(),
+            });
+        }
+        Ok(target.to_owned())
     }
 
     /// Sends one request. Any HTTP answer comes back, except a refused token
@@ -107,7 +114,7 @@ impl<'a> BureauClient<'a> {
         }
         let request = HttpRequest {
             method: method.to_owned(),
-            url: self.url(target),
+            url: self.url(target)?,
             headers,
             body,
             timeout_ms: self.time_left().min(REQUEST_CAP).as_millis() as u64,
@@ -184,6 +191,16 @@ pub(crate) fn refusal(response: &HttpResponse) -> Error {
     }
 }
 
+/// `scheme://host[:port]` of a URL: what a relative `Location` is resolved
+/// against, and what an absolute one must share with the bureau's address.
+pub(crate) fn origin(url: &str) -> &str {
+    let host = url.find("://").map_or(0, |i| i + 3);
+    match url[host..].find('/') {
+        Some(path) => &url[..host + path],
+        None => url,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,26 +225,41 @@ mod tests {
         let deadline = Instant::now();
         let plain = BureauClient::new(&Never, "http://10.0.0.1:8080/", deadline);
         assert_eq!(
-            plain.url("/v1/sync/push"),
+            plain.url("/v1/sync/push").unwrap(),
             "http://10.0.0.1:8080/v1/sync/push"
         );
         assert_eq!(
-            plain.url("/v1/uploads/abc"),
+            plain.url("/v1/uploads/abc").unwrap(),
             "http://10.0.0.1:8080/v1/uploads/abc"
         );
         let prefixed = BureauClient::new(&Never, "https://gov.example/bureau", deadline);
         assert_eq!(
-            prefixed.url("/v1/enroll"),
+            prefixed.url("/v1/enroll").unwrap(),
             "https://gov.example/bureau/v1/enroll"
         );
         assert_eq!(
-            prefixed.url("/v1/uploads/abc"),
+            prefixed.url("/v1/uploads/abc").unwrap(),
             "https://gov.example/bureau/v1/uploads/abc"
         );
         assert_eq!(
-            prefixed.url("https://cdn.example/u/1"),
-            "https://cdn.example/u/1"
+            prefixed.url("https://gov.example/bureau/v1/uploads/x").unwrap(),
+            "https://gov.example/bureau/v1/uploads/x"
         );
+        assert_eq!(
+            prefixed.url("HTTPS://GOV.example/v1/uploads/x").unwrap(),
+            "HTTPS://GOV.example/v1/uploads/x",
+            "hosts compare without case"
+        );
+        // Another host, a downgrade to http, another port: never followed.
+        for elsewhere in [
+            "https://cdn.example/u/1",
+            "http://gov.example/bureau/v1/uploads/x",
+            "https://gov.example:8443/bureau/v1/uploads/x",
+            "https://gov.example.evil.example/v1/uploads/x",
+        ] {
+            let refused = prefixed.url(elsewhere).unwrap_err();
+            assert_eq!(refused.code(), "bad_response", "{elsewhere}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! is how it is checked against other implementations of the protocol.
 
 use super::chunk_size::ChunkSize;
-use super::client::{error_code, header, refusal, BureauClient};
+use super::client::{error_code, header, origin, refusal, BureauClient};
 use super::report::{Progress, ProgressListener};
 use super::transport::{HttpResponse, Transport};
 use crate::error::{Error, Result};
@@ -420,15 +420,6 @@ pub fn upload_file(
     let outcome = uploader.upload(job);
     (file.url, file.offset) = log.0.into_inner().unwrap_or_else(|e| e.into_inner());
     outcome
-}
-
-/// `scheme://host[:port]` of a URL: what a relative `Location` is resolved against.
-fn origin(url: &str) -> &str {
-    let host = url.find("://").map_or(0, |i| i + 3);
-    match url[host..].find('/') {
-        Some(path) => &url[..host + path],
-        None => url,
-    }
 }
 
 /// Counts one more failure of a kind that may pass; past the limit, `error`.
