@@ -93,10 +93,18 @@ impl BureauSync {
     }
 
     /// Enrolls this device with the bureau at `server_url` using a one-time code
-    /// (one request, at most 60 s). Refusals are `InvalidInput`/`InvalidState`
-    /// with the bureau's code; no answer is `Network` (`offline`, `timeout`).
-    pub fn enroll(&self, server_url: String, code: String) -> Result<Enrollment> {
-        Ok(self.engine.enroll(&server_url, &code)?)
+    /// (a challenge and the enrollment, at most 60 s). `tls_pin`, given with the
+    /// code (`sha256/<base64>`), pins the bureau's TLS key from then on.
+    /// Refusals are `InvalidInput`/`InvalidState` with the bureau's code; no
+    /// answer is `Network` (`offline`, `timeout`, `tls_pin_mismatch`).
+    #[uniffi::method(default(tls_pin = None))]
+    pub fn enroll(
+        &self,
+        server_url: String,
+        code: String,
+        tls_pin: Option<String>,
+    ) -> Result<Enrollment> {
+        Ok(self.engine.enroll(&server_url, &code, tls_pin.as_deref())?)
     }
 
     /// Does as much sync as fits in `timeout_ms` and reports what is left and when

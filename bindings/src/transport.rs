@@ -25,6 +25,9 @@ pub enum TransportError {
     /// The platform cancelled the request (e.g. the OS ended background work).
     #[error("cancelled")]
     Cancelled,
+    /// The server's TLS key is not the request's `tls_pin`: nothing was sent.
+    #[error("the server's TLS key is not the pinned one")]
+    PinMismatch,
 }
 
 /// A platform transport that failed in a way its declared error does not cover
@@ -43,6 +46,7 @@ impl From<TransportError> for core_sync::TransportError {
             TransportError::Offline { reason } => core_sync::TransportError::Offline { reason },
             TransportError::Timeout { reason } => core_sync::TransportError::Timeout { reason },
             TransportError::Cancelled => core_sync::TransportError::Cancelled,
+            TransportError::PinMismatch => core_sync::TransportError::PinMismatch,
         }
     }
 }

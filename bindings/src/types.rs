@@ -441,6 +441,7 @@ pub struct HttpRequest {
     pub headers: Vec<HttpHeader>,
     pub body: Vec<u8>,
     pub timeout_ms: u64,
+    pub tls_pin: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -513,6 +514,7 @@ pub struct Enrollment {
     pub certificate: Vec<u8>,
     pub bureau_public_key: Vec<u8>,
     pub enrolled_at_ms: i64,
+    pub tls_pin: Option<String>,
 }
 
 #[uniffi::remote(Enum)]

@@ -7,9 +7,9 @@ use crate::error::{Error, Result};
 use crate::rate_limits::RateLimits;
 use crate::secrets;
 use crate::storage::{Database, PhotoFiles};
+use crate::tls::TlsIdentity;
 use fieldproof_core::private_files;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ pub struct Bureau {
     pub photos: PhotoFiles,
     pub limits: Limits,
     pub rate_limits: RateLimits,
+    /// The HTTPS identity, when the bureau serves TLS.
+    pub tls: Option<TlsIdentity>,
     admin_token_sha256: [u8; 32],
 }
 
@@ -57,6 +59,11 @@ impl Bureau {
         })?)?;
         let (admin_token_sha256, admin_token) = admin_token(dir, config.admin_token.as_deref())?;
         let photos = PhotoFiles::open(dir)?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|settings| TlsIdentity::load(settings, dir))
+            .transpose()?;
         let log = LogCache::default();
         log.refresh(&db)?;
         let bureau = Self {
@@ -70,6 +77,7 @@ impl Bureau {
                 config.limits.auth_failures_per_minute,
                 config.limits.device_requests_per_minute,
             ),
+            tls,
             admin_token_sha256,
         };
         Ok((bureau, FirstStart { admin_token }))
@@ -115,11 +123,7 @@ fn read_or_create_secret(path: &Path, create: impl FnOnce() -> Result<Vec<u8>>) 
         Err(e) => return Err(e.into()),
     }
     let bytes = create()?;
-    let temp = path.with_extension("tmp");
-    let mut file = private_files::create(&temp)?;
-    file.write_all(&bytes)?;
-    file.sync_all()?;
-    fs::rename(&temp, path)?;
+    private_files::write_whole(path, &bytes)?;
     Ok(bytes)
 }
 

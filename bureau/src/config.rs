@@ -18,7 +18,26 @@ pub struct Config {
     pub database_connections: usize,
     /// The admin token. Unset: one is generated and printed once at first start.
     pub admin_token: Option<String>,
+    /// HTTPS (`[tls]`). Without it the bureau speaks plain HTTP, which it does
+    /// only on a loopback address unless `allow_plain_http` says otherwise.
+    pub tls: Option<TlsSettings>,
+    /// Serve plain HTTP on a non-loopback address: only behind a proxy that
+    /// terminates TLS on the same machine or network segment.
+    pub allow_plain_http: bool,
     pub limits: Limits,
+}
+
+/// Where the bureau's certificate comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// A PEM certificate chain (leaf first) and its PEM private key; both or neither.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Without files: a self-signed certificate made at first start in
+    /// `data_dir/tls/`, for these host names and IP addresses (default
+    /// `localhost`, `127.0.0.1`, `::1`). Devices pin its key, so no CA is needed.
+    pub self_signed_names: Vec<String>,
 }
 
 /// What the bureau accepts from a device or an admin; over a limit is a 4xx.
@@ -66,6 +85,8 @@ impl Default for Config {
             database_url: None,
             database_connections: 16,
             admin_token: None,
+            tls: None,
+            allow_plain_http: false,
             limits: Limits::default(),
         }
     }
@@ -103,6 +124,15 @@ impl Config {
     /// whose milliseconds overflow), naming the key and its range, so a bad file
     /// stops the bureau at start-up rather than failing requests later.
     pub fn validate(&self) -> Result<()> {
+        if self.tls.is_none() && !self.listen.ip().is_loopback() && !self.allow_plain_http {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "listen = {} is not a loopback address: configure [tls] (devices send \
+                     their tokens), or set allow_plain_http = true behind a TLS proxy",
+                    self.listen
+                ),
+            });
+        }
         let l = &self.limits;
         check(
             "database_connections",
@@ -210,6 +240,26 @@ mod tests {
         assert!(refusal(|c| c.limits.token_ttl_s = u64::MAX).starts_with("limits.token_ttl_s"));
         assert!(refusal(|c| c.limits.max_reference_bytes = 5 * GIB)
             .starts_with("limits.max_reference_bytes"));
+    }
+
+    #[test]
+    fn plain_http_is_served_only_on_loopback_unless_allowed() {
+        let open = |edit: &dyn Fn(&mut Config)| {
+            let mut config = Config {
+                listen: "0.0.0.0:8440".parse().unwrap(),
+                ..Config::default()
+            };
+            edit(&mut config);
+            config.validate()
+        };
+        let refused = open(&|_| {}).unwrap_err().to_string();
+        assert!(
+            refused.contains("0.0.0.0:8440 is not a loopback address"),
+            "{refused}"
+        );
+        open(&|c| c.allow_plain_http = true).unwrap();
+        open(&|c| c.tls = Some(TlsSettings::default())).unwrap();
+        open(&|c| c.listen = "[::1]:8440".parse().unwrap()).unwrap();
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`uploads`]: tus 1.0 resumable photo uploads and the photo store.
 //! - [`cases`]: inspections, reviews, tasks and reference data for the admin side.
 //! - [`rate_limits`]: token buckets per address and per device.
+//! - [`tls`]: the HTTPS certificate and the pin devices hold the bureau to.
 //! - [`api`]: the HTTP layer (axum), thin over the above; [`server`] runs it.
 
 pub mod api;
@@ -24,6 +25,7 @@ mod secrets;
 pub mod server;
 pub mod storage;
 pub mod sync;
+pub mod tls;
 pub mod uploads;
 
 pub use bureau::Bureau;

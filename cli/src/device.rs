@@ -35,6 +35,10 @@ enum Command {
         /// The one-time enrollment code the bureau issued.
         #[arg(long)]
         code: String,
+        /// The bureau's TLS pin issued with the code (`sha256/…`): from then on
+        /// the device talks only to a server holding that key.
+        #[arg(long)]
+        tls_pin: Option<String>,
     },
     /// Sync once: push, pull, upload photos until done or the deadline; prints the
     /// sync report (`ops_pushed, records_pulled, bytes_uploaded, receipts,
@@ -57,12 +61,17 @@ pub fn run(args: Args) -> ExitCode {
         Err(err) => return output::fail(&err, out.json),
     };
     match args.command {
-        Command::Enroll { server, code } => match engine.enroll(&server, &code) {
+        Command::Enroll {
+            server,
+            code,
+            tls_pin,
+        } => match engine.enroll(&server, &code, tls_pin.as_deref()) {
             Ok(e) => {
                 let line = json!({
                     "server_url": e.server_url, "device_id": e.device_id,
                     "officer_id": e.officer_id, "jurisdiction": e.jurisdiction,
                     "role": e.role, "token_expires_ms": e.token_expires_ms,
+                    "tls_pin": e.tls_pin,
                 });
                 out.print(&line, || {
                     format!(

@@ -10,6 +10,7 @@
 
 use crate::output::{Failure, Output};
 use clap::Args as ClapArgs;
+use fieldproof_bureau::config::TlsSettings;
 use fieldproof_bureau::Config;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -39,6 +40,16 @@ pub struct Args {
         hide_env_values = true
     )]
     database: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made at first start in the
+    /// data folder (devices pin its key; no CA needed).
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
     /// Print the start-up lines as JSON.
     #[arg(long)]
     pub json: bool,
@@ -56,7 +67,7 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         format!("sqlite in {}", config.data_dir.display())
     };
-    let started = |addr: SocketAddr, admin_token: Option<String>| {
+    let started = |addr: SocketAddr, admin_token: Option<String>, tls_pin: Option<String>| {
         if let Some(token) = admin_token {
             let line = json!({
                 "admin_token": token,
@@ -70,10 +81,15 @@ pub fn run(args: Args) -> ExitCode {
                 )
             });
         }
-        let url = format!("http://{addr}");
+        let url = fieldproof_bureau::server::url(addr, tls_pin.is_some());
         out.print(
-            &json!({ "listening": addr.to_string(), "url": url }),
-            || format!("fieldproof bureau listening on {url} (storage: {backend})"),
+            &json!({ "listening": addr.to_string(), "url": url, "tls_pin": tls_pin }),
+            || match &tls_pin {
+                Some(pin) => format!(
+                    "fieldproof bureau listening on {url} (storage: {backend}; TLS pin {pin})"
+                ),
+                None => format!("fieldproof bureau listening on {url} (storage: {backend})"),
+            },
         );
     };
     match fieldproof_bureau::server::run(&config, started) {
@@ -108,6 +124,15 @@ fn config(args: &Args) -> fieldproof_bureau::Result<Config> {
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let (Some(cert_file), Some(key_file)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(TlsSettings {
+            cert_file: Some(cert_file.clone()),
+            key_file: Some(key_file.clone()),
+            ..TlsSettings::default()
+        });
+    } else if args.tls_self_signed && config.tls.is_none() {
+        config.tls = Some(TlsSettings::default());
     }
     if let Some(url) = args.database.as_ref().filter(|u| !u.trim().is_empty()) {
         config.database_url = Some(url.trim().to_owned());

@@ -126,6 +126,14 @@ pub enum Error {
          checkpoint of {held_size} records this device holds: report it to the bureau"
     )]
     LogInconsistent { held_size: u64, offered_size: u64 },
+    /// The server did not prove it holds the bureau's TLS key pinned at
+    /// enrollment: nothing was sent to it. A rotated key needs a new enrollment.
+    #[error("the bureau's TLS key is not the one pinned at enrollment: nothing was sent")]
+    TlsPinMismatch,
+    /// A pinned bureau was to be reached over plain HTTP: refused, so the
+    /// token never travels unencrypted.
+    #[error("this bureau is pinned to TLS: its address must be https")]
+    TlsRequired,
     #[error("storage error: {0}")]
     Sqlite(rusqlite::Error),
     #[error("i/o error: {0}")]
@@ -181,6 +189,8 @@ impl Error {
             Error::ServerError { .. } => "server_error",
             Error::BadResponse { .. } => "bad_response",
             Error::LogInconsistent { .. } => "log_inconsistent",
+            Error::TlsPinMismatch => "tls_pin_mismatch",
+            Error::TlsRequired => "tls_required",
             Error::Sqlite(_) => "storage_error",
             Error::Io(_) => "io_error",
         }
@@ -208,7 +218,8 @@ impl Error {
             | Error::Cancelled
             | Error::ServerError { .. }
             | Error::BadResponse { .. }
-            | Error::LogInconsistent { .. } => ErrorKind::Network,
+            | Error::LogInconsistent { .. }
+            | Error::TlsPinMismatch => ErrorKind::Network,
             Error::NotADatabase
             | Error::DatabaseCorrupt
             | Error::SchemaTooNew { .. }

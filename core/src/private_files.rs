@@ -43,6 +43,17 @@ pub fn create(path: &Path) -> io::Result<File> {
     options().create(true).truncate(true).open(path)
 }
 
+/// Writes a private file whole: into a temp file beside it, fsync, then renamed
+/// into place, so a crash leaves the old file or the new one, never half a key.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let temp = path.with_extension("tmp");
+    let mut file = create(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temp, path)
+}
+
 /// Makes sure a database file is private before SQLite opens it: creates it
 /// empty mode 0600, or takes the group's and others' bits off an existing one
 /// (a read-only file stays read-only). SQLite gives its `-wal` and `-shm` files

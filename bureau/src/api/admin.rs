@@ -64,6 +64,10 @@ async fn create_enrollment_code(
         })
     })
     .await?;
+    let code = EnrollmentCode {
+        tls_pin: state.tls.as_ref().map(|tls| tls.pin().to_owned()),
+        ..code
+    };
     Ok((StatusCode::CREATED, axum::Json(code)))
 }
 

@@ -84,6 +84,7 @@ pub fn create_enrollment_code(
         jurisdiction: jurisdiction.to_owned(),
         role,
         expires_ms: now + ttl_ms,
+        tls_pin: None,
     };
     tx.execute(
         "INSERT INTO enrollment_codes (code_hash, officer_id, jurisdiction, role, created_ms, expires_ms)

@@ -9,7 +9,8 @@
 //!   previous answer (hyper starts its header timer whenever it waits for a
 //!   request), so a slow or idle client frees its slot;
 //! - request bodies: `limits.body_idle_timeout_s` between two pieces, in the
-//!   router (`tower-http`), so a 2G upload may take long but not stall.
+//!   router (`tower-http`), so a 2G upload may take long but not stall;
+//! - with TLS, the handshake within the header timeout too.
 
 use crate::api::ClientAddr;
 use axum::Router;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How long in-flight requests get to finish once shutdown starts.
@@ -28,11 +30,12 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A failed accept (out of file descriptors, most likely) is retried after this.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Bounds on the connections themselves.
-#[derive(Debug, Clone, Copy)]
+/// Bounds on the connections themselves, and TLS when the bureau serves HTTPS.
+#[derive(Clone)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
     pub header_timeout: Duration,
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight
@@ -70,12 +73,30 @@ pub async fn serve_connections(
             request.extensions_mut().insert(ClientAddr(peer));
             app.clone().oneshot(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // A connection that ends badly (timeout, reset) concerns only its client.
-            let _ = connection.await;
-            drop(slot);
-        });
+        // A connection that ends badly (timeout, reset, failed handshake)
+        // concerns only its client.
+        match limits.tls.clone() {
+            None => {
+                let connection =
+                    graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop(slot);
+                });
+            }
+            Some(acceptor) => {
+                let (http, watcher) = (http.clone(), graceful.watcher());
+                let handshake = limits.header_timeout;
+                tokio::spawn(async move {
+                    let accepted = tokio::time::timeout(handshake, acceptor.accept(stream)).await;
+                    if let Ok(Ok(stream)) = accepted {
+                        let connection = http.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(connection).await;
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;

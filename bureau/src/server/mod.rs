@@ -29,6 +29,7 @@ pub async fn serve(
     let limits = connections::ConnectionLimits {
         max_connections: bureau.limits.max_connections,
         header_timeout: Duration::from_secs(bureau.limits.header_timeout_s),
+        tls: bureau.tls.as_ref().map(|tls| tls.acceptor()),
     };
     connections::serve_connections(listener, api::router(bureau.clone()), limits, shutdown).await;
     sweeper.abort();
@@ -40,16 +41,21 @@ pub async fn serve(
 }
 
 /// Opens the bureau from `config`, binds, reports through `started` (the bound
-/// address and any admin token generated at first start), and serves until a
-/// SIGINT or SIGTERM. Blocks; builds its own runtime.
-pub fn run(config: &Config, started: impl FnOnce(SocketAddr, Option<String>)) -> Result<()> {
+/// address, any admin token generated at first start, and the TLS pin when it
+/// serves HTTPS), and serves until a SIGINT or SIGTERM. Blocks; builds its own
+/// runtime.
+pub fn run(
+    config: &Config,
+    started: impl FnOnce(SocketAddr, Option<String>, Option<String>),
+) -> Result<()> {
     let (bureau, first_start) = Bureau::open(config)?;
+    let pin = bureau.tls.as_ref().map(|tls| tls.pin().to_owned());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let listener = TcpListener::bind(config.listen).await?;
-        started(listener.local_addr()?, first_start.admin_token);
+        started(listener.local_addr()?, first_start.admin_token, pin);
         serve(Arc::new(bureau), listener, shutdown_signal()).await
     })
 }
@@ -99,7 +105,7 @@ impl BackgroundServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        url(self.addr, self.bureau.tls.is_some())
     }
 
     /// Stops as on SIGTERM: in-flight requests finish first.
@@ -159,6 +165,12 @@ fn report(served: Result<()>) {
     if let Err(e) = served {
         eprintln!("bureau server failed [{}]: {e}", e.code());
     }
+}
+
+/// The bureau's address as a URL: `https` when it serves TLS.
+pub fn url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{addr}")
 }
 
 async fn shutdown_signal() {

@@ -88,8 +88,13 @@ pub fn enrollment_code(
             };
             let code: EnrollmentCode = client.post("/v1/admin/enrollment-codes", &new)?;
             out.print(&code, || {
+                let pin = code
+                    .tls_pin
+                    .as_deref()
+                    .map(|pin| format!("\nTLS pin (give it with the code): {pin}"))
+                    .unwrap_or_default();
                 format!(
-                    "enrollment code {}  (one use; officer {}, jurisdiction {}, role {}, expires at {} ms UTC)",
+                    "enrollment code {}  (one use; officer {}, jurisdiction {}, role {}, expires at {} ms UTC){pin}",
                     code.code,
                     code.officer_id,
                     code.jurisdiction,

@@ -78,7 +78,8 @@ pub fn enroll(store: Arc<Store>, step: &dyn Fn(&str, Value)) -> Result<Office> {
         create_enrollment_code(tx, &officer.id, JURISDICTION, Role::TownshipStaff, 600_000)
     })?;
     let engine = SyncEngine::new(store.clone(), Arc::new(HttpTransport::new()));
-    let enrollment = engine.enroll(&bureau.url, &code.code)?;
+    // Plain HTTP on loopback: nothing to pin.
+    let enrollment = engine.enroll(&bureau.url, &code.code, None)?;
     step(
         "enrolled",
         json!({ "device_id": enrollment.device_id, "jurisdiction": enrollment.jurisdiction }),

@@ -21,6 +21,9 @@ pub struct Enrollment {
     #[serde(serialize_with = "hex::serialize")]
     pub bureau_public_key: Vec<u8>,
     pub enrolled_at_ms: i64,
+    /// The bureau's TLS key, pinned at enrollment (`sha256/<base64>`); `None`
+    /// for a bureau enrolled with over plain HTTP (loopback, tests).
+    pub tls_pin: Option<String>,
 }
 
 /// Where an op stands with the bureau. `Pending` until the bureau's first answer

@@ -9,7 +9,7 @@ use super::reference;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 const CURRENT: &str = include_str!("schema/current.sql");
 
 /// Upgrade step from version `n` is `UPGRADES[n - 1]`.
@@ -18,6 +18,7 @@ const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] = [
     upgrade_from_v2,
     upgrade_from_v3,
     upgrade_from_v4,
+    upgrade_from_v5,
 ];
 
 pub fn user_version(conn: &Connection) -> Result<i64> {
@@ -117,6 +118,13 @@ fn upgrade_from_v4(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
+/// Version 6 pins the bureau's TLS key at enrollment. Earlier enrollments stay
+/// unpinned until the device enrolls again.
+fn upgrade_from_v5(tx: &Transaction) -> Result<()> {
+    tx.execute_batch("ALTER TABLE enrollment ADD COLUMN tls_pin TEXT;")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +137,7 @@ mod tests {
         include_str!("schema/history/v2.sql"),
         include_str!("schema/history/v3.sql"),
         include_str!("schema/history/v4.sql"),
+        include_str!("schema/history/v5.sql"),
     ];
 
     /// Everything SQLite knows about the structure, in a form that does not depend

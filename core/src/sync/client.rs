@@ -27,6 +27,8 @@ pub(crate) struct BureauClient<'a> {
     deadline: Instant,
     interrupt: Option<&'a InterruptScope>,
     lease: Option<&'a Lease<'a>>,
+    /// The bureau's pinned TLS key, once enrolled with one (`sync::tls_pin`).
+    tls_pin: Option<&'a str>,
 }
 
 impl<'a> BureauClient<'a> {
@@ -38,7 +40,14 @@ impl<'a> BureauClient<'a> {
             deadline,
             interrupt: None,
             lease: None,
+            tls_pin: None,
         }
+    }
+
+    /// Talks only to a server holding the TLS key `pin` names, over `https`.
+    pub fn pinned(mut self, pin: Option<&'a str>) -> Self {
+        self.tls_pin = pin;
+        self
     }
 
     /// Calls as the enrolled device, within a sync call that holds `lease`.
@@ -79,9 +88,17 @@ impl<'a> BureauClient<'a> {
     /// is followed only on the bureau's own origin (scheme, host and port): the
     /// token never goes to another host, nor over `http` to an `https` bureau.
     pub fn url(&self, target: &str) -> Result<String> {
-        let scheme = |s: &str| target.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        let scheme = |s: &str| {
+            target
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+        };
         if !(scheme("http://") || scheme("https://")) {
-            return Ok(format!("{}/{}", self.base_url, target.trim_start_matches('/')));
+            return Ok(format!(
+                "{}/{}",
+                self.base_url,
+                target.trim_start_matches('/')
+            ));
         }
         if !origin(target).eq_ignore_ascii_case(origin(&self.base_url)) {
             return Err(Error::BadResponse {
@@ -112,17 +129,26 @@ impl<'a> BureauClient<'a> {
         if let Some(token) = self.token {
             headers.push(header("Authorization", &format!("Bearer {token}")));
         }
+        let url = self.url(target)?;
+        let https = url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        if self.tls_pin.is_some() && !https {
+            return Err(Error::TlsRequired);
+        }
         let request = HttpRequest {
             method: method.to_owned(),
-            url: self.url(target)?,
+            url,
             headers,
             body,
             timeout_ms: self.time_left().min(REQUEST_CAP).as_millis() as u64,
+            tls_pin: self.tls_pin.map(str::to_owned),
         };
         let response = self.transport.send(request).map_err(|e| match e {
             TransportError::Offline { reason } => Error::Offline { reason },
             TransportError::Timeout { .. } => Error::Timeout,
             TransportError::Cancelled => Error::Cancelled,
+            TransportError::PinMismatch => Error::TlsPinMismatch,
         })?;
         match refusal(&response) {
             refused @ Error::AuthRefused { .. } => Err(refused),
@@ -242,7 +268,9 @@ mod tests {
             "https://gov.example/bureau/v1/uploads/abc"
         );
         assert_eq!(
-            prefixed.url("https://gov.example/bureau/v1/uploads/x").unwrap(),
+            prefixed
+                .url("https://gov.example/bureau/v1/uploads/x")
+                .unwrap(),
             "https://gov.example/bureau/v1/uploads/x"
         );
         assert_eq!(

@@ -3,6 +3,7 @@
 //! certificate it signed and a revocable token that every later call carries.
 
 use super::client::BureauClient;
+use super::tls_pin;
 use super::transport::Transport;
 use crate::error::{Error, Result};
 use crate::evidence::cbor;
@@ -26,10 +27,17 @@ pub(crate) fn enroll(
     transport: &dyn Transport,
     server_url: &str,
     code: &str,
+    tls_pin: Option<&str>,
     deadline: Instant,
 ) -> Result<Enrollment> {
+    if tls_pin.is_some_and(|pin| tls_pin::parse(pin).is_none()) {
+        return Err(Error::InvalidField {
+            field: "tls_pin",
+            reason: "a pin is sha256/ and the base64 of a SHA-256",
+        });
+    }
     let public_key = store.device_public_key()?;
-    let bureau = BureauClient::new(transport, server_url, deadline);
+    let bureau = BureauClient::new(transport, server_url, deadline).pinned(tls_pin);
     let bad = |reason: &str| Error::BadResponse {
         reason: format!("enrollment: {reason}"),
     };
@@ -69,6 +77,7 @@ pub(crate) fn enroll(
         certificate,
         bureau_public_key,
         enrolled_at_ms: now_ms(),
+        tls_pin: tls_pin.map(str::to_owned),
     };
     store.save_enrollment(&enrollment, &answer.token)?;
     Ok(enrollment)

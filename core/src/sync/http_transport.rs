@@ -1,9 +1,16 @@
 //! The built-in [`Transport`]: ureq over rustls (ring provider, webpki roots), for
-//! the CLI, tests and foreground use on the device.
+//! the CLI, tests and foreground use on the device. A request with a `tls_pin`
+//! goes through an agent that checks the bureau's key instead of a CA chain
+//! ([`super::tls_pin`]), one agent per pin.
 
+use super::tls_pin::{PinnedTls, MISMATCH};
 use super::transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
+use std::collections::HashMap;
 use std::io::ErrorKind;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, TcpConnector};
 
 /// A link that has not produced a TCP connection by then is not coming back soon.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -14,6 +21,7 @@ const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 pub struct HttpTransport {
     agent: ureq::Agent,
+    pinned: Mutex<HashMap<String, ureq::Agent>>,
 }
 
 impl Default for HttpTransport {
@@ -24,15 +32,30 @@ impl Default for HttpTransport {
 
 impl HttpTransport {
     pub fn new() -> Self {
-        let agent = ureq::Agent::config_builder()
-            // 4xx and 5xx are answers for the sync engine to read, not failures.
-            .http_status_as_error(false)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_per_read(Some(READ_TIMEOUT))
-            .build()
-            .new_agent();
-        Self { agent }
+        Self {
+            agent: config().new_agent(),
+            pinned: Mutex::default(),
+        }
     }
+
+    /// The agent for requests pinned to `pin`, made on first use.
+    fn pinned_agent(&self, pin: &str) -> ureq::Agent {
+        let mut agents = self.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+        let agent = agents.entry(pin.to_owned()).or_insert_with(|| {
+            let connector = TcpConnector::default().chain(PinnedTls::new(pin));
+            ureq::Agent::with_parts(config(), connector, DefaultResolver::default())
+        });
+        agent.clone()
+    }
+}
+
+fn config() -> ureq::config::Config {
+    ureq::Agent::config_builder()
+        // 4xx and 5xx are answers for the sync engine to read, not failures.
+        .http_status_as_error(false)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_per_read(Some(READ_TIMEOUT))
+        .build()
 }
 
 impl Transport for HttpTransport {
@@ -44,11 +67,15 @@ impl Transport for HttpTransport {
             builder = builder.header(header.name.as_str(), header.value.as_str());
         }
         let timeout = Duration::from_millis(request.timeout_ms);
+        let agent = match &request.tls_pin {
+            Some(pin) => self.pinned_agent(pin),
+            None => self.agent.clone(),
+        };
         // GET and HEAD go without a body at all: ureq refuses one, even empty.
         let response = if request.body.is_empty() {
-            self.run(builder.body(()), timeout)
+            run(&agent, builder.body(()), timeout)
         } else {
-            self.run(builder.body(request.body), timeout)
+            run(&agent, builder.body(request.body), timeout)
         }?;
         let status = response.status().as_u16();
         let headers = response
@@ -75,25 +102,25 @@ impl Transport for HttpTransport {
     }
 }
 
-impl HttpTransport {
-    fn run<B: ureq::AsSendBody>(
-        &self,
-        request: Result<ureq::http::Request<B>, ureq::http::Error>,
-        timeout: Duration,
-    ) -> Result<ureq::http::Response<ureq::Body>, TransportError> {
-        let request = request.map_err(|e| TransportError::Offline {
-            reason: format!("request cannot be built: {e}"),
-        })?;
-        let configured = self
-            .agent
-            .configure_request(request)
-            .timeout_global(Some(timeout))
-            .build();
-        self.agent.run(configured).map_err(transport_error)
-    }
+fn run<B: ureq::AsSendBody>(
+    agent: &ureq::Agent,
+    request: Result<ureq::http::Request<B>, ureq::http::Error>,
+    timeout: Duration,
+) -> Result<ureq::http::Response<ureq::Body>, TransportError> {
+    let request = request.map_err(|e| TransportError::Offline {
+        reason: format!("request cannot be built: {e}"),
+    })?;
+    let configured = agent
+        .configure_request(request)
+        .timeout_global(Some(timeout))
+        .build();
+    agent.run(configured).map_err(transport_error)
 }
 
 fn transport_error(error: ureq::Error) -> TransportError {
+    if is_pin_mismatch(&error) {
+        return TransportError::PinMismatch;
+    }
     match error {
         ureq::Error::Timeout(which) => TransportError::Timeout {
             reason: which.to_string(),
@@ -107,4 +134,16 @@ fn transport_error(error: ureq::Error) -> TransportError {
             reason: other.to_string(),
         },
     }
+}
+
+/// Whether the TLS handshake failed on the pin (`tls_pin::PinVerifier`).
+fn is_pin_mismatch(error: &ureq::Error) -> bool {
+    let rustls_error = match error {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(e) => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    matches!(rustls_error, Some(rustls::Error::General(reason)) if reason == MISMATCH)
 }

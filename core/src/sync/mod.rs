@@ -41,6 +41,7 @@ mod log_view;
 mod pull;
 mod push;
 pub mod report;
+pub mod tls_pin;
 pub mod transport;
 mod uploads;
 
@@ -124,12 +125,21 @@ impl SyncEngine {
     }
 
     /// Enrolls this device with the bureau at `server_url` using a one-time code
-    /// and stores the enrollment. Refusals keep the bureau's codes
+    /// and stores the enrollment. `tls_pin` (`sha256/<base64>`, given with the
+    /// code) pins the bureau's TLS key for this and every later call
+    /// (`tls_pin_mismatch` otherwise); `None` is for a bureau on loopback or one
+    /// with a certificate a CA vouches for. Refusals keep the bureau's codes
     /// (`unknown_enrollment_code`, `enrollment_code_used`, `enrollment_code_expired`,
     /// `key_already_enrolled`); no answer is `offline` or `timeout`.
-    pub fn enroll(&self, server_url: &str, code: &str) -> Result<Enrollment> {
+    pub fn enroll(
+        &self,
+        server_url: &str,
+        code: &str,
+        tls_pin: Option<&str>,
+    ) -> Result<Enrollment> {
         let deadline = Instant::now() + ENROLL_TIMEOUT;
-        enrollment::enroll(&self.store, &*self.transport, server_url, code, deadline)
+        let transport = &*self.transport;
+        enrollment::enroll(&self.store, transport, server_url, code, tls_pin, deadline)
     }
 
     /// Does as much sync as fits before `deadline` (see the module docs for the
@@ -170,11 +180,9 @@ impl SyncEngine {
             .server_url
             .as_deref()
             .unwrap_or(&credentials.server_url);
-        let bureau = BureauClient::new(&*self.transport, server_url, deadline).for_sync(
-            &credentials.token,
-            &scope,
-            &lease,
-        );
+        let bureau = BureauClient::new(&*self.transport, server_url, deadline)
+            .pinned(credentials.tls_pin.as_deref())
+            .for_sync(&credentials.token, &scope, &lease);
         let mut run = Run {
             store: &self.store,
             bureau: &bureau,

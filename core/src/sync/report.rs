@@ -70,7 +70,11 @@ impl SyncError {
     pub fn from_error(error: &Error) -> Self {
         let class = match error {
             Error::Offline { .. } | Error::Timeout | Error::Cancelled => ErrorClass::Offline,
-            Error::AuthRefused { .. } | Error::NotEnrolled => ErrorClass::Auth,
+            // A pin mismatch: the bureau's key changed, or someone poses as it;
+            // a new enrollment (with a code carrying the new pin) is the way on.
+            Error::AuthRefused { .. } | Error::NotEnrolled | Error::TlsPinMismatch => {
+                ErrorClass::Auth
+            }
             Error::LogInconsistent { .. } => ErrorClass::Custody,
             _ if error.kind() == ErrorKind::Network => ErrorClass::Server,
             _ => ErrorClass::Local,

@@ -20,6 +20,11 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// The whole exchange (connect, send, receive) must end within this.
     pub timeout_ms: u64,
+    /// The bureau's pinned TLS key (`sha256/<base64 of its SPKI's SHA-256>`,
+    /// OkHttp's `CertificatePinner` form): when set, a transport must refuse, before
+    /// sending anything, a server whose leaf certificate holds another key
+    /// ([`TransportError::PinMismatch`]). The URL is then always `https`.
+    pub tls_pin: Option<String>,
 }
 
 /// Any answer the server gave, 4xx and 5xx included: those are the bureau's to
@@ -53,6 +58,9 @@ pub enum TransportError {
     /// The platform cancelled the request (e.g. the OS ended background work).
     #[error("cancelled")]
     Cancelled,
+    /// The server's TLS key is not the pinned one: nothing was sent.
+    #[error("the server's TLS key is not the pinned one")]
+    PinMismatch,
 }
 
 /// Sends HTTP requests. Called from the thread running the sync; may block.

@@ -61,6 +61,11 @@ pub struct EnrollmentCode {
     pub jurisdiction: String,
     pub role: Role,
     pub expires_ms: i64,
+    /// The bureau's TLS pin (`sha256/<base64>`), when it serves HTTPS: handed to
+    /// the device with the code (printed, or in the QR payload) so that it talks
+    /// only to this bureau's key from its first request on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_pin: Option<String>,
 }
 
 /// An enrolled device, as the bureau holds it (and authenticates requests by).

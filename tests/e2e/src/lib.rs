@@ -64,7 +64,7 @@ impl TestBureau {
         config.listen = addr;
         let serving = Some(BackgroundServer::start(&config, listener).expect("bureau opens"));
         Self {
-            url: format!("http://{addr}"),
+            url: fieldproof_bureau::server::url(addr, config.tls.is_some()),
             addr,
             data,
             config,
@@ -93,6 +93,12 @@ impl TestBureau {
             })
             .expect("the bureau's port binds again");
         self.serving = Some(BackgroundServer::start(&self.config, listener).expect("bureau opens"));
+    }
+
+    /// The TLS pin enrollment codes carry, when the bureau serves HTTPS.
+    pub fn tls_pin(&self) -> Option<String> {
+        let serving = self.serving.as_ref()?;
+        Some(serving.bureau.tls.as_ref()?.pin().to_owned())
     }
 
     /// A crash, then a start on the same data and port.
@@ -232,7 +238,7 @@ impl Device {
     pub fn enroll(&self, bureau: &TestBureau) {
         let engine = self.engine(Arc::new(HttpTransport::new()));
         engine
-            .enroll(&bureau.url, &bureau.enrollment_code("430121"))
+            .enroll(&bureau.url, &bureau.enrollment_code("430121"), None)
             .expect("enrollment");
     }
 }

@@ -226,7 +226,8 @@ CREATE INDEX photos_by_sha256 ON photos (sha256);
 CREATE INDEX photos_pending_preview ON photos (preview) WHERE preview = 'pending';
 
 -- The bureau this device is enrolled with (one row): who the device is there, the
--- token it calls with, and the keys that vouch for it (certificate, bureau key).
+-- token it calls with, and the keys that vouch for it (certificate, bureau key,
+-- TLS pin).
 CREATE TABLE enrollment (
     id                 INTEGER PRIMARY KEY CHECK (id = 1),
     server_url         TEXT NOT NULL,
@@ -238,7 +239,9 @@ CREATE TABLE enrollment (
     token_expires_ms   INTEGER,
     certificate        BLOB NOT NULL,
     bureau_public_key  BLOB NOT NULL,
-    enrolled_at_ms     INTEGER NOT NULL
+    enrolled_at_ms     INTEGER NOT NULL,
+    -- The bureau's TLS key, pinned at enrollment (sync/tls_pin.rs); NULL: not pinned.
+    tls_pin            TEXT
 );
 
 -- Where sync stands (one row): the pull cursor, the newest bureau checkpoint (it goes

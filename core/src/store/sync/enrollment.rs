@@ -22,6 +22,7 @@ pub(crate) struct Credentials {
     pub server_url: String,
     pub token: String,
     pub bureau_public_key: Vec<u8>,
+    pub tls_pin: Option<String>,
 }
 
 impl Store {
@@ -31,7 +32,7 @@ impl Store {
             Ok(conn
                 .prepare_cached(
                     "SELECT server_url, device_id, officer_id, jurisdiction, role,
-                         token_expires_ms, certificate, bureau_public_key, enrolled_at_ms
+                         token_expires_ms, certificate, bureau_public_key, enrolled_at_ms, tls_pin
                      FROM enrollment",
                 )?
                 .query_row([], |row| {
@@ -45,6 +46,7 @@ impl Store {
                         certificate: row.get(6)?,
                         bureau_public_key: row.get(7)?,
                         enrolled_at_ms: row.get(8)?,
+                        tls_pin: row.get(9)?,
                     })
                 })
                 .optional()?)
@@ -59,8 +61,8 @@ impl Store {
             tx.execute(
                 "INSERT OR REPLACE INTO enrollment (id, server_url, device_id, officer_id,
                      jurisdiction, role, token, token_expires_ms, certificate,
-                     bureau_public_key, enrolled_at_ms)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     bureau_public_key, enrolled_at_ms, tls_pin)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     e.server_url,
                     e.device_id,
@@ -71,7 +73,8 @@ impl Store {
                     e.token_expires_ms,
                     e.certificate,
                     e.bureau_public_key,
-                    e.enrolled_at_ms
+                    e.enrolled_at_ms,
+                    e.tls_pin
                 ],
             )?;
             tx.execute(
@@ -94,12 +97,15 @@ impl Store {
     pub(crate) fn credentials(&self) -> Result<Option<Credentials>> {
         self.read(|conn| {
             Ok(conn
-                .prepare_cached("SELECT server_url, token, bureau_public_key FROM enrollment")?
+                .prepare_cached(
+                    "SELECT server_url, token, bureau_public_key, tls_pin FROM enrollment",
+                )?
                 .query_row([], |row| {
                     Ok(Credentials {
                         server_url: row.get(0)?,
                         token: row.get(1)?,
                         bureau_public_key: row.get(2)?,
+                        tls_pin: row.get(3)?,
                     })
                 })
                 .optional()?)
