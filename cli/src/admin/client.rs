@@ -2,6 +2,7 @@
 
 use super::{PageArgs, Result};
 use crate::output::{exit_for_status, Failure, Output};
+use fieldproof_core::sync::tls_pin;
 use fieldproof_core::wire::admin::Page;
 use fieldproof_core::wire::refusal::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -16,7 +17,11 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(server: Option<String>, token: Option<String>) -> Result<Self> {
+    pub fn new(
+        server: Option<String>,
+        token: Option<String>,
+        tls_pin: Option<String>,
+    ) -> Result<Self> {
         let server = server.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
             Failure::new(
                 "missing_server",
@@ -39,12 +44,24 @@ impl Client {
                 3,
             ));
         }
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(15)))
             .timeout_global(Some(Duration::from_secs(600)))
-            .build()
-            .new_agent();
+            .build();
+        let agent = match tls_pin.filter(|p| !p.trim().is_empty()) {
+            None => config.new_agent(),
+            Some(pin) => {
+                if tls_pin::parse(pin.trim()).is_none() || !base.starts_with("https://") {
+                    return Err(Failure::new(
+                        "invalid_tls_pin",
+                        "--tls-pin is sha256/<base64>, for an https:// --server",
+                        3,
+                    ));
+                }
+                tls_pin::pinned_agent(pin.trim(), config)
+            }
+        };
         Ok(Self {
             agent,
             base,

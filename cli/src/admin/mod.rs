@@ -37,6 +37,11 @@ pub struct Args {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// The bureau's TLS pin (`sha256/…`, printed by `fieldproof serve` and with
+    /// every enrollment code): talk only to a server holding that key, e.g. one
+    /// with a self-signed certificate [env: FIELDPROOF_TLS_PIN]
+    #[arg(long, global = true, env = "FIELDPROOF_TLS_PIN", hide_env = true)]
+    tls_pin: Option<String>,
     /// One JSON document per line.
     #[arg(long, global = true)]
     pub json: bool,
@@ -96,7 +101,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn execute(args: Args, out: &Output) -> Result<()> {
-    let client = Client::new(args.server, args.token)?;
+    let client = Client::new(args.server, args.token, args.tls_pin)?;
     match args.command {
         Command::Officers(command) => enrollment::officers(command, &client, out),
         Command::EnrollmentCode(command) => enrollment::enrollment_code(command, &client, out),

@@ -3,14 +3,12 @@
 //! goes through an agent that checks the bureau's key instead of a CA chain
 //! ([`super::tls_pin`]), one agent per pin.
 
-use super::tls_pin::{PinnedTls, MISMATCH};
+use super::tls_pin::{self, MISMATCH};
 use super::transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{Connector, TcpConnector};
 
 /// A link that has not produced a TCP connection by then is not coming back soon.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -41,10 +39,9 @@ impl HttpTransport {
     /// The agent for requests pinned to `pin`, made on first use.
     fn pinned_agent(&self, pin: &str) -> ureq::Agent {
         let mut agents = self.pinned.lock().unwrap_or_else(PoisonError::into_inner);
-        let agent = agents.entry(pin.to_owned()).or_insert_with(|| {
-            let connector = TcpConnector::default().chain(PinnedTls::new(pin));
-            ureq::Agent::with_parts(config(), connector, DefaultResolver::default())
-        });
+        let agent = agents
+            .entry(pin.to_owned())
+            .or_insert_with(|| tls_pin::pinned_agent(pin, config()));
         agent.clone()
     }
 }

@@ -24,9 +24,10 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::fmt;
 use std::io::{Read, Write};
 use std::sync::Arc;
+use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
-    TransportAdapter,
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, TcpConnector,
+    Transport, TransportAdapter,
 };
 
 /// What a TLS failure says when the server's key is not the pinned one; the
@@ -114,6 +115,13 @@ impl ServerCertVerifier for PinVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// A ureq agent that reaches only a server holding the key `pin` names (for
+/// `https` URLs; it has no TLS for others, so callers refuse those first).
+pub fn pinned_agent(pin: &str, config: ureq::config::Config) -> ureq::Agent {
+    let connector = TcpConnector::default().chain(PinnedTls::new(pin));
+    ureq::Agent::with_parts(config, connector, DefaultResolver::default())
 }
 
 /// The TLS step of a ureq connector chain for one pinned bureau.

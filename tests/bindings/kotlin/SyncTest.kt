@@ -1,6 +1,7 @@
 // Kotlin binding test, sync half: BureauSync against a real bureau on loopback (the
-// `fieldproof serve` binary), with the built-in transport and with a Kotlin one
-// (java.net.http, as an app would plug in OkHttp), a progress listener, an
+// `fieldproof serve` binary, over HTTPS with a self-signed certificate the device
+// pins), with the built-in transport and with a Kotlin one (java.net.http, as an
+// app would plug in OkHttp, pinning the same key), a progress listener, an
 // interrupt from another thread, and a revoked device. Called from BindingsTest.kt.
 
 import org.fieldproof.*
@@ -8,8 +9,17 @@ import java.io.File
 import java.io.IOException
 import java.net.URI
 import java.net.http.HttpClient
+import java.net.Socket
 import java.net.http.HttpTimeoutException
+import java.security.MessageDigest
+import java.security.cert.CertificateException
+import java.security.cert.X509Certificate
+import java.util.Base64
 import java.util.Collections
+import java.util.concurrent.ConcurrentHashMap
+import javax.net.ssl.SSLContext
+import javax.net.ssl.SSLEngine
+import javax.net.ssl.X509ExtendedTrustManager
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
@@ -24,7 +34,9 @@ private class Bureau(data: File) : AutoCloseable {
     private val binary = File(System.getenv("FIELDPROOF_BIN") ?: "target/debug/fieldproof").also {
         if (!it.canExecute()) throw AssertionError("fieldproof binary not found at ${it.absolutePath}: set FIELDPROOF_BIN")
     }
-    private val process: Process = ProcessBuilder(binary.path, "serve", "--data", data.path, "--listen", "127.0.0.1:0", "--json")
+    private val process: Process = ProcessBuilder(
+        binary.path, "serve", "--data", data.path, "--listen", "127.0.0.1:0", "--tls-self-signed", "--json",
+    )
         .redirectError(ProcessBuilder.Redirect.INHERIT)
         .also {
             it.environment()["FIELDPROOF_ADMIN_TOKEN"] = ADMIN_TOKEN
@@ -32,6 +44,7 @@ private class Bureau(data: File) : AutoCloseable {
         }
         .start()
     val url: String
+    val tlsPin: String
 
     init {
         val lines = LinkedBlockingQueue<String>()
@@ -41,23 +54,26 @@ private class Bureau(data: File) : AutoCloseable {
         }.apply { isDaemon = true }.start()
         val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60)
         var found: String? = null
+        var pin: String? = null
         try {
             while (found == null) {
                 val line = lines.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
                     ?: throw AssertionError("fieldproof serve printed no listening line within 60 s")
                 if (line.isEmpty()) throw AssertionError("fieldproof serve ended without a listening line")
                 found = jsonField(line, "url")
+                pin = jsonField(line, "tls_pin")
             }
         } catch (e: Throwable) {
             close()
             throw e
         }
         url = found
+        tlsPin = pin ?: throw AssertionError("fieldproof serve --tls-self-signed printed no TLS pin")
     }
 
     /** `fieldproof admin --json ARGS` against this bureau: its first output line. */
     fun admin(vararg args: String): String {
-        val admin = ProcessBuilder(listOf(binary.path, "admin", "--server", url, "--json") + args)
+        val admin = ProcessBuilder(listOf(binary.path, "admin", "--server", url, "--tls-pin", tlsPin, "--json") + args)
             .redirectErrorStream(true)
             .also { it.environment()["FIELDPROOF_ADMIN_TOKEN"] = ADMIN_TOKEN }
             .start()
@@ -89,10 +105,39 @@ private class Bureau(data: File) : AutoCloseable {
 private fun jsonField(line: String, name: String): String? =
     Regex("\"$name\":\"([^\"]*)\"").find(line)?.groupValues?.get(1)
 
+/** The server's key is not the pinned one. */
+private class PinMismatch : CertificateException("the server's TLS key is not the pinned one")
+
+/**
+ * Trusts exactly the servers whose certificate holds the pinned key: `sha256/` and
+ * the base64 SHA-256 of its SubjectPublicKeyInfo, as OkHttp's CertificatePinner
+ * pins. The CA chain is not consulted: the pin is the bureau's identity.
+ */
+private class PinningTrustManager(private val pin: String) : X509ExtendedTrustManager() {
+    private fun check(chain: Array<out X509Certificate>) {
+        val digest = MessageDigest.getInstance("SHA-256").digest(chain.first().publicKey.encoded)
+        if ("sha256/" + Base64.getEncoder().encodeToString(digest) != pin) throw PinMismatch()
+    }
+    override fun checkServerTrusted(chain: Array<out X509Certificate>, authType: String) = check(chain)
+    override fun checkServerTrusted(chain: Array<out X509Certificate>, authType: String, socket: Socket) = check(chain)
+    override fun checkServerTrusted(chain: Array<out X509Certificate>, authType: String, engine: SSLEngine) = check(chain)
+    override fun checkClientTrusted(chain: Array<out X509Certificate>, authType: String) = throw CertificateException("server side only")
+    override fun checkClientTrusted(chain: Array<out X509Certificate>, authType: String, socket: Socket) = throw CertificateException("server side only")
+    override fun checkClientTrusted(chain: Array<out X509Certificate>, authType: String, engine: SSLEngine) = throw CertificateException("server side only")
+    override fun getAcceptedIssuers(): Array<X509Certificate> = arrayOf()
+}
+
 /** The platform's HTTP stack as the sync transport: java.net.http, as an app would use OkHttp. */
 private class JdkTransport : Transport {
-    private val client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+    private val plain = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+    private val pinned = ConcurrentHashMap<String, HttpClient>()
     val requests: MutableList<String> = Collections.synchronizedList(mutableListOf())
+
+    /** A client that completes a handshake only with the pinned key (one per pin). */
+    private fun client(pin: String?): HttpClient = if (pin == null) plain else pinned.computeIfAbsent(pin) {
+        val context = SSLContext.getInstance("TLS").apply { init(null, arrayOf(PinningTrustManager(it)), null) }
+        HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(context).build()
+    }
 
     override fun send(request: HttpRequest): HttpResponse {
         requests += "${request.method} ${request.url}"
@@ -110,10 +155,11 @@ private class JdkTransport : Transport {
             }
         }
         val answer = try {
-            client.send(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
+            client(request.tlsPin).send(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
         } catch (e: HttpTimeoutException) {
             throw TransportException.Timeout(e.toString())
         } catch (e: IOException) {
+            if (generateSequence<Throwable>(e) { it.cause }.any { it is PinMismatch }) throw TransportException.PinMismatch()
             throw TransportException.Offline(e.toString())
         }
         val headers = answer.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
@@ -199,7 +245,7 @@ private fun syncWithBuiltInTransport(dir: File, bureau: Bureau) {
 
     val listener = Recorder()
     val sync = BureauSync(store, listener = listener)
-    val enrollment = sync.enroll(bureau.url, bureau.enrollmentCode())
+    val enrollment = sync.enroll(bureau.url, bureau.enrollmentCode(), bureau.tlsPin)
     check(enrollment.serverUrl == bureau.url && enrollment.jurisdiction == "430121" && enrollment.role == "township_staff", "enrollment: $enrollment")
     check(enrollment.bureauPublicKey.size == 65 && enrollment.certificate.isNotEmpty(), "bureau key and certificate kept")
     val stored = store.enrollment()
@@ -238,7 +284,7 @@ private fun syncWithKotlinTransport(dir: File, bureau: Bureau) {
     val store = InspectionStore.open(File(dir, "sync-kotlin.db").path)
     val transport = JdkTransport()
     val sync = BureauSync(store, transport = transport)
-    sync.enroll(bureau.url, bureau.enrollmentCode())
+    sync.enroll(bureau.url, bureau.enrollmentCode(), bureau.tlsPin)
     check(
         transport.requests == listOf("POST ${bureau.url}/v1/enroll/challenge", "POST ${bureau.url}/v1/enroll"),
         "enrolled through the Kotlin transport, a challenge first: ${transport.requests}",
@@ -249,6 +295,22 @@ private fun syncWithKotlinTransport(dir: File, bureau: Bureau) {
     checkDelivered(store, inspectionId, photo)
     val methods = transport.requests.map { it.substringBefore(' ') }.toSet()
     check(methods.containsAll(listOf("POST", "GET", "PATCH")), "push, pull and tus chunks went through it: ${transport.requests}")
+    check(store.enrollment()?.tlsPin == bureau.tlsPin && bureau.url.startsWith("https://"), "pinned over HTTPS")
+
+    // A server with another key posing as the bureau gets nothing, through either transport.
+    fieldWork(store, SMALL_PHOTO)
+    Bureau(File(dir, "impostor-bureau")).use { impostor ->
+        check(impostor.tlsPin != bureau.tlsPin, "the impostor has its own key")
+        for (platform in listOf(transport, null)) {
+            val misled = BureauSync(store, transport = platform, options = SyncOptions(serverUrl = impostor.url))
+            val report = misled.syncOnce(SYNC_TIMEOUT_MS)
+            check(
+                report.lastError?.code == "tls_pin_mismatch" && report.lastError?.errorClass == ErrorClass.AUTH,
+                "refused before sending: $report",
+            )
+        }
+    }
+    syncUntilDone(sync)
 }
 
 private fun interruptFromAnotherThread(dir: File, bureau: Bureau) {
@@ -258,7 +320,7 @@ private fun interruptFromAnotherThread(dir: File, bureau: Bureau) {
     val started = CountDownLatch(1)
     val interrupted = CountDownLatch(1)
     val sync = BureauSync(store, listener = Recorder { started.countDown(); interrupted.await(10, TimeUnit.SECONDS) })
-    sync.enroll(bureau.url, bureau.enrollmentCode())
+    sync.enroll(bureau.url, bureau.enrollmentCode(), bureau.tlsPin)
     val (inspectionId, photo) = fieldWork(store)
     var report: SyncReport? = null
     var failure: Throwable? = null
@@ -287,7 +349,7 @@ private fun revokedDevice(dir: File, bureau: Bureau) {
     val store = InspectionStore.open(File(dir, "sync-revoked.db").path)
     val transport = JdkTransport()
     val sync = BureauSync(store, transport = transport)
-    val enrollment = sync.enroll(bureau.url, bureau.enrollmentCode())
+    val enrollment = sync.enroll(bureau.url, bureau.enrollmentCode(), bureau.tlsPin)
     fieldWork(store)
     val revoked = bureau.admin("devices", "revoke", enrollment.deviceId)
     check(revoked.contains("\"revoked_ms\":") && !revoked.contains("\"revoked_ms\":null"), "device revoked: $revoked")
@@ -300,7 +362,7 @@ private fun revokedDevice(dir: File, bureau: Bureau) {
     check(sync.syncOnce(SYNC_TIMEOUT_MS).lastError == error, "still refused")
     check(transport.requests.size == sent, "no request until the device enrolls again")
     // The revoked key cannot enroll again, even with a fresh code.
-    val refused = expect<FieldproofException.InvalidState>("device_revoked") { sync.enroll(bureau.url, bureau.enrollmentCode()) }
+    val refused = expect<FieldproofException.InvalidState>("device_revoked") { sync.enroll(bureau.url, bureau.enrollmentCode(), bureau.tlsPin) }
     check(refused.reason.isNotEmpty(), "the refusal says why")
-    expect<FieldproofException.InvalidInput>("unknown_enrollment_code") { sync.enroll(bureau.url, "AAAA-BBBB-CCCC-DDDD") }
+    expect<FieldproofException.InvalidInput>("unknown_enrollment_code") { sync.enroll(bureau.url, "AAAA-BBBB-CCCC-DDDD", bureau.tlsPin) }
 }

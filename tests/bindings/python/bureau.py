@@ -1,5 +1,6 @@
 """A real bureau on loopback for the sync binding tests: the `fieldproof` binary's
-`serve` on a free port, administered with `fieldproof admin`. Every wait is bounded."""
+`serve` on a free port over HTTPS (a self-signed certificate devices pin),
+administered with `fieldproof admin`. Every wait is bounded."""
 
 import json
 import os
@@ -34,13 +35,13 @@ class Bureau:
         env = dict(os.environ, FIELDPROOF_ADMIN_TOKEN=ADMIN_TOKEN)
         env.pop("FIELDPROOF_DATABASE_URL", None)
         self.process = subprocess.Popen(
-            [str(self.binary), "serve", "--data", str(data), "--listen", "127.0.0.1:0", "--json"],
+            [str(self.binary), "serve", "--data", str(data), "--listen", "127.0.0.1:0", "--tls-self-signed", "--json"],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
         )
         try:
-            self.url = self._listening_url()
+            self.url, self.tls_pin = self._listening_url()
         except BaseException:
             self.stop()
             raise
@@ -65,15 +66,15 @@ class Bureau:
                 continue
             if line is None:
                 raise AssertionError(f"fieldproof serve ended (status {self.process.wait(5)}) without a listening line")
-            url = json.loads(line).get("url")
-            if url:
-                return url
+            listening = json.loads(line)
+            if listening.get("url"):
+                return listening["url"], listening["tls_pin"]
 
     def admin(self, *args: str) -> dict:
         """Runs `fieldproof admin --json ARGS` against this bureau; its one JSON line."""
         env = dict(os.environ, FIELDPROOF_ADMIN_TOKEN=ADMIN_TOKEN)
         done = subprocess.run(
-            [str(self.binary), "admin", "--server", self.url, "--json", *args],
+            [str(self.binary), "admin", "--server", self.url, "--tls-pin", self.tls_pin, "--json", *args],
             env=env,
             capture_output=True,
             text=True,

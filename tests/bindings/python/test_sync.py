@@ -2,14 +2,20 @@
 transport and a Python one (urllib), progress, interrupts from another thread, an
 unreachable bureau and a revoked device."""
 
+import base64
+import hashlib
+import http.client
 import socket
 import sqlite3
+import ssl
 import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from bureau import Bureau, bureau  # noqa: F401  (the module's bureau fixture)
 from fieldproof_ffi import (
@@ -125,7 +131,8 @@ class Recorder(SyncListener):
 
 
 class UrllibTransport(Transport):
-    """The platform's HTTP stack, as an app would plug in its own: Python's urllib."""
+    """The platform's HTTP stack, as an app would plug in its own: Python's urllib,
+    holding the bureau to the request's TLS pin before anything is sent."""
 
     def __init__(self):
         self.requests = []
@@ -136,12 +143,15 @@ class UrllibTransport(Transport):
         outgoing = urllib.request.Request(request.url, data=body, method=request.method)
         for header in request.headers:
             outgoing.add_header(header.name, header.value)
+        opener = urllib.request.build_opener(PinnedHttps(request.tls_pin))
         try:
-            with urllib.request.urlopen(outgoing, timeout=request.timeout_ms / 1000) as answer:
+            with opener.open(outgoing, timeout=request.timeout_ms / 1000) as answer:
                 return response(answer.status, answer.headers, answer.read())
         except urllib.error.HTTPError as refused:  # 4xx/5xx are answers, not failures
             return response(refused.code, refused.headers, refused.read())
         except urllib.error.URLError as err:
+            if isinstance(err.reason, PinMismatch):
+                raise TransportError.PinMismatch()
             if isinstance(err.reason, TimeoutError):
                 raise TransportError.Timeout(str(err.reason))
             raise TransportError.Offline(str(err.reason))
@@ -149,6 +159,42 @@ class UrllibTransport(Transport):
             raise TransportError.Timeout(str(err))
         except OSError as err:  # refused, reset, cut mid-answer
             raise TransportError.Offline(str(err))
+
+
+class PinMismatch(OSError):
+    """The server's key is not the pinned one."""
+
+
+def spki_pin(certificate_der):
+    """`sha256/` + base64 SHA-256 of a certificate's SubjectPublicKeyInfo."""
+    key = x509.load_der_x509_certificate(certificate_der).public_key()
+    spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "sha256/" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+class PinnedHttps(urllib.request.HTTPSHandler):
+    """HTTPS that checks the server's key against `pin` right after the handshake,
+    before the request goes out; the CA chain and host name are not consulted."""
+
+    def __init__(self, pin):
+        context = ssl.create_default_context()
+        if pin is not None:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        super().__init__(context=context)
+        self.pin = pin
+
+    def https_open(self, req):
+        pin = self.pin
+
+        class Connection(http.client.HTTPSConnection):
+            def connect(self):
+                super().connect()
+                if pin is not None and spki_pin(self.sock.getpeercert(binary_form=True)) != pin:
+                    self.sock.close()
+                    raise PinMismatch("the server's TLS key is not the pinned one")
+
+        return self.do_open(Connection, req, context=self._context)
 
 
 def response(status, headers, body):
@@ -171,7 +217,7 @@ def closed_port_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"https://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -187,7 +233,7 @@ def test_built_in_transport_enrolls_and_syncs_until_nothing_is_left(store, burea
 
     listener = Recorder()
     sync = BureauSync(store, listener=listener)
-    enrollment = sync.enroll(bureau.url, bureau.enrollment_code())
+    enrollment = sync.enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
     assert (enrollment.server_url, enrollment.jurisdiction, enrollment.role) == (bureau.url, "430121", "township_staff")
     assert len(enrollment.bureau_public_key) == 65 and enrollment.certificate
     assert store.enrollment() == enrollment
@@ -224,7 +270,7 @@ def test_built_in_transport_enrolls_and_syncs_until_nothing_is_left(store, burea
 def test_python_transport_does_a_full_sync(store, bureau):
     transport = UrllibTransport()
     sync = BureauSync(store, transport=transport)
-    sync.enroll(bureau.url, bureau.enrollment_code())
+    sync.enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
     # A challenge, then the enrollment signed over it.
     assert transport.requests == [("POST", f"{bureau.url}/v1/enroll/challenge"), ("POST", f"{bureau.url}/v1/enroll")]
     inspection_id, photo = field_work(store, LARGE_PHOTO)
@@ -239,7 +285,7 @@ def test_python_transport_does_a_full_sync(store, bureau):
 
 
 def test_an_unreachable_bureau_is_reported_offline_and_nothing_is_lost(store, bureau):
-    BureauSync(store).enroll(bureau.url, bureau.enrollment_code())
+    BureauSync(store).enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
     inspection_id, photo = field_work(store)
 
     offline = BureauSync(store, options=SyncOptions(server_url=closed_port_url()))
@@ -277,7 +323,7 @@ def test_interrupt_from_another_thread_ends_the_running_call_only(store, bureau)
 
     sync = BureauSync(store, listener=Recorder(then=interrupt_from_another_thread))
     holder["sync"] = sync
-    sync.enroll(bureau.url, bureau.enrollment_code())
+    sync.enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
     inspection_id, photo = field_work(store)
 
     report = sync.sync_once(TIMEOUT_MS)
@@ -292,7 +338,7 @@ def test_interrupt_from_another_thread_ends_the_running_call_only(store, bureau)
 def test_a_revoked_device_gets_an_auth_error_and_stops_asking(store, bureau):
     transport = UrllibTransport()
     sync = BureauSync(store, transport=transport)
-    enrollment = sync.enroll(bureau.url, bureau.enrollment_code())
+    enrollment = sync.enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
     field_work(store)
     revoked = bureau.revoke(enrollment.device_id)
     assert revoked["revoked_ms"] is not None
@@ -307,10 +353,10 @@ def test_a_revoked_device_gets_an_auth_error_and_stops_asking(store, bureau):
     # A revoked key cannot enroll again, even with a fresh code: an InvalidState
     # error with the bureau's code, as for every refusal.
     with pytest.raises(FieldproofError.InvalidState) as err:
-        sync.enroll(bureau.url, bureau.enrollment_code())
+        sync.enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
     assert err.value.code == "device_revoked"
     with pytest.raises(FieldproofError.InvalidInput) as err:
-        sync.enroll(bureau.url, "AAAA-BBBB-CCCC-DDDD")
+        sync.enroll(bureau.url, "AAAA-BBBB-CCCC-DDDD", bureau.tls_pin)
     assert err.value.code == "unknown_enrollment_code"
     with pytest.raises(FieldproofError.Network) as err:
         BureauSync(store).enroll(closed_port_url(), "AAAA-BBBB-CCCC-DDDD")
@@ -322,7 +368,7 @@ def test_a_rewritten_custody_log_is_reported_and_the_held_checkpoint_kept(store,
     first = Bureau(data)
     try:
         sync = BureauSync(store)
-        sync.enroll(first.url, first.enrollment_code())
+        sync.enroll(first.url, first.enrollment_code(), first.tls_pin)
         field_work(store)
         sync_until_done(sync)
         held = store.latest_checkpoint()
@@ -342,3 +388,27 @@ def test_a_rewritten_custody_log_is_reported_and_the_held_checkpoint_kept(store,
         assert store.latest_checkpoint() == held
     finally:
         again.stop()
+
+
+def test_a_pinned_device_talks_to_no_other_tls_key(store, bureau, tmp_path):
+    transport = UrllibTransport()
+    BureauSync(store, transport=transport).enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
+    assert store.enrollment().tls_pin == bureau.tls_pin and bureau.url.startswith("https://")
+    field_work(store)
+    impostor = Bureau(tmp_path / "impostor")
+    try:
+        assert impostor.tls_pin != bureau.tls_pin
+        for platform in (transport, None):
+            sync = BureauSync(store, transport=platform, options=SyncOptions(server_url=impostor.url))
+            report = sync.sync_once(TIMEOUT_MS)
+            assert (report.last_error.code, report.last_error.error_class) == ("tls_pin_mismatch", ErrorClass.AUTH), report
+        # Enrolling with the real bureau's pin at the impostor's address fails the same way.
+        with pytest.raises(FieldproofError.Network) as err:
+            BureauSync(InspectionStore.open(str(tmp_path / "other.db"))).enroll(
+                impostor.url, impostor.enrollment_code(), bureau.tls_pin
+            )
+        assert err.value.code == "tls_pin_mismatch"
+    finally:
+        impostor.stop()
+    # The real bureau still takes the work.
+    sync_until_done(BureauSync(store, transport=transport))
