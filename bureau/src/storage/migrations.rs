@@ -108,11 +108,18 @@ mod tests {
     use ring::digest::{digest, SHA256};
 
     /// SHA-256 of each released step's DDL (SQLite, PostgreSQL), by version.
-    const RELEASED: &[(i64, &str, &str)] = &[(
-        1,
-        "71262bf20dd561df108853f8617e77c052907abfe74e0b0f08eeb487a144da63",
-        "f1c97173c0b36d63a89ff2ab797d01a2f704422017d9b099be25794a234f1b06",
-    )];
+    const RELEASED: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "71262bf20dd561df108853f8617e77c052907abfe74e0b0f08eeb487a144da63",
+            "f1c97173c0b36d63a89ff2ab797d01a2f704422017d9b099be25794a234f1b06",
+        ),
+        (
+            2,
+            "abfcb13137486f26462fddfa7f6129ab96864e052fe2849112b5959a0e010b57",
+            "2df9ff64fb591d38c0743de941174c795446761d066fa0e464aba50184b32c6f",
+        ),
+    ];
 
     fn sha256(text: &str) -> String {
         hex::encode(digest(&SHA256, text.as_bytes()).as_ref())
