@@ -135,6 +135,8 @@ fn call(
 
 struct Device {
     token: String,
+    /// What its inspections name: the bureau refuses another officer's.
+    officer_id: String,
     township: String,
 }
 
@@ -169,7 +171,11 @@ fn enroll(server: &Server, n: usize) -> Vec<Device> {
                               "nonce": challenge["nonce"], "signature": hex::encode(signature.as_ref()) })),
             );
             assert_eq!(status, 201, "{enrolled}");
-            Device { token: enrolled["token"].as_str().unwrap().to_owned(), township }
+            Device {
+                token: enrolled["token"].as_str().unwrap().to_owned(),
+                officer_id: enrolled["officer_id"].as_str().unwrap().to_owned(),
+                township,
+            }
         })
         .collect()
 }
@@ -217,6 +223,7 @@ fn run(
                 let mut body = inspection.clone();
                 body["id"] = json!(id);
                 body["township_code"] = json!(device.township);
+                body["officer_id"] = json!(device.officer_id);
                 json!({ "op_id": uuid::Uuid::now_v7().to_string(), "kind": "inspection.submit", "entity_id": id, "payload": body })
             })
             .collect();
