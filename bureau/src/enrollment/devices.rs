@@ -77,7 +77,9 @@ pub fn enroll(
         role: role.as_str().to_owned(),
         issued_ms: now,
     };
-    let signed = certificate.sign(bureau_key)?;
+    let signed = certificate
+        .sign(bureau_key)
+        .map_err(|_| Error::InvalidBureauKey)?;
     let id = &certificate.device_id;
     spend_code(tx, &request.code, id, now)?;
     tx.execute(

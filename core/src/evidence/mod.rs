@@ -16,6 +16,7 @@
 //! against a checkpoint it signed, which the device checks before keeping it.
 
 pub mod cbor;
+pub mod certificate;
 pub mod chain;
 pub mod cose;
 pub mod exif;
