@@ -32,6 +32,12 @@ pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D:
     decode(&text).ok_or_else(|| serde::de::Error::custom("not hexadecimal"))
 }
 
+/// Reads one 32-byte hash that [`serialize`] wrote.
+pub fn deserialize32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    decode32(&text).ok_or_else(|| serde::de::Error::custom("not 32 bytes of hex"))
+}
+
 /// Reads a list of 32-byte hashes that [`serialize_list`] wrote (proofs, paths).
 pub fn deserialize_list32<'de, D: serde::Deserializer<'de>>(
     d: D,

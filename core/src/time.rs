@@ -75,6 +75,23 @@ impl CivilTime {
     }
 }
 
+/// RFC 3339 in UTC with milliseconds, `2026-12-03T16:00:41.000Z`, as GPX and
+/// reports write times.
+impl std::fmt::Display for CivilTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second, self.millis
+        )
+    }
+}
+
+/// A time as [`CivilTime`]'s RFC 3339 text.
+pub fn utc_text(ms: i64) -> String {
+    CivilTime::from_ms(ms).to_string()
+}
+
 fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,

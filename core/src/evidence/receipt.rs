@@ -62,7 +62,10 @@ pub fn verify_checkpoint(public_key: &[u8], checkpoint: &Checkpoint, signature: 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedCheckpoint {
     pub tree_size: u64,
-    #[serde(serialize_with = "hex::serialize", deserialize_with = "hex32_in")]
+    #[serde(
+        serialize_with = "hex::serialize",
+        deserialize_with = "hex::deserialize32"
+    )]
     pub root: [u8; 32],
     /// Bureau wall clock, UTC ms.
     pub time_ms: i64,
@@ -144,11 +147,6 @@ impl Receipt {
 fn hex_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let text = String::deserialize(d)?;
     hex::decode(&text).ok_or_else(|| serde::de::Error::custom("not hex"))
-}
-
-fn hex32_in<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-    let text = String::deserialize(d)?;
-    hex::decode32(&text).ok_or_else(|| serde::de::Error::custom("not 32 bytes of hex"))
 }
 
 #[cfg(test)]

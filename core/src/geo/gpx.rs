@@ -417,17 +417,7 @@ impl UtcTime {
 
 impl std::fmt::Display for UtcTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            self.0.year,
-            self.0.month,
-            self.0.day,
-            self.0.hour,
-            self.0.minute,
-            self.0.second,
-            self.0.millis
-        )
+        self.0.fmt(f)
     }
 }
 
