@@ -2,6 +2,7 @@
 //! any FFI. The platform calls in; the core never runs work of its own in the
 //! background.
 
+pub mod case_file;
 pub mod error;
 pub mod evidence;
 #[cfg(feature = "fixtures")]
