@@ -16,6 +16,9 @@ use std::sync::Arc;
 const DATABASE_FILE: &str = "bureau.sqlite3";
 const KEY_FILE: &str = "bureau-key.p8";
 const ADMIN_TOKEN_HASH_FILE: &str = "admin-token.sha256";
+/// The bureau's public key (SEC1, hex), to give out of band to whoever checks
+/// a case file (`fieldproof verify --bureau-key`). Public; rewritten at start.
+pub const PUBLIC_KEY_FILE: &str = fieldproof_core::case_file::format::BUREAU_KEY;
 
 pub struct Bureau {
     pub db: Database,
@@ -57,6 +60,7 @@ impl Bureau {
         let key = BureauKey::from_pkcs8(&read_or_create_secret(&dir.join(KEY_FILE), || {
             BureauKey::generate_pkcs8()
         })?)?;
+        publish_public_key(dir, &key)?;
         let (admin_token_sha256, admin_token) = admin_token(dir, config.admin_token.as_deref())?;
         let photos = PhotoFiles::open(dir)?;
         let tls = config
@@ -87,6 +91,15 @@ impl Bureau {
     pub fn is_admin_token(&self, token: &str) -> bool {
         secrets::same(&secrets::sha256(token.as_bytes()), &self.admin_token_sha256)
     }
+}
+
+fn publish_public_key(dir: &Path, key: &BureauKey) -> Result<()> {
+    let text = format!("{}\n", fieldproof_core::hex::encode(key.public_key()));
+    let path = dir.join(PUBLIC_KEY_FILE);
+    if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        private_files::write_whole(&path, text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// The configured token wins; else the stored hash; else a new token, whose hash is

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod case_files;
 mod cases;
 mod custody;
 mod enrollment;
@@ -49,6 +50,7 @@ pub fn router(bureau: State) -> Router {
         .merge(custody::routes())
         .merge(admin::routes())
         .merge(cases::routes())
+        .merge(case_files::routes())
         .fallback(|| async { ApiError(Error::NotFound { what: "route" }) });
     request_log::logged(routes)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))
@@ -126,4 +128,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             e.column()
         ),
     })
+}
+
+/// A body fed through a channel, frame by frame: a request body forwarded to
+/// its handler (uploads), or a response written by a blocking thread (case
+/// files). The bounded channel is what keeps memory bounded.
+pub(crate) struct ChannelBody(
+    pub tokio::sync::mpsc::Receiver<std::result::Result<http_body::Frame<Bytes>, axum::Error>>,
+);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Self::Data>, Self::Error>>>
+    {
+        self.0.poll_recv(cx)
+    }
 }

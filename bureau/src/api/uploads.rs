@@ -3,7 +3,7 @@
 //! out; the rules live in [`crate::uploads`]. The endpoint is documented in
 //! `bureau/docs/uploads.md`.
 
-use super::{blocking, ApiError, ApiResult, DeviceAuth, State};
+use super::{blocking, ApiError, ApiResult, ChannelBody, DeviceAuth, State};
 use crate::error::{Error, Result};
 use crate::parse_id;
 use crate::uploads::tus::{self, Checksum, Metadata};
@@ -63,31 +63,11 @@ async fn drain_unread_body(request: Request, next: Next) -> Response {
             }
         }
     });
-    let request = Request::from_parts(parts, axum::body::Body::new(Forwarded(receiver)));
+    let request = Request::from_parts(parts, axum::body::Body::new(ChannelBody(receiver)));
     let response = next.run(request).await;
     // Bounded: a client that stops sending gets its answer after DRAIN_TIME.
     let _ = tokio::time::timeout(DRAIN_TIME, forward).await;
     response
-}
-
-/// A request body fed by [`drain_unread_body`].
-struct Forwarded(
-    tokio::sync::mpsc::Receiver<
-        std::result::Result<http_body::Frame<axum::body::Bytes>, axum::Error>,
-    >,
-);
-
-impl http_body::Body for Forwarded {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Self::Data>, Self::Error>>>
-    {
-        self.0.poll_recv(cx)
-    }
 }
 
 /// Every response carries `Tus-Resumable`. Every request but OPTIONS must carry

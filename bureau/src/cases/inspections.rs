@@ -173,7 +173,7 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
 /// context names, if any, is its device's. Any other record naming the case is
 /// kept and shown apart, and counts for nothing: a device elsewhere cannot
 /// change a case's evidence status by naming it.
-const REFUSAL: &str = "CASE
+pub(crate) const REFUSAL: &str = "CASE
     WHEN e.claimed_officer_id IS NOT NULL AND e.claimed_officer_id <> d.officer_id
         THEN 'officer_mismatch'
     WHEN d.officer_id = i.officer_id OR EXISTS (SELECT 1 FROM inspection_officers o
@@ -181,7 +181,7 @@ const REFUSAL: &str = "CASE
     ELSE 'not_case_officer' END";
 
 /// Evidence records with the inspection they name and the device that sent them.
-const RECORDS_OF_CASES: &str = "evidence_records e
+pub(crate) const RECORDS_OF_CASES: &str = "evidence_records e
     JOIN inspections i ON i.id = e.inspection_id
     JOIN devices d ON d.id = e.device_id";
 
@@ -336,7 +336,7 @@ fn where_clause(conditions: &[String]) -> String {
 }
 
 /// The amendment of `id`, if one has been received.
-fn amended_by(tx: &mut Tx, id: &str) -> Result<Option<String>> {
+pub(crate) fn amended_by(tx: &mut Tx, id: &str) -> Result<Option<String>> {
     tx.query_opt(
         "SELECT id FROM inspections WHERE amends_id = $1 ORDER BY received_ms, id LIMIT 1",
         params![id],

@@ -12,6 +12,7 @@
 //! misses a change and never hears of one that was rolled back. Every check runs
 //! before the first write: a refused request changes nothing.
 
+pub mod case_file;
 pub mod inspections;
 pub mod reference_data;
 pub mod tasks;
