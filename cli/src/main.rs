@@ -11,6 +11,7 @@ mod inspections;
 mod output;
 mod serve;
 mod tracks;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use output::Output;
@@ -52,6 +53,9 @@ enum Command {
     /// Administer a running bureau: officers, enrollment codes, devices, tasks,
     /// boundaries, checklists, inspections and their review.
     Admin(Box<admin::Args>),
+    /// Check a case file offline: every signature, certificate, hash and log
+    /// proof, with only the zip and the bureau's public key.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Device(args) => return device::run(args),
         Command::Serve(args) => return serve::run(args),
         Command::Admin(args) => return admin::run(*args),
+        Command::Verify(args) => return verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

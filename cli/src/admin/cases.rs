@@ -31,6 +31,14 @@ pub enum InspectionCommand {
         #[arg(long)]
         officer: String,
     },
+    /// Write the case file of an inspection's amendment line: a zip that anyone
+    /// can check offline with `fieldproof verify` and the bureau's public key.
+    Bundle {
+        id: String,
+        /// Where to write the zip (replaced only once complete).
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +86,15 @@ pub fn inspections(command: InspectionCommand, client: &Client, out: &Output) ->
             };
             let case: InspectionCase = client.post(&path, &body)?;
             out.print(&case, || case_text(&case));
+        }
+        InspectionCommand::Bundle { id, output } => {
+            let path = format!("/v1/admin/inspections/{}/bundle", segment(&id)?);
+            let bytes = client.download(&path, &output)?;
+            let file = output.display().to_string();
+            out.print(
+                &serde_json::json!({ "inspection_id": id, "file": file, "bytes": bytes }),
+                || format!("case file of {id}: {file} ({bytes} bytes); check it with `fieldproof verify {file} --bureau-key FILE`"),
+            );
         }
     }
     Ok(())

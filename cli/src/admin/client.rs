@@ -122,6 +122,52 @@ impl Client {
         query: &[(&str, Option<String>)],
         body: Option<Vec<u8>>,
     ) -> Result<String> {
+        let response = self.call(method, path, query, body)?;
+        read_text(response).map_err(|e| cut_off(&e))
+    }
+
+    /// GETs `path` into the file `to`, streamed: written next to it and renamed
+    /// into place once complete, so a failed download never leaves a file that
+    /// looks whole. Returns the bytes written.
+    pub fn download(&self, path: &str, to: &std::path::Path) -> Result<u64> {
+        let response = self.call("GET", path, &[], None)?;
+        let mut reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        let partial = to.with_file_name(format!(
+            ".{}.part",
+            to.file_name()
+                .map_or("download".into(), |n| n.to_string_lossy())
+        ));
+        let written = (|| -> std::io::Result<u64> {
+            let mut file = std::fs::File::create(&partial)?;
+            let n = std::io::copy(&mut reader, &mut file)?;
+            file.sync_all()?;
+            std::fs::rename(&partial, to)?;
+            Ok(n)
+        })();
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            if e.kind() == std::io::ErrorKind::Other
+                || e.kind() == std::io::ErrorKind::UnexpectedEof
+            {
+                cut_off(&e)
+            } else {
+                Failure::new("io_error", format!("cannot write {}: {e}", to.display()), 6)
+            }
+        })
+    }
+
+    /// One request; the 2xx response, or the failure its error body names.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, Option<String>)],
+        body: Option<Vec<u8>>,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
         let url = format!("{}{path}", self.base);
         let authorization = format!("Bearer {}", self.token);
         let query = query.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));
@@ -148,34 +194,41 @@ impl Client {
             )
         })?;
         let status = response.status().as_u16();
-        let text = response
-            .into_body()
-            .with_config()
-            .limit(256 << 20)
-            .read_to_string()
-            .map_err(|e| {
-                Failure::new(
-                    "unreachable",
-                    format!("the bureau's answer was cut off: {e}"),
-                    7,
-                )
-            })?;
-        if !(200..300).contains(&status) {
-            return Err(match serde_json::from_str::<ErrorBody>(&text) {
-                Ok(body) => Failure::new(
-                    &body.error.code,
-                    body.error.message,
-                    exit_for_status(status),
-                ),
-                Err(_) => Failure::new(
-                    "bad_response",
-                    format!("{} answered HTTP {status} without an error code", self.base),
-                    7,
-                ),
-            });
+        if (200..300).contains(&status) {
+            return Ok(response);
         }
-        Ok(text)
+        let text = read_text(response).map_err(|e| cut_off(&e))?;
+        Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => Failure::new(
+                &body.error.code,
+                body.error.message,
+                exit_for_status(status),
+            ),
+            Err(_) => Failure::new(
+                "bad_response",
+                format!("{} answered HTTP {status} without an error code", self.base),
+                7,
+            ),
+        })
     }
+}
+
+fn read_text(
+    response: ureq::http::Response<ureq::Body>,
+) -> std::result::Result<String, ureq::Error> {
+    response
+        .into_body()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_string()
+}
+
+fn cut_off(e: &dyn std::fmt::Display) -> Failure {
+    Failure::new(
+        "unreachable",
+        format!("the bureau's answer was cut off: {e}"),
+        7,
+    )
 }
 
 /// One page (or, with `--all`, every page) of a list endpoint; with `--json` a

@@ -1,0 +1,78 @@
+//! `fieldproof verify`: checks a case file offline, with nothing but the zip
+//! and the bureau's public key given out of band (`fieldproof_core::case_file`).
+//! Exit 0 only when every check holds; 1 when any failed (each one named);
+//! 3 when the key given is unusable; 4 when the file is missing.
+
+use crate::output::{Failure, Output};
+use clap::{ArgGroup, Parser};
+use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven};
+use fieldproof_core::hex;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(group(ArgGroup::new("key").required(true).args(["bureau_key", "bureau_key_id"])))]
+pub struct Args {
+    /// The case file (zip) to check.
+    pub case_file: PathBuf,
+    /// The bureau's public key: a file with the SEC1 key in hex, as the bureau
+    /// writes it (`bureau-key.hex` in its data folder).
+    #[arg(long)]
+    pub bureau_key: Option<PathBuf>,
+    /// Or its key id: SHA-256 of the public key, 64 hex digits.
+    #[arg(long)]
+    pub bureau_key_id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let out = Output::new(args.json);
+    match verify(&args, &out) {
+        Ok(code) => code,
+        Err(failure) => failure.report(&out),
+    }
+}
+
+fn verify(args: &Args, out: &Output) -> Result<ExitCode, Failure> {
+    let key = match (&args.bureau_key, &args.bureau_key_id) {
+        (Some(file), _) => {
+            let bytes = std::fs::read(file).map_err(|e| {
+                Failure::new(
+                    "invalid_bureau_key",
+                    format!("cannot read {}: {e}", file.display()),
+                    3,
+                )
+            })?;
+            BureauKeyGiven::from_file_bytes(&bytes).ok_or_else(|| {
+                Failure::new(
+                    "invalid_bureau_key",
+                    "the key file does not hold a P-256 public key (SEC1, hex)",
+                    3,
+                )
+            })?
+        }
+        (None, Some(id)) => BureauKeyGiven::KeyId(hex::decode32(id.trim()).ok_or_else(|| {
+            Failure::new("invalid_bureau_key", "--bureau-key-id is 64 hex digits", 3)
+        })?),
+        (None, None) => unreachable!("clap requires one of the two"),
+    };
+    let report = verify_case_file(&args.case_file, &key).map_err(|e| {
+        let exit = if e.kind() == std::io::ErrorKind::NotFound {
+            4
+        } else {
+            6
+        };
+        Failure::new(
+            "cannot_read",
+            format!("cannot read {}: {e}", args.case_file.display()),
+            exit,
+        )
+    })?;
+    out.print(&report, || report.to_text());
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
