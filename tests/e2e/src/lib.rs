@@ -142,6 +142,38 @@ impl TestBureau {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Downloads the case file of inspection `id` to `to`; returns the HTTP status.
+    pub fn case_file(&self, id: &str, to: &Path) -> u16 {
+        let response = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+            .get(format!("{}/v1/admin/inspections/{id}/bundle", self.url))
+            .header("Authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .call()
+            .expect("the bureau answers");
+        let status = response.status().as_u16();
+        let mut reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        let mut file = std::fs::File::create(to).unwrap();
+        std::io::copy(&mut reader, &mut file).expect("the case file streams whole");
+        status
+    }
+
+    /// The bureau's public key file, as an operator hands it out.
+    pub fn public_key_file(&self) -> PathBuf {
+        self.data.path().join("bureau-key.hex")
+    }
+
+    /// The bureau's signing key, as an insider holding its data folder has it.
+    pub fn signing_key(&self) -> fieldproof_bureau::custody_log::BureauKey {
+        let pkcs8 = std::fs::read(self.data.path().join("bureau-key.p8")).unwrap();
+        fieldproof_bureau::custody_log::BureauKey::from_pkcs8(&pkcs8).unwrap()
+    }
+
     /// A one-time enrollment code for a new officer in `jurisdiction`.
     pub fn enrollment_code(&self, jurisdiction: &str) -> String {
         let body = serde_json::json!({
@@ -226,6 +258,22 @@ impl Device {
         capture(&self.store, inspection_id, &corpus(corpus_photo))
     }
 
+    /// Signs a note into the device chain, about `inspection_id` if given;
+    /// returns its seq.
+    pub fn note(&self, inspection_id: Option<&str>, text: &str) -> u64 {
+        let context = CaptureContext {
+            inspection_id: inspection_id.map(str::to_owned),
+            officer_id: inspection_id.map(|_| "officer-e2e".to_owned()),
+            ..camera_context()
+        };
+        self.store
+            .record_event(
+                fieldproof_core::evidence::record::Event::Note(text.into()),
+                context,
+            )
+            .unwrap()
+    }
+
     /// Replays a corpus GPX recording as a patrol; its sealed segments become
     /// evidence records.
     pub fn patrol(&self, corpus_gpx: &str) {
@@ -267,17 +315,26 @@ pub fn record_inspection(store: &Store, township: &str, address: &str) -> String
 /// Takes the photo at `path` into evidence for `inspection_id` on `store`.
 pub fn capture(store: &Store, inspection_id: &str, path: &Path) -> Photo {
     let context = CaptureContext {
-        source: CaptureSource::Camera,
         inspection_id: Some(inspection_id.into()),
-        task_id: None,
         officer_id: Some("officer-e2e".into()),
-        monotonic_ms: None,
-        boot_id: None,
-        app_version: "e2e".into(),
+        ..camera_context()
     };
     store
         .capture_photo(PhotoSource::Path(path.to_owned()), None, context)
         .unwrap()
+}
+
+/// The context of a camera capture about nothing in particular.
+fn camera_context() -> CaptureContext {
+    CaptureContext {
+        source: CaptureSource::Camera,
+        inspection_id: None,
+        task_id: None,
+        officer_id: None,
+        monotonic_ms: None,
+        boot_id: None,
+        app_version: "e2e".into(),
+    }
 }
 
 /// Calls `sync_once` (30 s each) until no work is left; returns every report.

@@ -4,26 +4,12 @@
 //! is caught as `log_inconsistent`, loudly and every time, while the device
 //! keeps the checkpoint it held and loses nothing.
 
-use fieldproof_core::evidence::record::Event;
-use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
 use fieldproof_core::sync::{ErrorClass, SyncReport};
 use fieldproof_e2e::{sync_until_done, Device, TestBureau, Wire};
 use std::time::{Duration, Instant};
 
 fn note(device: &Device, text: &str) -> u64 {
-    let context = CaptureContext {
-        source: CaptureSource::Camera,
-        inspection_id: None,
-        task_id: None,
-        officer_id: None,
-        monotonic_ms: None,
-        boot_id: None,
-        app_version: "e2e".into(),
-    };
-    device
-        .store
-        .record_event(Event::Note(text.into()), context)
-        .unwrap()
+    device.note(None, text)
 }
 
 fn sync(engine: &fieldproof_core::sync::SyncEngine) -> SyncReport {
