@@ -60,8 +60,53 @@ fn key(bureau: &TestBureau) -> BureauKeyGiven {
     BureauKeyGiven::from_file_bytes(&std::fs::read(bureau.public_key_file()).unwrap()).unwrap()
 }
 
+/// The Rust verdict, after checking that the independent Python verifier
+/// (tests/python/case_file_verifier.py, written from docs/evidence-bundle.md)
+/// reaches the same one with the same failures.
 fn verify(case: &Case, zip: &Path) -> VerifyReport {
-    verify_case_file(zip, &key(&case.bureau)).unwrap()
+    let report = verify_case_file(zip, &key(&case.bureau)).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../python/case_file_verifier.py"
+    );
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(zip)
+        .arg("--bureau-key")
+        .arg(case.bureau.public_key_file())
+        .output()
+        .expect("python3 runs (scripts/install-test-deps installs what it needs)");
+    let python: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "case_file_verifier.py answered no JSON:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let mut theirs: Vec<(String, String)> = python["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().into(),
+                f["file"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut ours = codes(&report);
+    for list in [&mut theirs, &mut ours] {
+        list.sort();
+        list.dedup();
+    }
+    assert_eq!(
+        ours,
+        theirs,
+        "Rust and Python disagree on {}",
+        zip.display()
+    );
+    assert_eq!(python["ok"], report.ok);
+    assert_eq!(output.status.success(), report.ok);
+    report
 }
 
 fn codes(report: &VerifyReport) -> Vec<(String, String)> {

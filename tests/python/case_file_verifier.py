@@ -1,0 +1,402 @@
+"""An independent verifier of Fieldproof case files, written from
+docs/evidence-bundle.md (not from the Rust code) with pycose, cbor2 and
+cryptography. The Rust e2e test tests/e2e/tests/case_file.rs runs it on the good
+and on every tampered case file and requires the same verdict and the same
+failures (code and file) as `fieldproof verify`.
+
+    python3 case_file_verifier.py CASE.zip --bureau-key bureau-key.hex
+
+prints one JSON object {ok, failures: [{file, code, detail}], flags: [...]}
+and exits 0 only when the case file passes."""
+
+import argparse
+import hashlib
+import json
+import re
+import stat
+import sys
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from pycose.headers import KID
+from pycose.keys import EC2Key
+from pycose.keys.curves import P256
+from pycose.messages import Sign1Message
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rfc9162 import leaf_hash, verify_inclusion  # noqa: E402
+
+FORMAT = "fieldproof-case-file/v1"
+MANIFEST, SIGNATURE, BUREAU_KEY = "manifest.json", "manifest.sig", "bureau-key.hex"
+MANIFEST_CONTEXT = b"fieldproof-bureau/case-file-manifest/v1\0"
+CHECKPOINT_CONTEXT = b"fieldproof-bureau/checkpoint/v1\0"
+MAX_ENTRIES, MAX_ENTRY, MAX_TOTAL, MAX_RATIO = 200_000, 4 << 30, 64 << 30, 200
+MANIFEST_FIELDS = {"format", "inspection_id", "amendment_line", "created_ms", "bureau_key_id",
+                   "checkpoint", "files", "officers", "records", "omitted"}
+MEDIA_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def ecdsa_ok(public_sec1: bytes, message: bytes, raw_signature: bytes) -> bool:
+    """ECDSA P-256 / SHA-256 over `message`, signature raw r || s."""
+    if len(raw_signature) != 64:
+        return False
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public_sec1)
+        r, s = int.from_bytes(raw_signature[:32], "big"), int.from_bytes(raw_signature[32:], "big")
+        key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def cose_key(public_sec1: bytes) -> EC2Key:
+    return EC2Key(crv=P256, x=public_sec1[1:33], y=public_sec1[33:65])
+
+
+def decode_sign1(data: bytes) -> Sign1Message:
+    """A tagged COSE_Sign1. cbor2 6 gives arrays as tuples, which pycose's own
+    decode() does not take, so the envelope is decoded here and handed over."""
+    tagged = cbor2.loads(data)
+    if not isinstance(tagged, cbor2.CBORTag) or tagged.tag != 18:
+        raise ValueError("not a tagged COSE_Sign1")
+    items = [dict(item) if isinstance(item, Mapping) else item for item in tagged.value]
+    return Sign1Message.from_cose_obj(items, True)
+
+
+def open_sign1(data: bytes, public_sec1: bytes):
+    """(message, payload map) of a COSE_Sign1 signed by `public_sec1`, or None."""
+    try:
+        message = decode_sign1(data)
+        message.key = cose_key(public_sec1)
+        if not message.verify_signature():
+            return None
+        return message, cbor2.loads(message.payload)
+    except Exception:  # any malformed input is simply not a valid message
+        return None
+
+
+def safe_name(name: str) -> bool:
+    name = name[:-1] if name.endswith("/") else name
+    return (bool(name) and not name.startswith("/") and "\\" not in name and ":" not in name
+            and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+            and all(part not in ("", ".", "..") for part in name.split("/")))
+
+
+class Verifier:
+    def __init__(self, path: Path, key: bytes | None, key_id: bytes | None):
+        self.path, self.key_given, self.key_id_given = path, key, key_id
+        self.failures, self.flags = [], []
+        self.intact = set()
+
+    def fail(self, file, code, detail=""):
+        self.failures.append({"file": file, "code": code, "detail": detail})
+
+    def flag(self, file, code, detail=""):
+        self.flags.append({"file": file, "code": code, "detail": detail})
+
+    # 1. the archive
+    def open(self):
+        data = self.path.read_bytes()
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except zipfile.BadZipFile:
+            self.fail("", "truncated_archive" if data[:4] == b"PK\x03\x04" else "not_a_zip")
+            return False
+        infos = self.zip.infolist()
+        if len(infos) > MAX_ENTRIES:
+            self.fail("", "too_many_entries")
+            return False
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            self.fail("", "duplicate_entry")
+            return False
+        total = 0
+        for info in infos:
+            name = info.filename
+            if not safe_name(name):
+                return self.fail(name, "unsafe_entry_name") or False
+            if info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16):
+                return self.fail(name, "symlink_entry") or False
+            if info.flag_bits & 0x1:
+                return self.fail(name, "encrypted_entry") or False
+            if info.compress_type == zipfile.ZIP_DEFLATED:
+                if info.file_size > max(info.compress_size, 1) * MAX_RATIO and info.file_size > 1 << 20:
+                    return self.fail(name, "compression_ratio") or False
+            elif info.compress_type != zipfile.ZIP_STORED:
+                return self.fail(name, "unsupported_compression") or False
+            total += info.file_size
+            if info.file_size > MAX_ENTRY or total > MAX_TOTAL:
+                return self.fail(name, "entry_too_large") or False
+        self.files = {i.filename: i for i in infos if not i.is_dir()}
+        return True
+
+    def read(self, name):
+        if name not in self.files:
+            self.fail(name, "file_missing")
+            return None
+        try:
+            return self.zip.read(name)
+        except Exception as e:  # CRC or data errors
+            self.fail(name, "file_unreadable", str(e))
+            return None
+
+    def run(self):
+        if not self.open():
+            return
+        manifest_bytes = self.read(MANIFEST)
+        if manifest_bytes is None:
+            return
+        try:
+            manifest = json.loads(manifest_bytes)
+            assert isinstance(manifest, dict) and set(manifest) == MANIFEST_FIELDS
+        except (ValueError, AssertionError):
+            return self.fail(MANIFEST, "manifest_invalid")
+        if manifest["format"] != FORMAT:
+            return self.fail(MANIFEST, "unsupported_format")
+        key = self.bureau_key(manifest)
+        if key is None:
+            return
+        signature = self.read(SIGNATURE)
+        if signature is not None and not ecdsa_ok(key, MANIFEST_CONTEXT + sha256(manifest_bytes), signature):
+            self.fail(SIGNATURE, "manifest_signature_invalid")
+        self.check_files(manifest)
+        self.check_checkpoint(manifest["checkpoint"], key)
+        certificates = self.certificates(key)
+        records = self.records(manifest)
+        self.chains(manifest, certificates, records)
+        revisions = self.revisions(manifest)
+        self.against_case(manifest, records, revisions)
+
+    # 3. the bureau key
+    def bureau_key(self, manifest):
+        text = self.read(BUREAU_KEY)
+        if text is None:
+            return None
+        try:
+            key = bytes.fromhex(text.decode().strip())
+            assert len(key) == 65 and key[0] == 4
+        except (ValueError, UnicodeDecodeError, AssertionError):
+            self.fail(BUREAU_KEY, "bureau_key_invalid")
+            return None
+        given_ok = key == self.key_given if self.key_given is not None else sha256(key) == self.key_id_given
+        if not given_ok:
+            self.fail(BUREAU_KEY, "bureau_key_mismatch")
+            return None
+        if manifest["bureau_key_id"] != sha256(key).hex():
+            self.fail(MANIFEST, "bureau_key_mismatch")
+        return key
+
+    # 5. every file
+    def check_files(self, manifest):
+        listed = {f["path"]: f for f in manifest["files"]}
+        if len(listed) != len(manifest["files"]):
+            self.fail(MANIFEST, "manifest_invalid")
+        for name in sorted(self.files):
+            if name not in (MANIFEST, SIGNATURE) and name not in listed:
+                self.fail(name, "file_not_in_manifest")
+        for entry in manifest["files"]:
+            data = self.read(entry["path"]) if entry["path"] in self.files else None
+            if entry["path"] not in self.files:
+                self.fail(entry["path"], "file_missing")
+            elif data is not None:
+                if len(data) == entry["size"] and sha256(data).hex() == entry["sha256"]:
+                    self.intact.add(entry["path"])
+                else:
+                    self.fail(entry["path"], "file_hash_mismatch")
+
+    # 6. the checkpoint
+    def check_checkpoint(self, cp, key):
+        message = (CHECKPOINT_CONTEXT + cp["tree_size"].to_bytes(8, "big") + bytes.fromhex(cp["root"])
+                   + cp["time_ms"].to_bytes(8, "big", signed=True))
+        if not ecdsa_ok(key, message, bytes.fromhex(cp["signature"])):
+            self.fail(MANIFEST, "checkpoint_signature_invalid")
+
+    # 7. certificates
+    def certificates(self, key):
+        out = {}
+        for name in sorted(n for n in self.files if n.startswith("certificates/")):
+            data = self.read(name)
+            opened = open_sign1(data, key) if data is not None else None
+            cert = opened[1] if opened else None
+            valid = (isinstance(cert, dict) and cert.get("v") == 1 and isinstance(cert.get("public_key"), bytes)
+                     and cert.get("key_id") == sha256(cert["public_key"]))
+            if not valid:
+                self.fail(name, "certificate_invalid")
+            elif name != f"certificates/{cert['device_id']}.cose":
+                self.fail(name, "certificate_misplaced")
+            else:
+                out[cert["device_id"]] = cert
+        return out
+
+    # 8. records
+    def records(self, manifest):
+        cp = manifest["checkpoint"]
+        size, root = cp["tree_size"], bytes.fromhex(cp["root"])
+        listed = {r["path"] for r in manifest["records"]}
+        for name in sorted(self.files):
+            if name.startswith("records/") and name not in listed:
+                self.fail(name, "record_not_listed")
+        leaves, out = set(), {}
+        for entry in manifest["records"]:
+            if entry["path"] != f"records/{entry['device_id']}/{entry['seq']:012d}.cose":
+                self.fail(entry["path"], "record_misplaced")
+                continue
+            data = self.read(entry["path"])
+            if data is None:
+                continue
+            if entry["leaf_index"] in leaves:
+                self.fail(entry["path"], "duplicate_record")
+            leaves.add(entry["leaf_index"])
+            proof = [bytes.fromhex(h) for h in entry["inclusion_proof"]]
+            if not verify_inclusion(leaf_hash(data), entry["leaf_index"], size, proof, root):
+                self.fail(entry["path"], "not_included")
+            key = (entry["device_id"], entry["seq"])
+            if key in out:
+                self.fail(entry["path"], "duplicate_record")
+            out[key] = (entry, data)
+        for o in manifest["omitted"]:
+            if o["leaf_index"] in leaves:
+                self.fail(MANIFEST, "duplicate_record")
+            leaves.add(o["leaf_index"])
+            proof = [bytes.fromhex(h) for h in o["inclusion_proof"]]
+            if not verify_inclusion(bytes.fromhex(o["leaf_hash"]), o["leaf_index"], size, proof, root):
+                self.fail(MANIFEST, "not_included")
+        return out
+
+    # 9. chains
+    def chains(self, manifest, certificates, records):
+        omitted = {}
+        for o in manifest["omitted"]:
+            key = (o["device_id"], o["seq"])
+            if key in records or key in omitted:
+                self.fail(MANIFEST, "duplicate_record")
+            omitted[key] = o
+        for device in sorted({d for d, _ in records}):
+            cert = certificates.get(device)
+            if cert is None:
+                self.fail(f"certificates/{device}.cose", "unknown_signer")
+                continue
+            seqs = [s for d, s in records if d == device]
+            head = None  # (public key, seq, payload hash)
+            for seq in range(min(seqs), max(seqs) + 1):
+                if (device, seq) in records:
+                    entry, data = records[(device, seq)]
+                    head = self.judge(entry["path"], data, head or self.start(cert, data, seq))
+                elif (device, seq) in omitted:
+                    key = head[0] if head else cert["public_key"]
+                    head = (key, seq, bytes.fromhex(omitted[(device, seq)]["payload_sha256"]))
+                else:
+                    self.fail(MANIFEST, "chain_gap")
+                    head = None
+
+    @staticmethod
+    def start(cert, data, seq):
+        try:
+            prev = cbor2.loads(decode_sign1(data).payload).get("prev")
+        except Exception:
+            prev = None
+        return (cert["public_key"], seq - 1, prev)
+
+    def judge(self, path, data, head):
+        public_key, head_seq, head_hash = head
+        try:
+            message = decode_sign1(data)
+            payload = cbor2.loads(message.payload)
+            assert isinstance(payload, dict) and isinstance(payload.get("seq"), int)
+        except Exception:
+            self.fail(path, "record_undecodable")
+            return None
+        kid = sha256(public_key)
+        message.key = cose_key(public_key)
+        try:
+            signed = message.uhdr.get(KID) == kid and payload.get("kid") == kid and message.verify_signature()
+        except Exception:
+            signed = False
+        if not signed:
+            self.fail(path, "record_signature_invalid")
+            return None
+        if payload["seq"] != head_seq + 1 or payload.get("prev") != head_hash:
+            self.fail(path, "chain_broken")
+            return None
+        if payload.get("kind") == "key_rotation":
+            public_key = payload["new_key"]
+        return (public_key, payload["seq"], sha256(message.payload))
+
+    # 10. revisions
+    def revisions(self, manifest):
+        out = []
+        for i, inspection_id in enumerate(manifest["amendment_line"], start=1):
+            path = f"inspection/revisions/{i:02d}-{inspection_id}.json"
+            data = self.read(path)
+            if data is None:
+                continue
+            try:
+                revision = json.loads(data)
+                assert isinstance(revision, dict) and isinstance(revision.get("site"), dict)
+            except (ValueError, AssertionError):
+                self.fail(path, "inspection_invalid")
+                continue
+            if revision.get("id") != inspection_id:
+                self.fail(path, "inspection_mismatch")
+            else:
+                out.append(revision)
+        if not manifest["amendment_line"] or manifest["amendment_line"][-1] != manifest["inspection_id"]:
+            self.fail(MANIFEST, "manifest_invalid")
+        return out
+
+    # 11. records against the case
+    def against_case(self, manifest, records, revisions):
+        files = {f["path"]: f for f in manifest["files"]}
+        line = set(manifest["amendment_line"])
+        for (_, _), (entry, data) in sorted(records.items()):
+            try:
+                payload = cbor2.loads(decode_sign1(data).payload)
+            except Exception:
+                continue
+            kind = payload.get("kind")
+            if kind in ("capture", "import"):
+                media = payload["media"]
+                path = f"media/{media['sha256'].hex()}.{MEDIA_EXT.get(media['mime'], 'bin')}"
+                listed = files.get(path)
+                if listed is None:
+                    self.fail(entry["path"], "media_missing")
+                elif listed["sha256"] != media["sha256"].hex() or listed["size"] != media["size"]:
+                    self.fail(path, "media_mismatch")
+            if kind in ("capture", "import", "note"):
+                if (payload.get("context") or {}).get("inspection") not in line:
+                    self.fail(entry["path"], "record_outside_case")
+
+
+def verify(path: Path, key: bytes | None = None, key_id: bytes | None = None) -> dict:
+    verifier = Verifier(path, key, key_id)
+    verifier.run()
+    return {"ok": not verifier.failures, "failures": verifier.failures, "flags": verifier.flags}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case_file", type=Path)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--bureau-key", type=Path)
+    group.add_argument("--bureau-key-id")
+    args = parser.parse_args()
+    if args.bureau_key:
+        report = verify(args.case_file, key=bytes.fromhex(args.bureau_key.read_text().strip()))
+    else:
+        report = verify(args.case_file, key_id=bytes.fromhex(args.bureau_key_id))
+    print(json.dumps(report))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
