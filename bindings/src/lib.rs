@@ -1,6 +1,7 @@
 //! Fieldproof for Kotlin, Swift and Python: a thin uniffi layer over
 //! `fieldproof-core`. Conversions and error mapping only; the logic lives in core.
 
+mod case_file;
 mod error;
 mod evidence;
 mod inspection_store;

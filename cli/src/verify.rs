@@ -6,7 +6,6 @@
 use crate::output::{Failure, Output};
 use clap::{ArgGroup, Parser};
 use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven};
-use fieldproof_core::hex;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,28 +34,18 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn verify(args: &Args, out: &Output) -> Result<ExitCode, Failure> {
-    let key = match (&args.bureau_key, &args.bureau_key_id) {
-        (Some(file), _) => {
-            let bytes = std::fs::read(file).map_err(|e| {
-                Failure::new(
-                    "invalid_bureau_key",
-                    format!("cannot read {}: {e}", file.display()),
-                    3,
-                )
-            })?;
-            BureauKeyGiven::from_file_bytes(&bytes).ok_or_else(|| {
-                Failure::new(
-                    "invalid_bureau_key",
-                    "the key file does not hold a P-256 public key (SEC1, hex)",
-                    3,
-                )
-            })?
-        }
-        (None, Some(id)) => BureauKeyGiven::KeyId(hex::decode32(id.trim()).ok_or_else(|| {
-            Failure::new("invalid_bureau_key", "--bureau-key-id is 64 hex digits", 3)
+    let key_file = match &args.bureau_key {
+        Some(file) => Some(std::fs::read(file).map_err(|e| {
+            Failure::new(
+                "invalid_bureau_key",
+                format!("cannot read {}: {e}", file.display()),
+                3,
+            )
         })?),
-        (None, None) => unreachable!("clap requires one of the two"),
+        None => None,
     };
+    let key = BureauKeyGiven::from_either(key_file.as_deref(), args.bureau_key_id.as_deref())
+        .map_err(|e| Failure::new("invalid_bureau_key", e.to_string(), 3))?;
     let report = verify_case_file(&args.case_file, &key).map_err(|e| {
         let exit = if e.kind() == std::io::ErrorKind::NotFound {
             4

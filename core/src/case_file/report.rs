@@ -20,7 +20,7 @@ pub struct Finding {
 
 /// One signed record of the case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Item {
+pub struct CaseItem {
     pub file: String,
     pub kind: String,
     pub device_id: String,
@@ -38,7 +38,7 @@ pub struct Item {
 
 /// A device whose certificate signed records of the case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Signer {
+pub struct CaseSigner {
     pub device_id: String,
     pub officer_id: String,
     pub jurisdiction: String,
@@ -72,8 +72,8 @@ pub struct VerifyReport {
     /// Bureau time of the checkpoint every record is proven in (UTC ms).
     pub checkpoint_time_ms: Option<i64>,
     pub files_checked: u64,
-    pub items: Vec<Item>,
-    pub signers: Vec<Signer>,
+    pub items: Vec<CaseItem>,
+    pub signers: Vec<CaseSigner>,
     pub chains: Vec<ChainSpan>,
     pub failures: Vec<Finding>,
     pub flags: Vec<Finding>,

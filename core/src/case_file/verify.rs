@@ -5,7 +5,7 @@
 
 use super::archive::{CaseArchive, ReadFailure, Refusal};
 use super::format::{self, Manifest, OmittedRecord, RecordEntry};
-use super::report::{ChainSpan, Item, Signer, VerifyReport, LIMITS};
+use super::report::{CaseItem, CaseSigner, ChainSpan, VerifyReport, LIMITS};
 use crate::evidence::certificate::{verify_certificate, DeviceCertificate};
 use crate::evidence::chain::{judge, AuthenticRecord, ChainHead};
 use crate::evidence::cose::{self, MAX_SIGN1_BYTES};
@@ -39,6 +39,24 @@ pub enum BureauKeyGiven {
 }
 
 impl BureauKeyGiven {
+    /// The key as a verifier's caller gives it: exactly one of the key (its
+    /// file's bytes: SEC1 hex or raw) and the key id (64 hex digits).
+    pub fn from_either(key_file: Option<&[u8]>, key_id: Option<&str>) -> crate::Result<Self> {
+        let invalid = |reason| crate::Error::InvalidField {
+            field: "bureau_key",
+            reason,
+        };
+        match (key_file, key_id) {
+            (Some(bytes), None) => Self::from_file_bytes(bytes).ok_or(invalid(
+                "not a P-256 public key (SEC1, as hex or raw bytes)",
+            )),
+            (None, Some(id)) => hex::decode32(id.trim())
+                .map(BureauKeyGiven::KeyId)
+                .ok_or(invalid("a key id is 64 hex digits")),
+            _ => Err(invalid("give either the bureau key or its key id")),
+        }
+    }
+
     /// A key file's content: the SEC1 key as hex (as the bureau publishes it,
     /// `bureau-key.hex`) or raw (65 bytes).
     pub fn from_file_bytes(bytes: &[u8]) -> Option<Self> {
@@ -490,7 +508,7 @@ impl<'a> Verification<'a> {
                     head = None;
                 }
             }
-            self.report.signers.push(Signer {
+            self.report.signers.push(CaseSigner {
                 device_id: device.clone(),
                 officer_id: cert.officer_id.clone(),
                 jurisdiction: cert.jurisdiction.clone(),
@@ -592,7 +610,7 @@ impl<'a> Verification<'a> {
                 self.intact_files.contains(f) && !self.report.failures.iter().any(|x| &x.file == f)
             });
             let intact = files_intact && !self.report.failures.iter().any(|x| x.file == entry.path);
-            self.report.items.push(Item {
+            self.report.items.push(CaseItem {
                 file: entry.path.clone(),
                 kind: payload.event.kind().into(),
                 device_id: device.clone(),

@@ -32,6 +32,7 @@ class Bureau:
 
     def __init__(self, data: Path):
         self.binary = fieldproof_binary()
+        self.data = data
         env = dict(os.environ, FIELDPROOF_ADMIN_TOKEN=ADMIN_TOKEN)
         env.pop("FIELDPROOF_DATABASE_URL", None)
         self.process = subprocess.Popen(
