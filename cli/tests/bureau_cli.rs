@@ -422,6 +422,27 @@ fn first_start_token_admin_commands_enrollment_review_and_sigterm() {
         failure(&admin(&["inspections", "get", unknown, "--json"])),
         ("not_found".into(), 4)
     );
+    // A case file: written whole, or not at all.
+    let zip = dir.path().join("case.zip");
+    let zip_arg = zip.to_str().unwrap();
+    let written = &ok(&["inspections", "bundle", &id, "-o", zip_arg])[0];
+    assert_eq!(
+        written["bytes"].as_u64(),
+        Some(std::fs::metadata(&zip).unwrap().len())
+    );
+    let absent = dir.path().join("absent.zip");
+    assert_eq!(
+        failure(&admin(&[
+            "inspections",
+            "bundle",
+            unknown,
+            "-o",
+            absent.to_str().unwrap(),
+            "--json"
+        ])),
+        ("not_found".into(), 4)
+    );
+    assert!(!absent.exists());
     assert_eq!(
         failure(&admin(&[
             "inspections",

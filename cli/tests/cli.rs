@@ -368,6 +368,7 @@ fn demo_runs_the_scripted_scenario() {
         "synced",
         "reviewed",
         "pulled",
+        "case_file",
     ];
     assert_eq!(names, expected);
     assert_eq!(steps[8]["detail"]["thumbnail"], "ok");
@@ -412,6 +413,22 @@ fn demo_runs_the_scripted_scenario() {
     let receipts = &pulled["receipts"];
     assert_eq!(receipts["failures"], serde_json::json!([]));
     assert_eq!(receipts["receipts"].as_u64(), Some(3));
+
+    // The case leaves the system as a case file that verifies offline, again
+    // with the command the demo prints.
+    let case_file = &steps[15]["detail"];
+    assert_eq!(case_file["verified"], true, "{case_file}");
+    assert_eq!(case_file["records"].as_u64(), Some(3));
+    let again: Vec<String> = case_file["check_again"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    let again: Vec<&str> = again.iter().map(String::as_str).chain(["--json"]).collect();
+    let verified = ok(&again);
+    assert_eq!(verified[0]["ok"], true);
 }
 
 #[test]

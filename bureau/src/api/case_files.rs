@@ -7,7 +7,6 @@
 
 use super::{blocking, AdminAuth, ApiResult, ChannelBody, State};
 use crate::cases::case_file;
-use crate::custody_log::persisted::latest_checkpoint;
 use crate::parse_id;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State as Extract};
@@ -32,11 +31,7 @@ async fn bundle(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "inspection id")?;
-    let plan = blocking(&state, move |b| {
-        let checkpoint = latest_checkpoint(&b.db, &b.log, &b.key)?;
-        b.db.read(|tx| case_file::plan(tx, &id, &b.log, &checkpoint, &b.key, &b.photos))
-    })
-    .await?;
+    let plan = blocking(&state, move |b| case_file::plan_now(b, &id)).await?;
     let filename = format!("attachment; filename=\"case-{}.zip\"", plan.inspection_id());
     let (sender, receiver) = tokio::sync::mpsc::channel(CHANNEL_CHUNKS);
     let bureau = state.clone();

@@ -17,6 +17,8 @@
 //! sees an unbroken chain without reading another case's data.
 
 use super::inspections::{self, amended_by, RECORDS_OF_CASES, REFUSAL};
+use crate::bureau::Bureau;
+use crate::custody_log::persisted::latest_checkpoint;
 use crate::custody_log::{BureauKey, LogCache, SignedCheckpoint};
 use crate::error::{Error, Result};
 use crate::storage::{PhotoFiles, Tx, Value};
@@ -55,6 +57,22 @@ struct Row {
     signed: Vec<u8>,
     leaf_index: u64,
     payload: EvidencePayload,
+}
+
+/// The plan of inspection `id`'s case file against the bureau's latest
+/// checkpoint (signed now if the log has grown).
+pub fn plan_now(bureau: &Bureau, id: &str) -> Result<CasePlan> {
+    let checkpoint = latest_checkpoint(&bureau.db, &bureau.log, &bureau.key)?;
+    bureau.db.read(|tx| {
+        plan(
+            tx,
+            id,
+            &bureau.log,
+            &checkpoint,
+            &bureau.key,
+            &bureau.photos,
+        )
+    })
 }
 
 /// Reads what the case file of inspection `id` holds: its whole amendment line,

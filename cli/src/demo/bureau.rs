@@ -3,11 +3,14 @@
 //! folder) and the device's real sync engine over real HTTP; only the admin's part
 //! (issuing the code, reviewing, sending a task) is done by library calls.
 
+use fieldproof_bureau::bureau::PUBLIC_KEY_FILE;
+use fieldproof_bureau::cases::case_file;
 use fieldproof_bureau::cases::inspections::{get, review, Decision};
 use fieldproof_bureau::cases::tasks::{create, NewTask};
 use fieldproof_bureau::enrollment::{create_enrollment_code, find_or_create_officer, Role};
 use fieldproof_bureau::server::BackgroundServer;
 use fieldproof_bureau::Config;
+use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven};
 use fieldproof_core::store::Store;
 use fieldproof_core::sync::{HttpTransport, SyncEngine, SyncReport};
 use fieldproof_core::{Error, Result};
@@ -138,7 +141,41 @@ pub fn round_trip(
             "receipts": receipts,
         }),
     );
+    case_file(&bureau, original_id, step)?;
     bureau.server.stop();
+    Ok(())
+}
+
+/// The case taken out of the system, as for a court: the bureau writes its case
+/// file, and the offline verifier checks it with the bureau's public key only.
+fn case_file(
+    bureau: &EmbeddedBureau,
+    inspection_id: &str,
+    step: &dyn Fn(&str, Value),
+) -> Result<()> {
+    let path = bureau.data.join(format!("case-{inspection_id}.zip"));
+    let file = std::fs::File::create(&path)?;
+    let plan = case_file::plan_now(&bureau.server.bureau, inspection_id).map_err(bureau_error)?;
+    plan.write(std::io::BufWriter::new(file), &bureau.server.bureau.key)
+        .and_then(|mut w| Ok(std::io::Write::flush(&mut w)?))
+        .map_err(bureau_error)?;
+    let key_file = bureau.data.join(PUBLIC_KEY_FILE);
+    let key =
+        BureauKeyGiven::from_file_bytes(&std::fs::read(&key_file)?).ok_or(Error::InvalidField {
+            field: "bureau_key",
+            reason: "the bureau's key file is not a P-256 public key",
+        })?;
+    let report = verify_case_file(&path, &key)?;
+    step(
+        "case_file",
+        json!({
+            "file": path.display().to_string(),
+            "verified": report.ok,
+            "records": report.items.len(),
+            "failures": report.failures,
+            "check_again": format!("fieldproof verify {} --bureau-key {}", path.display(), key_file.display()),
+        }),
+    );
     Ok(())
 }
 
