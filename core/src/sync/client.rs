@@ -88,12 +88,7 @@ impl<'a> BureauClient<'a> {
     /// is followed only on the bureau's own origin (scheme, host and port): the
     /// token never goes to another host, nor over `http` to an `https` bureau.
     pub fn url(&self, target: &str) -> Result<String> {
-        let scheme = |s: &str| {
-            target
-                .get(..s.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(s))
-        };
-        if !(scheme("http://") || scheme("https://")) {
+        if !(has_scheme(target, "http://") || has_scheme(target, "https://")) {
             return Ok(format!(
                 "{}/{}",
                 self.base_url,
@@ -130,10 +125,7 @@ impl<'a> BureauClient<'a> {
             headers.push(header("Authorization", &format!("Bearer {token}")));
         }
         let url = self.url(target)?;
-        let https = url
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-        if self.tls_pin.is_some() && !https {
+        if self.tls_pin.is_some() && !has_scheme(&url, "https://") {
             return Err(Error::TlsRequired);
         }
         let request = HttpRequest {
@@ -215,6 +207,12 @@ pub(crate) fn refusal(response: &HttpResponse) -> Error {
         code,
         retry_after_ms,
     }
+}
+
+/// Whether `url` starts with `scheme` (`"https://"`), in any case.
+fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.get(..scheme.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
 }
 
 /// `scheme://host[:port]` of a URL: what a relative `Location` is resolved
