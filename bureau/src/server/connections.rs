@@ -16,8 +16,9 @@ use crate::api::ClientAddr;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -68,36 +69,43 @@ pub async fn serve_connections(
                 continue;
             }
         };
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ClientAddr(peer));
-            app.clone().oneshot(request)
-        });
+        let (app, http, watcher) = (app.clone(), http.clone(), graceful.watcher());
+        let (tls, handshake) = (limits.tls.clone(), limits.header_timeout);
         // A connection that ends badly (timeout, reset, failed handshake)
         // concerns only its client.
-        match limits.tls.clone() {
-            None => {
-                let connection =
-                    graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                    drop(slot);
-                });
-            }
-            Some(acceptor) => {
-                let (http, watcher) = (http.clone(), graceful.watcher());
-                let handshake = limits.header_timeout;
-                tokio::spawn(async move {
+        tokio::spawn(async move {
+            match tls {
+                None => serve_one(&http, watcher, stream, app, peer).await,
+                Some(acceptor) => {
                     let accepted = tokio::time::timeout(handshake, acceptor.accept(stream)).await;
                     if let Ok(Ok(stream)) = accepted {
-                        let connection = http.serve_connection(TokioIo::new(stream), service);
-                        let _ = watcher.watch(connection).await;
+                        serve_one(&http, watcher, stream, app, peer).await;
                     }
-                    drop(slot);
-                });
+                }
             }
-        }
+            drop(slot);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+/// Serves one connection (plain or TLS) until it ends or shutdown drains it;
+/// every request carries the client's address.
+async fn serve_one<I>(
+    http: &hyper::server::conn::http1::Builder,
+    watcher: Watcher,
+    io: I,
+    app: Router,
+    peer: SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ClientAddr(peer));
+        app.clone().oneshot(request)
+    });
+    let _ = watcher
+        .watch(http.serve_connection(TokioIo::new(io), service))
+        .await;
 }
