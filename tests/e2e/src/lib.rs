@@ -95,6 +95,11 @@ impl TestBureau {
         self.serving = Some(BackgroundServer::start(&self.config, listener).expect("bureau opens"));
     }
 
+    /// The running bureau's shared state, for work done in process.
+    pub fn bureau(&self) -> &fieldproof_bureau::Bureau {
+        &self.serving.as_ref().expect("the bureau is running").bureau
+    }
+
     /// The TLS pin enrollment codes carry, when the bureau serves HTTPS.
     pub fn tls_pin(&self) -> Option<String> {
         let serving = self.serving.as_ref()?;
