@@ -12,7 +12,7 @@
 //! | key           | type        | presence               | meaning |
 //! |---------------|-------------|------------------------|---------|
 //! | `version`     | uint        | always                 | format version, `1` |
-//! | `kind`        | text        | always                 | `capture`, `import`, `note`, `app_start`, `clock_jump`, `key_rotation`, `track_segment` |
+//! | `kind`        | text        | always                 | `capture`, `import`, `note`, `app_start`, `clock_jump`, `key_rotation`, `track_segment`, `acknowledgement` |
 //! | `kid`         | bstr (32)   | always                 | device key id: SHA-256 of the SEC1 public key |
 //! | `seq`         | uint        | always                 | per-device sequence number: first record 1, then +1 per record, at most 2^53 − 1 |
 //! | `prev`        | bstr (32)   | iff `seq` > 1          | SHA-256 of the previous record's payload bytes (this map's encoding, not the COSE envelope) |
@@ -22,10 +22,11 @@
 //! | `fix`         | map         | when there is a fix    | GNSS fix, see below |
 //! | `context`     | map         | when any is known      | `{inspection?: text, task?: text, officer?: text}` ids |
 //! | `checkpoint`  | map         | when one is held       | `{tree_size: uint, root: bstr(32)}`: latest bureau log checkpoint the device holds |
-//! | `media`       | map         | `capture`, `import`    | `{sha256: bstr(32), size: uint, mime: text, width?: uint, height?: uint}` of the exact original bytes |
+//! | `media`       | map         | `capture`, `import`, `acknowledgement` | `{sha256: bstr(32), size: uint, mime: text, width?: uint, height?: uint}` of the exact original bytes (for an acknowledgement: the signature image) |
 //! | `note`        | text        | `note`                 | the note text |
 //! | `clock_jump`  | map         | `clock_jump`           | `{prev_wall_ms: int, prev_mono_ms: uint}`: the clocks just before the jump (same boot as `mono`) |
 //! | `new_key`     | bstr (65)   | `key_rotation`         | SEC1 public key of the successor key, signed by the old key |
+//! | `acknowledgement` | map     | `acknowledgement`      | `{role: text, refused: bool, name?: text, inspection_sha256: bstr(32), revision: uint}`: who signed on site (`party`, `witness` or `officer`), whether the party refused (a witness then signs), the name if given, and the SHA-256 of the inspection's canonical content ([`crate::model::canonical`]) at that revision |
 //! | `segment`     | map         | `track_segment`        | `{track_id: text, index: uint, points_sha256: bstr(32), point_count: uint, first_time_ms: int, last_time_ms: int}` |
 //!
 //! `fix` = `{lat_e7: int, lon_e7: int, accuracy_mm?: uint, altitude_mm?: int,
@@ -78,9 +79,27 @@ pub enum Event {
     Note(String),
     AppStart,
     ClockJump(ClockJump),
-    KeyRotation { new_public_key: Vec<u8> },
+    KeyRotation {
+        new_public_key: Vec<u8>,
+    },
     TrackSegment(TrackSegment),
+    /// Someone on site signed the record of the inspection: the signature
+    /// image is the media, the rest says who and over which content.
+    Acknowledgement(Acknowledgement),
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub role: String,
+    pub refused: bool,
+    pub name: Option<String>,
+    pub inspection_sha256: [u8; 32],
+    pub revision: u64,
+    pub image: Media,
+}
+
+/// Who may sign an acknowledgement.
+pub const ACKNOWLEDGEMENT_ROLES: [&str; 3] = ["party", "witness", "officer"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
@@ -150,6 +169,7 @@ impl Event {
             Event::ClockJump(_) => "clock_jump",
             Event::KeyRotation { .. } => "key_rotation",
             Event::TrackSegment(_) => "track_segment",
+            Event::Acknowledgement(_) => "acknowledgement",
         }
     }
 
@@ -157,6 +177,7 @@ impl Event {
     pub fn media(&self) -> Option<&Media> {
         match self {
             Event::Capture(media) | Event::Import(media) => Some(media),
+            Event::Acknowledgement(ack) => Some(&ack.image),
             _ => None,
         }
     }
@@ -265,6 +286,12 @@ impl EvidencePayload {
             Event::TrackSegment(s) if s.first_time_ms > s.last_time_ms => {
                 Err(invalid_record("segment ends before it starts"))
             }
+            Event::Acknowledgement(a) if !ACKNOWLEDGEMENT_ROLES.contains(&a.role.as_str()) => Err(
+                invalid_record("acknowledgement role is party, witness or officer"),
+            ),
+            Event::Acknowledgement(_) if self.context.inspection_id.is_none() => {
+                Err(invalid_record("an acknowledgement names its inspection"))
+            }
             _ => Ok(()),
         }
     }
@@ -281,6 +308,10 @@ impl Event {
                 map.insert("new_key", new_public_key.as_slice())
             }
             Event::TrackSegment(segment) => map.insert("segment", segment.to_map()),
+            Event::Acknowledgement(ack) => {
+                map.insert("media", ack.image.to_map());
+                map.insert("acknowledgement", ack.to_map())
+            }
         };
     }
 
@@ -295,6 +326,10 @@ impl Event {
                 new_public_key: f.required("new_key", bytes)?,
             },
             "track_segment" => Event::TrackSegment(f.required_map("segment", TrackSegment::parse)?),
+            "acknowledgement" => {
+                let image = f.required_map("media", Media::parse)?;
+                f.required_map("acknowledgement", |a| Acknowledgement::parse(a, image))?
+            }
             _ => return Err(invalid_record("unknown record kind")),
         })
     }
@@ -444,6 +479,30 @@ impl TrackSegment {
     }
 }
 
+impl Acknowledgement {
+    fn to_map(&self) -> Map {
+        let mut map = Map::new();
+        map.insert("role", self.role.as_str());
+        map.insert("refused", self.refused);
+        insert_opt(&mut map, "name", self.name.as_deref());
+        map.insert("inspection_sha256", self.inspection_sha256.as_slice());
+        map.insert("revision", self.revision);
+        map
+    }
+
+    fn parse(f: &mut Fields, image: Media) -> Result<Event> {
+        let ack = Acknowledgement {
+            role: f.required("role", text)?,
+            refused: f.required("refused", boolean)?,
+            name: f.optional("name", text)?,
+            inspection_sha256: f.required("inspection_sha256", bytes32)?,
+            revision: f.required("revision", uint)?,
+            image,
+        };
+        Ok(Event::Acknowledgement(ack))
+    }
+}
+
 fn insert_opt<V: Into<Value>>(map: &mut Map, key: &str, value: Option<V>) {
     if let Some(value) = value {
         map.insert(key, value);
@@ -488,7 +547,7 @@ impl Fields {
     fn optional_map<T>(
         &mut self,
         key: &'static str,
-        parse: fn(&mut Fields) -> Result<T>,
+        parse: impl FnOnce(&mut Fields) -> Result<T>,
     ) -> Result<Option<T>> {
         let Some(value) = self.map.remove(key) else {
             return Ok(None);
@@ -502,7 +561,7 @@ impl Fields {
     fn required_map<T>(
         &mut self,
         key: &'static str,
-        parse: fn(&mut Fields) -> Result<T>,
+        parse: impl FnOnce(&mut Fields) -> Result<T>,
     ) -> Result<T> {
         self.optional_map(key, parse)?
             .ok_or_else(|| self.missing(key))
