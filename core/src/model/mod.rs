@@ -1,5 +1,7 @@
 //! Domain types: what an inspection is, independent of storage and FFI.
 
+pub mod acknowledgement;
+pub mod canonical;
 pub mod checklist;
 pub mod division;
 pub mod id;
