@@ -53,3 +53,64 @@ pub fn draft_fields(township: &str) -> DraftFields {
         responsible_party: None,
     }
 }
+
+/// A real PNG of a signature's strokes (240 × 80, greyscale, a wavy line),
+/// written by hand (stored deflate blocks) so tests need no image encoder.
+pub fn signature_png() -> Vec<u8> {
+    const WIDTH: usize = 240;
+    const HEIGHT: usize = 80;
+    let mut raw = Vec::with_capacity((WIDTH + 1) * HEIGHT);
+    for y in 0..HEIGHT {
+        raw.push(0); // filter: none
+        for x in 0..WIDTH {
+            let curve = 40.0 + 25.0 * ((x as f64) / 18.0).sin();
+            let ink = (y as f64 - curve).abs() < 2.5;
+            raw.push(if ink { 0 } else { 255 });
+        }
+    }
+    let mut zlib = vec![0x78, 0x01];
+    for (i, block) in raw.chunks(65_535).enumerate() {
+        let last = (i + 1) * 65_535 >= raw.len();
+        zlib.push(u8::from(last));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut header = Vec::new();
+    header.extend_from_slice(&(WIDTH as u32).to_be_bytes());
+    header.extend_from_slice(&(HEIGHT as u32).to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", header), (b"IDAT", zlib), (b"IEND", Vec::new())] {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = png.len();
+        png.extend_from_slice(kind);
+        png.extend_from_slice(&data);
+        let crc = crc32(&png[start..]);
+        png.extend_from_slice(&crc.to_be_bytes());
+    }
+    png
+}
+
+/// CRC-32 (ISO-HDLC, as PNG and zip use).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

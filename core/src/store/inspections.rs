@@ -123,6 +123,16 @@ pub fn mark_submitted(conn: &Connection, id: &str, ended_at_ms: i64, now_ms: i64
     Ok(())
 }
 
+/// Closes a draft's visit: its end time, if it has none yet.
+pub fn close_visit(conn: &Connection, id: &str, ended_at_ms: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE inspections SET ended_at_ms = ?2
+         WHERE id = ?1 AND status = 'draft' AND ended_at_ms IS NULL",
+    )?
+    .execute(params![id, ended_at_ms])?;
+    Ok(())
+}
+
 /// Names the officer of a draft (the enrolled one, at submission).
 pub fn set_officer(conn: &Connection, id: &str, officer_id: &str) -> Result<()> {
     conn.prepare_cached(

@@ -239,12 +239,10 @@ impl Store {
                 });
             }
             let now = now_ms();
+            close_for_signing(tx, &current, now)?;
             let ended = current
                 .ended_at_ms
                 .unwrap_or(now.max(current.started_at_ms));
-            if let Some(officer) = sync::enrolled_officer(tx)? {
-                inspections::set_officer(tx, &id, &officer)?;
-            }
             inspections::mark_submitted(tx, &id, ended, now)?;
             let submitted = self.load(tx, &id)?;
             let kind = match submitted.amends_id {
@@ -332,7 +330,7 @@ impl Store {
     }
 
     /// Loads an inspection with its answers in checklist order.
-    fn load(&self, conn: &Connection, id: &str) -> Result<Inspection> {
+    pub(in crate::store) fn load(&self, conn: &Connection, id: &str) -> Result<Inspection> {
         let mut inspection = inspections::load(conn, id)?;
         let template =
             self.template(conn, &inspection.checklist_id, inspection.checklist_version)?;
@@ -340,6 +338,24 @@ impl Store {
         inspection.answers.sort_by_key(|a| position(&a.item_id));
         Ok(inspection)
     }
+}
+
+/// What submitting settles in a draft, also settled when someone signs it on
+/// site (so that the content they sign is the content submitted): the end of
+/// the visit, if not set (never before its start), and the enrolled officer.
+pub(in crate::store) fn close_for_signing(
+    tx: &Connection,
+    draft: &Inspection,
+    now: i64,
+) -> Result<()> {
+    if draft.status != Status::Draft {
+        return Ok(());
+    }
+    inspections::close_visit(tx, &draft.id, now.max(draft.started_at_ms))?;
+    if let Some(officer) = sync::enrolled_officer(tx)? {
+        inspections::set_officer(tx, &draft.id, &officer)?;
+    }
+    Ok(())
 }
 
 /// Loads an inspection that must still be a draft.

@@ -1,6 +1,7 @@
 //! Photo evidence on the device: the capture path (shutter to safe), the device's
 //! signed record chain, previews made off the capture path, and verification.
 
+mod acknowledgement;
 mod chain;
 mod photos;
 mod previews;

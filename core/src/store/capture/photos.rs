@@ -12,6 +12,7 @@ use crate::evidence::track_seal::{degrees_e7, millimetres};
 use crate::geo::fix::Fix;
 use crate::hex;
 use crate::model::id::{new_id, parse_id};
+use crate::model::inspection::Inspection;
 use crate::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use crate::store::evidence as rows;
 use crate::store::{outbox, Store};
@@ -69,6 +70,27 @@ impl Store {
         fix: Option<Fix>,
         context: CaptureContext,
     ) -> Result<Photo> {
+        let capture_source = context.source;
+        self.take_into_evidence(source, fix, context, |media, _| {
+            Ok(match capture_source {
+                CaptureSource::Camera => Event::Capture(media),
+                CaptureSource::Import => Event::Import(media),
+            })
+        })
+    }
+
+    /// The capture path for any event about a stored file: `event` makes the
+    /// record's event from the file's [`Media`] and the inspection the context
+    /// names (loaded in the transaction that writes the record); an error from
+    /// it leaves nothing written but the content-addressed bytes, which the
+    /// next start-up scan reports.
+    pub(in crate::store) fn take_into_evidence(
+        &self,
+        source: PhotoSource,
+        fix: Option<Fix>,
+        context: CaptureContext,
+        event: impl FnOnce(Media, Option<&Inspection>) -> Result<Event>,
+    ) -> Result<Photo> {
         let inspection_id = context
             .inspection_id
             .as_deref()
@@ -111,7 +133,8 @@ impl Store {
 
         self.write(|tx| {
             let inspection = match &inspection_id {
-                Some(id) => Some(crate::store::inspections::load(tx, id)?),
+                // As the store shows and submits it: answers in checklist order.
+                Some(id) => Some(self.load(tx, id)?),
                 None => None,
             };
             let now = now_ms();
@@ -128,10 +151,7 @@ impl Store {
                 width: metadata.width,
                 height: metadata.height,
             };
-            let event = match context.source {
-                CaptureSource::Camera => Event::Capture(event_media),
-                CaptureSource::Import => Event::Import(event_media),
-            };
+            let event = event(event_media, inspection.as_ref())?;
             let record_context = Context {
                 inspection_id: inspection_id.clone(),
                 task_id: context
