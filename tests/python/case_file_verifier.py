@@ -364,7 +364,7 @@ class Verifier:
             except Exception:
                 continue
             kind = payload.get("kind")
-            if kind in ("capture", "import"):
+            if kind in ("capture", "import", "acknowledgement"):
                 media = payload["media"]
                 path = f"media/{media['sha256'].hex()}.{MEDIA_EXT.get(media['mime'], 'bin')}"
                 listed = files.get(path)
@@ -372,7 +372,7 @@ class Verifier:
                     self.fail(entry["path"], "media_missing")
                 elif listed["sha256"] != media["sha256"].hex() or listed["size"] != media["size"]:
                     self.fail(path, "media_mismatch")
-            if kind in ("capture", "import", "note"):
+            if kind in ("capture", "import", "note", "acknowledgement"):
                 if (payload.get("context") or {}).get("inspection") not in line:
                     self.fail(entry["path"], "record_outside_case")
 

@@ -12,10 +12,11 @@ use crate::evidence::cose::{self, MAX_SIGN1_BYTES};
 use crate::evidence::keys::key_id;
 use crate::evidence::merkle::{leaf_hash, verify_inclusion};
 use crate::evidence::receipt::SignedCheckpoint;
-use crate::evidence::record::{Event, EvidencePayload};
+use crate::evidence::record::{Acknowledgement, Event, EvidencePayload};
 use crate::geo::datum::LatLon;
 use crate::geo::geodesy::distance_m;
 use crate::hex;
+use crate::model::canonical::content_sha256;
 use crate::model::inspection::Inspection;
 use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -528,21 +529,29 @@ impl<'a> Verification<'a> {
     }
 
     /// The inspection revisions of the amendment line.
-    fn revisions(&mut self, manifest: &Manifest) -> Vec<Inspection> {
+    fn revisions(&mut self, manifest: &Manifest) -> Vec<Revision> {
         let mut revisions = Vec::new();
         for (i, id) in manifest.amendment_line.iter().enumerate() {
             let path = format::revision_path(i + 1, id);
             let Some(bytes) = self.read_json(&path) else {
                 continue;
             };
-            match serde_json::from_slice::<Inspection>(&bytes) {
-                Ok(inspection) if inspection.id == *id => revisions.push(inspection),
-                Ok(_) => self.report.fail(
+            let content = serde_json::from_slice(&bytes)
+                .ok()
+                .and_then(|v: serde_json::Value| content_sha256(&v));
+            match (serde_json::from_slice::<Inspection>(&bytes), content) {
+                (Ok(inspection), Some(content_sha256)) if inspection.id == *id => {
+                    revisions.push(Revision {
+                        inspection,
+                        content_sha256,
+                    })
+                }
+                (Ok(i), Some(_)) if i.id != *id => self.report.fail(
                     &path,
                     "inspection_mismatch",
                     "the revision is of another inspection",
                 ),
-                Err(_) => self.report.fail(
+                _ => self.report.fail(
                     &path,
                     "inspection_invalid",
                     "not an inspection as a device sends it",
@@ -565,7 +574,7 @@ impl<'a> Verification<'a> {
         &mut self,
         manifest: &Manifest,
         records: &BTreeMap<(String, u64), (RecordEntry, Vec<u8>)>,
-        revisions: &[Inspection],
+        revisions: &[Revision],
     ) {
         let files: HashMap<&str, _> = manifest
             .files
@@ -623,12 +632,11 @@ impl<'a> Verification<'a> {
         }
     }
 
-    fn flag_against_site(
-        &mut self,
-        path: &str,
-        payload: &EvidencePayload,
-        revisions: &[Inspection],
-    ) {
+    fn flag_against_site(&mut self, path: &str, payload: &EvidencePayload, revisions: &[Revision]) {
+        if let Event::Acknowledgement(ack) = &payload.event {
+            flag_acknowledgement(self.report, path, ack, revisions);
+        }
+        let revisions: Vec<&Inspection> = revisions.iter().map(|r| &r.inspection).collect();
         let Some(latest) = revisions.last() else {
             return;
         };
@@ -677,6 +685,36 @@ impl<'a> Verification<'a> {
     }
 }
 
+/// One inspection revision of the case file, with its canonical content hash.
+struct Revision {
+    inspection: Inspection,
+    content_sha256: [u8; 32],
+}
+
+/// An acknowledgement binds the content it was signed over: it holds for the
+/// case only if that is the latest revision's.
+fn flag_acknowledgement(
+    report: &mut VerifyReport,
+    path: &str,
+    ack: &Acknowledgement,
+    revisions: &[Revision],
+) {
+    if revisions
+        .last()
+        .is_some_and(|r| r.content_sha256 == ack.inspection_sha256)
+    {
+        return;
+    }
+    let detail = match revisions.iter().position(|r| r.content_sha256 == ack.inspection_sha256) {
+        Some(i) => format!(
+            "signed over revision {} of the amendment line; the inspection changed after it was signed",
+            i + 1
+        ),
+        None => "signed over content that matches no revision in the case file: the inspection changed after it was signed".into(),
+    };
+    report.flag(path, "acknowledgement_outdated", detail);
+}
+
 /// Where a run of a device's chain starts: at the record itself, on the key
 /// the bureau certified, trusting its `prev` (the records before it are not
 /// this case's and the log vouches for them).
@@ -702,10 +740,13 @@ fn authentic_payload(bytes: &[u8]) -> Option<AuthenticRecord> {
     })
 }
 
-/// Records about the scene must name the case; chain housekeeping (app
+/// Records about the scene must name the case (an acknowledgement too); chain housekeeping (app
 /// starts, clock jumps, key rotations) and patrol track segments need not.
 fn needs_case_context(event: &Event) -> bool {
-    matches!(event, Event::Capture(_) | Event::Import(_) | Event::Note(_))
+    matches!(
+        event,
+        Event::Capture(_) | Event::Import(_) | Event::Note(_) | Event::Acknowledgement(_)
+    )
 }
 
 fn chain_failure(code: &str) -> (&'static str, String) {
