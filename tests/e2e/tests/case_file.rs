@@ -7,6 +7,8 @@
 use fieldproof_core::case_file::format::{self, Manifest};
 use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven, VerifyReport};
 use fieldproof_core::evidence::keys::key_id;
+use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementInput, SignerRole};
+use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
 use fieldproof_e2e::{corpus, sync_until_done, Device, TestBureau, Wire};
 use serde_json::Value;
 use std::io::{Cursor, Read, Write};
@@ -64,7 +66,11 @@ fn key(bureau: &TestBureau) -> BureauKeyGiven {
 /// (tests/python/case_file_verifier.py, written from docs/evidence-bundle.md)
 /// reaches the same one with the same failures.
 fn verify(case: &Case, zip: &Path) -> VerifyReport {
-    let report = verify_case_file(zip, &key(&case.bureau)).unwrap();
+    verify_both(&case.bureau, zip)
+}
+
+fn verify_both(bureau: &TestBureau, zip: &Path) -> VerifyReport {
+    let report = verify_case_file(zip, &key(bureau)).unwrap();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../python/case_file_verifier.py"
@@ -73,7 +79,7 @@ fn verify(case: &Case, zip: &Path) -> VerifyReport {
         .arg(script)
         .arg(zip)
         .arg("--bureau-key")
-        .arg(case.bureau.public_key_file())
+        .arg(bureau.public_key_file())
         .output()
         .expect("python3 runs (scripts/install-test-deps installs what it needs)");
     let python: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
@@ -540,7 +546,7 @@ fn raw_zip(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
     let mut central = Vec::new();
     for (name, data, symlink) in entries {
         let offset = out.len() as u32;
-        let crc = crc32(data);
+        let crc = fieldproof_core::fixtures::crc32(data);
         let fixed = |buf: &mut Vec<u8>| {
             buf.extend_from_slice(&0u16.to_le_bytes()); // flags
             buf.extend_from_slice(&0u16.to_le_bytes()); // stored
@@ -580,17 +586,135 @@ fn raw_zip(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
     out
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
+fn signature(role: SignerRole, refused: bool) -> AcknowledgementInput {
+    AcknowledgementInput {
+        role,
+        name: Some("张三".into()),
+        refused,
+        image_png: fieldproof_core::fixtures::signature_png(),
     }
-    !crc
+}
+
+fn acknowledge(
+    device: &Device,
+    id: &str,
+    input: AcknowledgementInput,
+) -> fieldproof_core::Result<Acknowledgement> {
+    let context = CaptureContext {
+        source: CaptureSource::Camera,
+        inspection_id: None,
+        task_id: None,
+        officer_id: None,
+        monotonic_ms: None,
+        boot_id: None,
+        app_version: "e2e".into(),
+    };
+    device.store.acknowledge(id, input, None, context)
+}
+
+#[test]
+fn an_acknowledgement_binds_the_revision_it_was_signed_over() {
+    let bureau = TestBureau::start();
+    let device = Device::new();
+    device.enroll(&bureau);
+    let id = device.record_inspection("430121001", "望城区白箬铺镇光明村");
+    device.capture(&id, PHOTO_A1);
+    let ack = acknowledge(&device, &id, signature(SignerRole::Party, false)).unwrap();
+    assert_eq!((ack.revision, ack.role), (0, SignerRole::Party));
+    let now = serde_json::to_value(device.store.get_inspection(&id).unwrap()).unwrap();
+    let content = fieldproof_core::model::canonical::content_sha256(&now).unwrap();
+    assert_eq!(
+        ack.inspection_sha256,
+        fieldproof_core::hex::encode(&content)
+    );
+    let witness = acknowledge(&device, &id, signature(SignerRole::Witness, true)).unwrap();
+    assert!(witness.refused);
+    // Submitting changes the status, not the content the party signed.
+    device.store.submit(&id).unwrap();
+    let engine = device.engine(Wire::new());
+    sync_until_done(&engine, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("signed.zip");
+    assert_eq!(bureau.case_file(&id, &zip), 200);
+    let report = verify_both(&bureau, &zip);
+    assert!(report.ok, "{}", report.to_text());
+    let kinds: Vec<&str> = report.items.iter().map(|i| i.kind.as_str()).collect();
+    assert_eq!(kinds, ["capture", "acknowledgement", "acknowledgement"]);
+    let png = report.items[1].media.clone().unwrap();
+    assert_eq!(png, format!("media/{}.png", ack.image_sha256));
+    assert!(
+        report
+            .flags
+            .iter()
+            .all(|f| f.code != "acknowledgement_outdated"),
+        "{:?}",
+        report.flags
+    );
+
+    // Amended afterwards: the old acknowledgement does not carry over.
+    let amendment = device.store.amend(&id).unwrap().id;
+    device.store.submit(&amendment).unwrap();
+    sync_until_done(&engine, 10);
+    let zip = dir.path().join("amended.zip");
+    assert_eq!(bureau.case_file(&id, &zip), 200);
+    let report = verify_both(&bureau, &zip);
+    assert!(report.ok, "{}", report.to_text());
+    let outdated: Vec<&str> = report
+        .flags
+        .iter()
+        .filter(|f| f.code == "acknowledgement_outdated")
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert_eq!(outdated.len(), 2, "{:?}", report.flags);
+    assert!(outdated[0].contains("revision 1"), "{outdated:?}");
+}
+
+#[test]
+fn a_bad_acknowledgement_is_refused_and_stores_nothing() {
+    let device = Device::new();
+    let id = device.record_inspection("430121001", "望城区白箬铺镇光明村");
+    let records = || device.store.verify_evidence().unwrap().records;
+    let before = (records(), device.store.pending_outbox(100).unwrap().len());
+    let code =
+        |input: AcknowledgementInput, on: &str| acknowledge(&device, on, input).unwrap_err().code();
+    assert_eq!(
+        code(signature(SignerRole::Party, true), &id),
+        "invalid_field"
+    );
+    let jpeg = AcknowledgementInput {
+        image_png: std::fs::read(corpus(PHOTO_A1)).unwrap(),
+        ..signature(SignerRole::Party, false)
+    };
+    assert_eq!(code(jpeg, &id), "unsupported_media");
+    let text = AcknowledgementInput {
+        image_png: b"not an image".to_vec(),
+        ..signature(SignerRole::Party, false)
+    };
+    assert_eq!(code(text, &id), "unsupported_media");
+    let mut huge = fieldproof_core::fixtures::signature_png();
+    huge.resize(600 * 1024, 0);
+    let huge = AcknowledgementInput {
+        image_png: huge,
+        ..signature(SignerRole::Party, false)
+    };
+    assert_eq!(code(huge, &id), "media_too_large");
+    let long = AcknowledgementInput {
+        name: Some("张".repeat(51)),
+        ..signature(SignerRole::Party, false)
+    };
+    assert_eq!(code(long, &id), "text_too_long");
+    let unknown = "0191e7c4-0000-7000-8000-000000000000";
+    assert_eq!(
+        code(signature(SignerRole::Party, false), unknown),
+        "not_found"
+    );
+    assert_eq!(
+        code(signature(SignerRole::Party, false), "../etc"),
+        "invalid_id"
+    );
+    assert_eq!(
+        (records(), device.store.pending_outbox(100).unwrap().len()),
+        before
+    );
+    assert!(device.store.photos_of_inspection(&id).unwrap().is_empty());
 }
