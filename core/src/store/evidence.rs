@@ -188,8 +188,15 @@ fn photos_where(conn: &Connection, clause: &str, arg: &dyn rusqlite::ToSql) -> R
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The photos of an inspection; signature images of acknowledgements are kept
+/// and uploaded like photos but are not photos of the scene.
 pub fn photos_of_inspection(conn: &Connection, inspection_id: &str) -> Result<Vec<Photo>> {
-    photos_where(conn, "inspection_id = ?1", &inspection_id)
+    photos_where(
+        conn,
+        "inspection_id = ?1 AND record_seq NOT IN
+             (SELECT seq FROM evidence_records WHERE kind = 'acknowledgement')",
+        &inspection_id,
+    )
 }
 
 pub fn all_photos(conn: &Connection) -> Result<Vec<Photo>> {

@@ -629,6 +629,9 @@ fn an_acknowledgement_binds_the_revision_it_was_signed_over() {
     );
     let witness = acknowledge(&device, &id, signature(SignerRole::Witness, true)).unwrap();
     assert!(witness.refused);
+    // Kept and uploaded like photos, the signatures are not photos of the scene.
+    assert_eq!(device.store.photos_of_inspection(&id).unwrap().len(), 1);
+    assert_eq!(device.store.photo(&ack.photo_id).unwrap().mime, "image/png");
     // Submitting changes the status, not the content the party signed.
     device.store.submit(&id).unwrap();
     let engine = device.engine(Wire::new());
