@@ -57,6 +57,24 @@ impl Command {
     }
 }
 
+/// The capture context of evidence the CLI takes: this machine's clock since boot.
+pub fn cli_context(
+    source: CaptureSource,
+    inspection_id: Option<String>,
+    officer_id: Option<String>,
+) -> CaptureContext {
+    let (monotonic_ms, boot_id) = device_clock();
+    CaptureContext {
+        source,
+        inspection_id,
+        task_id: None,
+        officer_id,
+        monotonic_ms,
+        boot_id,
+        app_version: concat!("fieldproof-cli/", env!("CARGO_PKG_VERSION")).into(),
+    }
+}
+
 pub fn run(command: Command, out: &Output) -> Result<ExitCode> {
     match command {
         Command::Ingest {
@@ -67,19 +85,11 @@ pub fn run(command: Command, out: &Output) -> Result<ExitCode> {
             files,
         } => {
             let store = db.open()?;
-            let (monotonic_ms, boot_id) = device_clock();
-            let context = CaptureContext {
-                source: match source {
-                    Source::Camera => CaptureSource::Camera,
-                    Source::Import => CaptureSource::Import,
-                },
-                inspection_id: inspection,
-                task_id: None,
-                officer_id: officer,
-                monotonic_ms,
-                boot_id,
-                app_version: concat!("fieldproof-cli/", env!("CARGO_PKG_VERSION")).into(),
+            let source = match source {
+                Source::Camera => CaptureSource::Camera,
+                Source::Import => CaptureSource::Import,
             };
+            let context = cli_context(source, inspection, officer);
             let mut failed = false;
             for file in files {
                 let name = file.display().to_string();

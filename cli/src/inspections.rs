@@ -4,10 +4,12 @@ use crate::output::Output;
 use clap::{Args, Subcommand};
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::point::GeoPoint;
+use fieldproof_core::model::acknowledgement::{AcknowledgementInput, SignerRole};
 use fieldproof_core::model::checklist::Answer;
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, ResponsibleParty, Status,
 };
+use fieldproof_core::model::photo::CaptureSource;
 use fieldproof_core::store::Store;
 use fieldproof_core::time::now_ms;
 use fieldproof_core::{Error, Result};
@@ -78,6 +80,25 @@ pub enum Command {
         db: DbArgs,
         id: String,
     },
+    /// Record that someone on site signed the inspection as it stands: the
+    /// party, or a witness or officer when the party refuses (`--refused`).
+    Acknowledge {
+        #[command(flatten)]
+        db: DbArgs,
+        id: String,
+        /// party, witness or officer.
+        #[arg(long)]
+        role: String,
+        /// The signature strokes as a PNG (at most 512 KiB).
+        #[arg(long)]
+        image: PathBuf,
+        /// The signer's name, if given.
+        #[arg(long)]
+        name: Option<String>,
+        /// The party refused to sign (a witness or officer signs instead).
+        #[arg(long)]
+        refused: bool,
+    },
     /// Print one inspection in full.
     Show {
         #[command(flatten)]
@@ -102,6 +123,7 @@ impl Command {
             | Command::ClearAnswer { db, .. }
             | Command::Submit { db, .. }
             | Command::Amend { db, .. }
+            | Command::Acknowledge { db, .. }
             | Command::Show { db, .. }
             | Command::List { db, .. } => db.json,
         }
@@ -253,6 +275,33 @@ pub fn run(command: Command, out: &Output) -> Result<()> {
         }
         Command::Submit { db, id } => print_inspection(out, &db.open()?.submit(&id)?),
         Command::Amend { db, id } => print_inspection(out, &db.open()?.amend(&id)?),
+        Command::Acknowledge {
+            db,
+            id,
+            role,
+            image,
+            name,
+            refused,
+        } => {
+            let input = AcknowledgementInput {
+                role: SignerRole::parse(&role)?,
+                name,
+                refused,
+                image_png: std::fs::read(&image)?,
+            };
+            let context = crate::evidence::cli_context(CaptureSource::Camera, None, None);
+            let ack = db.open()?.acknowledge(&id, input, None, context)?;
+            out.print(&ack, || {
+                format!(
+                    "{} signed revision {} of {} (content {}), record {}",
+                    ack.role.as_str(),
+                    ack.revision,
+                    ack.inspection_id,
+                    ack.inspection_sha256,
+                    ack.record_seq
+                )
+            });
+        }
         Command::Show { db, id } => {
             let inspection = db.open()?.get_inspection(&id)?;
             out.print(&inspection, || {

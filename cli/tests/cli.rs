@@ -739,3 +739,77 @@ fn evidence_ingest_matches_exiftool_and_verify_catches_tampering() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("media_mismatch"), "{stdout}");
 }
+
+#[test]
+fn acknowledge_binds_the_inspection_as_it_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("device.db");
+    let db = db.to_str().unwrap();
+    let id = create(db, &[]);
+    let image = dir.path().join("sig.png");
+    std::fs::write(&image, fieldproof_core::fixtures::signature_png()).unwrap();
+    let image = image.to_str().unwrap();
+    let base = [
+        "inspections",
+        "acknowledge",
+        "--db",
+        db,
+        &id,
+        "--image",
+        image,
+    ];
+    let ack = &ok(&[&base[..], &["--role", "party", "--name", "张三", "--json"]].concat())[0];
+    assert_eq!(
+        (ack["role"].as_str(), ack["revision"].as_u64()),
+        (Some("party"), Some(0))
+    );
+    assert_eq!(ack["inspection_sha256"].as_str().unwrap().len(), 64);
+    assert!(
+        !ack.to_string().contains("张三"),
+        "the name is signed, not echoed: {ack}"
+    );
+    let witness = &ok(&[&base[..], &["--role", "witness", "--refused", "--json"]].concat())[0];
+    assert_eq!(witness["refused"], true);
+    // Signing settled the visit's end; the content signed stays the same.
+    assert_eq!(witness["inspection_sha256"], ack["inspection_sha256"]);
+
+    let refused_party = [&base[..], &["--role", "party", "--refused", "--json"]].concat();
+    assert_eq!(err(&refused_party), ("invalid_field".into(), 3));
+    assert_eq!(
+        err(&[&base[..], &["--role", "judge", "--json"]].concat()),
+        ("invalid_field".into(), 3)
+    );
+    let photo = [
+        "inspections",
+        "acknowledge",
+        "--db",
+        db,
+        &id,
+        "--role",
+        "party",
+        "--json",
+        "--image",
+    ];
+    let jpeg = corpus("photos").join("camera/nikon_coolpix_p6000_gps_DSCN0010.jpg");
+    assert_eq!(
+        err(&[&photo[..], &[jpeg.to_str().unwrap()]].concat()),
+        ("unsupported_media".into(), 3)
+    );
+    assert_eq!(
+        err(&[&photo[..], &["/nonexistent/sig.png"]].concat()),
+        ("io_error".into(), 6)
+    );
+    let unknown = [
+        "inspections",
+        "acknowledge",
+        "--db",
+        db,
+        "0191e7c4-0000-7000-8000-000000000000",
+        "--role",
+        "party",
+        "--image",
+        image,
+        "--json",
+    ];
+    assert_eq!(err(&unknown), ("not_found".into(), 4));
+}
