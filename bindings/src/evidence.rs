@@ -6,6 +6,7 @@ use crate::inspection_store::InspectionStore;
 use fieldproof_core::evidence::keys::Signer;
 use fieldproof_core::evidence::record::Event;
 use fieldproof_core::geo::fix::Fix;
+use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementInput};
 use fieldproof_core::model::photo::{CaptureContext, Photo};
 use fieldproof_core::model::verification::EvidenceReport;
 use fieldproof_core::store::{MediaScan, PhotoSource, PreviewReport};
@@ -85,6 +86,21 @@ impl InspectionStore {
             PhotoInput::Bytes { bytes } => PhotoSource::Bytes(bytes),
         };
         Ok(self.store().capture_photo(source, fix, context)?)
+    }
+
+    /// Records that someone on site signed the inspection as it stands: the
+    /// signature image (PNG of the strokes) is kept and uploaded like a photo,
+    /// and the record binds the inspection's content at this revision.
+    pub fn acknowledge(
+        &self,
+        inspection_id: String,
+        input: AcknowledgementInput,
+        fix: Option<Fix>,
+        context: CaptureContext,
+    ) -> Result<Acknowledgement> {
+        Ok(self
+            .store()
+            .acknowledge(&inspection_id, input, fix, context)?)
     }
 
     /// Records that the app started (call once per process start); returns the seq.

@@ -7,6 +7,7 @@ use fieldproof_core::geo::fix::Fix;
 use fieldproof_core::geo::jurisdiction::Placement;
 use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::geo::recorder::{SegmentStart, TrackFilter, Verdict};
+use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementInput, SignerRole};
 use fieldproof_core::model::checklist::{
     Answer, AnswerValue, ChecklistItem, ChecklistTemplate, ChoiceOption, ItemKind,
 };
@@ -585,4 +586,31 @@ pub struct Task {
     pub location: Option<TaskLocation>,
     pub due_ms: Option<i64>,
     pub created_ms: i64,
+}
+
+#[uniffi::remote(Enum)]
+pub enum SignerRole {
+    Party,
+    Witness,
+    Officer,
+}
+
+#[uniffi::remote(Record)]
+pub struct AcknowledgementInput {
+    pub role: SignerRole,
+    pub name: Option<String>,
+    pub refused: bool,
+    pub image_png: Vec<u8>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Acknowledgement {
+    pub inspection_id: String,
+    pub revision: u32,
+    pub inspection_sha256: String,
+    pub role: SignerRole,
+    pub refused: bool,
+    pub image_sha256: String,
+    pub photo_id: String,
+    pub record_seq: u64,
 }

@@ -208,8 +208,45 @@ private fun runEvidence(dir: File) {
     check(store.verifyEvidence().records == 5uL, "failed signing stored nothing")
 }
 
+/** A PNG of signature strokes, as a signing pad on the screen would give it. */
+private fun signaturePng(): ByteArray {
+    val image = java.awt.image.BufferedImage(240, 80, java.awt.image.BufferedImage.TYPE_BYTE_GRAY)
+    val pen = image.createGraphics()
+    pen.color = java.awt.Color.WHITE
+    pen.fillRect(0, 0, 240, 80)
+    pen.color = java.awt.Color.BLACK
+    pen.drawPolyline(intArrayOf(10, 60, 110, 160, 230), intArrayOf(60, 20, 55, 15, 50), 5)
+    pen.dispose()
+    val out = java.io.ByteArrayOutputStream()
+    javax.imageio.ImageIO.write(image, "png", out)
+    return out.toByteArray()
+}
+
+/** The party's acknowledgement on site, and a refusal signed by a witness. */
+private fun runAcknowledgement(dir: File) {
+    val store = InspectionStore.open(File(dir, "acknowledgement.db").path)
+    val inspection = store.createDraft("straw_burning", fields(), complete)
+    val png = signaturePng()
+    val ack = store.acknowledge(inspection.id, AcknowledgementInput(SignerRole.PARTY, "张三", false, png), null, context())
+    check(ack.role == SignerRole.PARTY && ack.revision == 0u && !ack.refused, "acknowledged: $ack")
+    check(ack.inspectionSha256.length == 64 && ack.recordSeq == 1uL, "binds the content hash in record 1")
+    val digest = java.security.MessageDigest.getInstance("SHA-256").digest(png)
+    check(ack.imageSha256 == digest.joinToString("") { "%02x".format(it) }, "the signature image as given")
+    check(store.photosOfInspection(inspection.id).isEmpty(), "a signature is not a photo of the scene")
+    val witness = store.acknowledge(inspection.id, AcknowledgementInput(SignerRole.WITNESS, null, true, png), null, context())
+    check(witness.refused && witness.inspectionSha256 == ack.inspectionSha256, "the refusal, over the same content")
+    expect<FieldproofException.InvalidInput>("invalid_field") {
+        store.acknowledge(inspection.id, AcknowledgementInput(SignerRole.PARTY, null, true, png), null, context())
+    }
+    expect<FieldproofException.InvalidInput>("unsupported_media") {
+        store.acknowledge(inspection.id, AcknowledgementInput(SignerRole.PARTY, null, false, "strokes".toByteArray()), null, context())
+    }
+    check(store.verifyEvidence().records == 2uL, "refusals stored nothing")
+}
+
 private fun run(dir: File) {
     runEvidence(dir)
+    runAcknowledgement(dir)
     runLocation(dir)
     runSync(dir)
     val store = InspectionStore.open(File(dir, "device.db").path)

@@ -93,3 +93,49 @@ def test_the_cli_verifier_exits_0_only_on_a_pass(case_file, bureau, tmp_path):
 
     missing = run(tmp_path / "absent.zip")
     assert missing.returncode == 4 and "cannot_read" in missing.stderr
+
+
+def signature_png() -> bytes:
+    """A PNG of signature strokes (240 x 80 greyscale), as a signing pad gives it."""
+    import math
+    import struct
+    import zlib
+
+    rows = b"".join(
+        b"\0" + bytes(0 if abs(y - (40 + 25 * math.sin(x / 18))) < 2.5 else 255 for x in range(240))
+        for y in range(80)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 240, 80, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_an_acknowledgement_travels_into_the_case_file(tmp_path, bureau):
+    from fieldproof_ffi import AcknowledgementInput, CaptureContext, CaptureSource, SignerRole
+
+    store = InspectionStore.open(str(tmp_path / "device.db"))
+    sync = BureauSync(store)
+    sync.enroll(bureau.url, bureau.enrollment_code(), bureau.tls_pin)
+    inspection_id, _ = field_work(store)
+    context = CaptureContext(source=CaptureSource.CAMERA, inspection_id=None, task_id=None, officer_id=None,
+                             monotonic_ms=None, boot_id=None, app_version="python-test")
+    png = signature_png()
+    ack = store.acknowledge(inspection_id, AcknowledgementInput(role=SignerRole.PARTY, name="张三", refused=False,
+                                                               image_png=png), None, context)
+    assert ack.role == SignerRole.PARTY and len(ack.inspection_sha256) == 64
+    with pytest.raises(FieldproofError.InvalidInput) as err:
+        store.acknowledge(inspection_id, AcknowledgementInput(role=SignerRole.PARTY, name=None, refused=True,
+                                                              image_png=png), None, context)
+    assert err.value.code == "invalid_field"
+    sync_until_done(sync)
+    path = tmp_path / "case.zip"
+    bureau.admin("inspections", "bundle", inspection_id, "-o", str(path))
+    report = verify_case_file(str(path), key_bytes(bureau), None)
+    assert report.ok, report.failures
+    acks = [item for item in report.items if item.kind == "acknowledgement"]
+    assert len(acks) == 1 and acks[0].media == f"media/{ack.image_sha256}.png" and acks[0].intact
+    # Acknowledged after submission: it binds the submitted content, so nothing is flagged.
+    assert all(f.code != "acknowledgement_outdated" for f in report.flags), report.flags
