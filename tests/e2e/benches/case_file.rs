@@ -7,6 +7,10 @@
 //!
 //!     cargo bench -p fieldproof-e2e --bench case_file [-- ROUNDS]
 //!
+//! The build is also timed over HTTP: `GET /v1/admin/inspections/{id}/bundle`
+//! streamed to a file by a client in the same process (so its peak counts the
+//! bureau's stream and the client together).
+//!
 //! Goals: verify ≤ 1.5 × sha256sum, build ≤ 2 × sha256sum, peak memory of
 //! either well under 64 MiB above the process's resting size. Peak memory is
 //! the rise of VmHWM (Linux: reset through /proc/self/clear_refs before each
@@ -58,6 +62,7 @@ fn main() {
     let (mut floor, mut ring_floor, mut build, mut verify) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut build_peak, mut verify_peak) = (0u64, 0u64);
+    let (mut download, mut download_peak) = (Vec::new(), 0u64);
     for _ in 0..rounds {
         floor.push(timed(|| sha256sum(&stored)).0);
         ring_floor.push(timed(|| hash_in_process(&stored)).0);
@@ -70,13 +75,21 @@ fn main() {
         });
         build.push(seconds);
         build_peak = build_peak.max(peak);
+        let ((), seconds, peak) = measured(|| {
+            assert_eq!(
+                bureau.case_file(&inspection, &dir.path().join("download.zip")),
+                200
+            );
+        });
+        download.push(seconds);
+        download_peak = download_peak.max(peak);
         let (report, seconds, peak) = measured(|| verify_case_file(&zip, &key).unwrap());
         assert!(report.ok, "{}", report.to_text());
         verify.push(seconds);
         verify_peak = verify_peak.max(peak);
     }
     let (floor, ring_floor) = (median(floor), median(ring_floor));
-    let (build, verify) = (median(build), median(verify));
+    let (build, verify, download) = (median(build), median(verify), median(download));
     let size = std::fs::metadata(&zip).unwrap().len();
     println!(
         "sha256sum (baseline): {:.3} s, {:.0} MB/s",
@@ -90,6 +103,12 @@ fn main() {
     );
     for (what, seconds, peak, goal) in [
         ("build ", build, build_peak, 2.0),
+        (
+            "build over HTTP (bureau streams, client writes; one process)",
+            download,
+            download_peak,
+            2.0,
+        ),
         ("verify", verify, verify_peak, 1.5),
     ] {
         println!(
