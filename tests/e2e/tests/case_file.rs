@@ -721,3 +721,79 @@ fn a_bad_acknowledgement_is_refused_and_stores_nothing() {
     );
     assert!(device.store.photos_of_inspection(&id).unwrap().is_empty());
 }
+
+#[test]
+fn what_a_reviewer_must_see_is_flagged_without_failing_the_file() {
+    use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
+    use fieldproof_core::geo::datum::Datum;
+    use fieldproof_core::geo::fix::Fix;
+    use fieldproof_core::model::inspection::DraftFields;
+    use fieldproof_core::store::PhotoSource;
+
+    let bureau = TestBureau::start();
+    let device = Device::new();
+    device.enroll(&bureau);
+    // A visit of ten minutes, long past; the photo is taken now, 5 km away, by
+    // a phone that says the position is mocked.
+    let started = 1_790_000_000_000;
+    let fields = DraftFields {
+        ended_at_ms: Some(started + 600_000),
+        started_at_ms: started,
+        ..draft_fields("430121001")
+    };
+    let id = device
+        .store
+        .create_draft("straw_burning", fields, &straw_burning_answers())
+        .unwrap()
+        .id;
+    let site = device.store.get_inspection(&id).unwrap().site;
+    let fix = Fix {
+        lat: site.lat + 0.045,
+        lon: site.lon,
+        datum: Datum::Wgs84,
+        accuracy_m: Some(5.0),
+        altitude_m: None,
+        speed_mps: None,
+        bearing_deg: None,
+        time_ms: fieldproof_core::time::now_ms(),
+        provider: "gps".into(),
+        mock: true,
+    };
+    let context = CaptureContext {
+        source: CaptureSource::Camera,
+        inspection_id: Some(id.clone()),
+        task_id: None,
+        officer_id: None,
+        monotonic_ms: None,
+        boot_id: None,
+        app_version: "e2e".into(),
+    };
+    device
+        .store
+        .capture_photo(PhotoSource::Path(corpus(PHOTO_A1)), Some(fix), context)
+        .unwrap();
+    device.store.submit(&id).unwrap();
+    sync_until_done(&device.engine(Wire::new()), 10);
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("flagged.zip");
+    assert_eq!(bureau.case_file(&id, &zip), 200);
+    let report = verify_both(&bureau, &zip);
+    assert!(report.ok, "flags are not failures: {}", report.to_text());
+    let mut flags: Vec<&str> = report.flags.iter().map(|f| f.code.as_str()).collect();
+    flags.sort();
+    assert_eq!(
+        flags,
+        ["far_from_site", "mock_location", "outside_time_window"]
+    );
+    let far = report
+        .flags
+        .iter()
+        .find(|f| f.code == "far_from_site")
+        .unwrap();
+    assert!(
+        far.detail.contains("500") || far.detail.contains(" m "),
+        "{}",
+        far.detail
+    );
+    assert!(report.to_text().contains("For the reviewer (3)"));
+}
