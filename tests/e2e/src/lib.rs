@@ -329,8 +329,8 @@ pub fn capture(store: &Store, inspection_id: &str, path: &Path) -> Photo {
         .unwrap()
 }
 
-/// The context of a camera capture about nothing in particular.
-fn camera_context() -> CaptureContext {
+/// The context of a camera capture about nothing in particular (tests set what they need).
+pub fn camera_context() -> CaptureContext {
     CaptureContext {
         source: CaptureSource::Camera,
         inspection_id: None,

@@ -8,8 +8,8 @@ use fieldproof_core::case_file::format::{self, Manifest};
 use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven, VerifyReport};
 use fieldproof_core::evidence::keys::key_id;
 use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementInput, SignerRole};
-use fieldproof_core::model::photo::{CaptureContext, CaptureSource};
-use fieldproof_e2e::{corpus, sync_until_done, Device, TestBureau, Wire};
+use fieldproof_core::model::photo::CaptureContext;
+use fieldproof_e2e::{camera_context, corpus, sync_until_done, Device, TestBureau, Wire};
 use serde_json::Value;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -600,16 +600,7 @@ fn acknowledge(
     id: &str,
     input: AcknowledgementInput,
 ) -> fieldproof_core::Result<Acknowledgement> {
-    let context = CaptureContext {
-        source: CaptureSource::Camera,
-        inspection_id: None,
-        task_id: None,
-        officer_id: None,
-        monotonic_ms: None,
-        boot_id: None,
-        app_version: "e2e".into(),
-    };
-    device.store.acknowledge(id, input, None, context)
+    device.store.acknowledge(id, input, None, camera_context())
 }
 
 #[test]
@@ -760,13 +751,8 @@ fn what_a_reviewer_must_see_is_flagged_without_failing_the_file() {
         mock: true,
     };
     let context = CaptureContext {
-        source: CaptureSource::Camera,
         inspection_id: Some(id.clone()),
-        task_id: None,
-        officer_id: None,
-        monotonic_ms: None,
-        boot_id: None,
-        app_version: "e2e".into(),
+        ..camera_context()
     };
     device
         .store
