@@ -355,7 +355,7 @@ impl<'a> Verification<'a> {
         let mut leaves = HashSet::new();
         let mut records = BTreeMap::new();
         for entry in &manifest.records {
-            if entry.path != format::record_path(&entry.device_id, entry.seq) {
+            if entry.seq == 0 || entry.path != format::record_path(&entry.device_id, entry.seq) {
                 self.report.fail(
                     &entry.path,
                     "record_misplaced",
@@ -470,7 +470,33 @@ impl<'a> Verification<'a> {
             let (mut present, mut skipped) = (0, 0);
             let failures_before = self.report.failures.len();
             let mut signed = 0;
-            for seq in first..=last {
+            // Only the seqs the case file names are walked (a hostile manifest
+            // may claim seqs 1 and 2^60); what lies between them is a gap.
+            let named: std::collections::BTreeSet<u64> = records
+                .range((device.clone(), first)..=(device.clone(), last))
+                .map(|((_, s), _)| *s)
+                .chain(
+                    omitted
+                        .range((device.clone(), first)..=(device.clone(), last))
+                        .map(|((_, s), _)| *s),
+                )
+                .collect();
+            let mut expected = first;
+            for seq in named {
+                if seq > expected {
+                    let missing = if seq - 1 == expected {
+                        format!("record {expected}")
+                    } else {
+                        format!("records {expected} to {}", seq - 1)
+                    };
+                    self.report.fail(
+                        format::MANIFEST,
+                        "chain_gap",
+                        format!("device {device} has no {missing} in the case file, neither copied nor named by hash"),
+                    );
+                    head = None;
+                }
+                expected = seq.saturating_add(1);
                 let key = (device.clone(), seq);
                 if let Some((entry, bytes)) = records.get(&key) {
                     present += 1;
@@ -500,13 +526,6 @@ impl<'a> Verification<'a> {
                         seq,
                         payload_sha256: Some(o.payload_sha256),
                     });
-                } else {
-                    self.report.fail(
-                        format::MANIFEST,
-                        "chain_gap",
-                        format!("device {device} has no record {seq} in the case file, neither copied nor named by hash"),
-                    );
-                    head = None;
                 }
             }
             self.report.signers.push(CaseSigner {
@@ -725,7 +744,7 @@ fn start_of(cert: &DeviceCertificate, bytes: &[u8], seq: u64) -> ChainHead {
         .and_then(|p| p.prev);
     ChainHead {
         public_key: cert.public_key.clone(),
-        seq: seq - 1,
+        seq: seq - 1, // listed seqs start at 1 (`records` refuses 0)
         payload_sha256: prev,
     }
 }

@@ -444,6 +444,39 @@ fn every_tampering_is_named() {
         &[("not_included", &manifest.records[0].path)],
     );
     assert_ne!(last.path, manifest.records[0].path);
+
+    // A manifest naming seqs far apart (or seq 0) is a gap, checked at once.
+    for (name, seq, expected) in [
+        ("far", 1u64 << 60, ["chain_gap", "not_included"]),
+        ("zero", 0, ["record_misplaced", "record_misplaced"]),
+    ] {
+        let device = manifest.records[0].device_id.clone();
+        let path = format::record_path(&device, seq);
+        let copy = path.clone();
+        check(
+            name,
+            tampered(&case, name, |all| {
+                let bytes = entry(all, &records[0]).clone();
+                all.push((copy.clone(), bytes.clone()));
+                resign(&case, all, |m| {
+                    let mut record = m["records"][0].clone();
+                    record["path"] = copy.as_str().into();
+                    record["seq"] = seq.into();
+                    record["leaf_index"] = 999.into();
+                    m["records"].as_array_mut().unwrap().push(record);
+                    let sha256 =
+                        fieldproof_core::hex::encode(&fieldproof_core::evidence::sha256(&bytes));
+                    m["files"].as_array_mut().unwrap().push(
+                        serde_json::json!({ "path": copy, "size": bytes.len(), "sha256": sha256 }),
+                    );
+                })
+            }),
+            &[
+                (expected[0], if seq == 0 { &path } else { format::MANIFEST }),
+                (expected[1], &path),
+            ],
+        );
+    }
 }
 
 #[test]
