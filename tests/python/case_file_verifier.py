@@ -40,6 +40,29 @@ MAX_ENTRIES, MAX_ENTRY, MAX_TOTAL, MAX_RATIO = 200_000, 4 << 30, 64 << 30, 200
 MANIFEST_FIELDS = {"format", "inspection_id", "amendment_line", "created_ms", "bureau_key_id",
                    "checkpoint", "files", "officers", "records", "omitted"}
 MEDIA_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
+FAR_FROM_SITE_M = 500.0
+TIME_WINDOW_SLACK_MS = 15 * 60 * 1000
+CONTENT_FIELDS = ("amends_id", "answers", "checklist_id", "checklist_version", "county_code", "ended_at_ms",
+                  "findings", "id", "matter", "officer_id", "responsible_party", "revision", "site",
+                  "started_at_ms", "task_id", "township_code")
+
+
+def content_sha256(inspection: dict) -> bytes:
+    """SHA-256 of an inspection's canonical content (docs/evidence-bundle.md)."""
+    kept = {k: inspection.get(k) for k in CONTENT_FIELDS}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return sha256(text.encode("utf-8"))
+
+
+def distance_m(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance on the mean sphere: within 0.5 % of the WGS-84
+    geodesic, which only matters metres from the 500 m threshold."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
 def sha256(data: bytes) -> bytes:
@@ -380,6 +403,30 @@ class Verifier:
             if kind in ("capture", "import", "note", "acknowledgement"):
                 if (payload.get("context") or {}).get("inspection") not in line:
                     self.fail(entry["path"], "record_outside_case")
+            self.flags_for(entry["path"], payload, revisions)
+
+    def flags_for(self, path, payload, revisions):
+        """What a reviewer must see; flags, not failures."""
+        if not revisions:
+            return
+        latest = revisions[-1]
+        if payload.get("kind") == "acknowledgement":
+            hashes = [content_sha256(r) for r in revisions]
+            if payload["acknowledgement"]["inspection_sha256"] != hashes[-1]:
+                self.flag(path, "acknowledgement_outdated")
+        fix = payload.get("fix")
+        if fix:
+            if fix.get("mock") is True:
+                self.flag(path, "mock_location")
+            site = latest["site"]
+            if distance_m(fix["lat_e7"] / 1e7, fix["lon_e7"] / 1e7, site["lat"], site["lon"]) > FAR_FROM_SITE_M:
+                self.flag(path, "far_from_site")
+        if payload.get("kind") in ("capture", "import", "acknowledgement"):
+            start = min(r["started_at_ms"] for r in revisions)
+            ends = [r["ended_at_ms"] for r in revisions if r.get("ended_at_ms") is not None]
+            wall = payload["wall_ms"]
+            if wall < start - TIME_WINDOW_SLACK_MS or (ends and wall > max(ends) + TIME_WINDOW_SLACK_MS):
+                self.flag(path, "outside_time_window")
 
 
 def verify(path: Path, key: bytes | None = None, key_id: bytes | None = None) -> dict:

@@ -88,27 +88,31 @@ fn verify_both(bureau: &TestBureau, zip: &Path) -> VerifyReport {
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    let mut theirs: Vec<(String, String)> = python["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["code"].as_str().unwrap().into(),
-                f["file"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    let mut ours = codes(&report);
-    for list in [&mut theirs, &mut ours] {
-        list.sort();
-        list.dedup();
-    }
+    // Failures and flags as sorted (code, file) sets, from either verifier.
+    let python_set = |list: &Value| {
+        let pairs = list.as_array().unwrap().iter().map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap().to_owned();
+            (text("code"), text("file"))
+        });
+        sorted_set(pairs.collect())
+    };
+    let rust_set = |list: &[fieldproof_core::case_file::Finding]| {
+        sorted_set(
+            list.iter()
+                .map(|f| (f.code.clone(), f.file.clone()))
+                .collect(),
+        )
+    };
+    let what = zip.display();
     assert_eq!(
-        ours,
-        theirs,
-        "Rust and Python disagree on {}",
-        zip.display()
+        rust_set(&report.failures),
+        python_set(&python["failures"]),
+        "Rust and Python disagree on {what}"
+    );
+    assert_eq!(
+        rust_set(&report.flags),
+        python_set(&python["flags"]),
+        "Rust and Python flag differently on {what}"
     );
     assert_eq!(python["ok"], report.ok);
     assert_eq!(output.status.success(), report.ok);
@@ -121,6 +125,12 @@ fn codes(report: &VerifyReport) -> Vec<(String, String)> {
         .iter()
         .map(|f| (f.code.clone(), f.file.clone()))
         .collect()
+}
+
+fn sorted_set(mut pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs.sort();
+    pairs.dedup();
+    pairs
 }
 
 /// Every entry of a zip, in order.
