@@ -8,7 +8,7 @@ use crate::custody_log::BureauKey;
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx};
 use crate::{now_ms, params, secrets};
-use fieldproof_core::evidence::keys::key_id;
+use fieldproof_core::evidence::keys::{key_id, signature_verifies};
 use fieldproof_core::hex;
 use fieldproof_core::wire::enrollment::possession_message;
 
@@ -181,11 +181,11 @@ fn issue_token(tx: &mut Tx, device_id: &str, now: i64, ttl_ms: i64) -> Result<(S
 
 /// The request's signature must be `public_key`'s over the challenge and the code.
 fn check_possession(public_key: &[u8], nonce: &[u8; 32], request: &EnrollRequest) -> Result<()> {
-    use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
     let signature = hex::decode(&request.signature).ok_or(Error::PossessionNotProven)?;
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
-        .verify(&possession_message(nonce, &request.code), &signature)
-        .map_err(|_| Error::PossessionNotProven)
+    let message = possession_message(nonce, &request.code);
+    signature_verifies(public_key, &message, &signature)
+        .then_some(())
+        .ok_or(Error::PossessionNotProven)
 }
 
 /// A SEC1 uncompressed P-256 point, checked to be on the curve: an ECDH agreement

@@ -9,7 +9,7 @@ use super::report::{CaseItem, CaseSigner, ChainSpan, VerifyReport, LIMITS};
 use crate::evidence::certificate::{verify_certificate, DeviceCertificate};
 use crate::evidence::chain::{judge, AuthenticRecord, ChainHead};
 use crate::evidence::cose::{self, MAX_SIGN1_BYTES};
-use crate::evidence::keys::key_id;
+use crate::evidence::keys::{key_id, signature_verifies};
 use crate::evidence::merkle::{leaf_hash, verify_inclusion};
 use crate::evidence::receipt::SignedCheckpoint;
 use crate::evidence::record::{Acknowledgement, Event, EvidencePayload};
@@ -18,7 +18,6 @@ use crate::geo::geodesy::distance_m;
 use crate::hex;
 use crate::model::canonical::content_sha256;
 use crate::model::inspection::Inspection;
-use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::Path;
@@ -221,10 +220,11 @@ impl<'a> Verification<'a> {
         let Some(signature) = self.read(format::MANIFEST_SIGNATURE, 1024) else {
             return;
         };
-        let valid = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, bureau_key)
-            .verify(&format::manifest_message(manifest_bytes), &signature)
-            .is_ok();
-        if !valid {
+        if !signature_verifies(
+            bureau_key,
+            &format::manifest_message(manifest_bytes),
+            &signature,
+        ) {
             self.report.fail(
                 format::MANIFEST_SIGNATURE,
                 "manifest_signature_invalid",

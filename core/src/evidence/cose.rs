@@ -16,9 +16,8 @@
 
 use super::cbor::{self, Map, Value};
 use super::invalid_record;
-use super::keys::{key_id, normalize_signature, Signer, SIGNATURE_LEN};
+use super::keys::{key_id, normalize_signature, signature_verifies, Signer, SIGNATURE_LEN};
 use crate::error::{Error, Result};
-use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 
 /// CBOR tag of a COSE_Sign1 message.
 pub const COSE_SIGN1_TAG: u64 = 18;
@@ -119,9 +118,11 @@ pub fn verify_sign1(sign1: &Sign1, public_key_sec1: &[u8]) -> Result<()> {
 }
 
 fn verify(message: &[u8], signature: &[u8], public_key_sec1: &[u8]) -> Result<()> {
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key_sec1)
-        .verify(message, signature)
-        .map_err(|_| Error::SignatureInvalid)
+    if signature_verifies(public_key_sec1, message, signature) {
+        Ok(())
+    } else {
+        Err(Error::SignatureInvalid)
+    }
 }
 
 fn protected_header() -> Vec<u8> {

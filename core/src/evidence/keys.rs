@@ -9,7 +9,10 @@ use super::sha256;
 use crate::error::{Error, Result};
 use crate::hex;
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use ring::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
@@ -39,6 +42,15 @@ pub trait Signer: Send + Sync {
 /// The device key id: SHA-256 of the SEC1 public key bytes.
 pub fn key_id(public_key: &[u8]) -> [u8; 32] {
     sha256(public_key)
+}
+
+/// Whether `signature` (raw r ‖ s) is an ECDSA P-256 / SHA-256 signature over
+/// `message` by the SEC1 public key: the one check behind records (COSE),
+/// checkpoints and case-file manifests.
+pub fn signature_verifies(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
+        .verify(message, signature)
+        .is_ok()
 }
 
 /// Converts a signer's output to raw r ‖ s.

@@ -7,9 +7,9 @@
 //! `time_ms` i64 BE (see the bureau's sync-api.md). Leaves are the exact signed
 //! record bytes, hashed as RFC 9162 §2.1 says.
 
+use super::keys::signature_verifies;
 use super::merkle::{leaf_hash, verify_inclusion};
 use crate::hex;
-use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Leads every signed checkpoint, so a bureau signature over a checkpoint can never
@@ -52,9 +52,7 @@ impl Checkpoint {
 /// Whether `signature` (raw r ‖ s) is the bureau's signature over `checkpoint`,
 /// given the bureau's SEC1 public key.
 pub fn verify_checkpoint(public_key: &[u8], checkpoint: &Checkpoint, signature: &[u8]) -> bool {
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
-        .verify(&checkpoint.to_bytes(), signature)
-        .is_ok()
+    signature_verifies(public_key, &checkpoint.to_bytes(), signature)
 }
 
 /// The bureau's signed statement "the custody log held `tree_size` records with
