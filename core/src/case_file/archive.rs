@@ -8,7 +8,6 @@
 //! an entry is read, reading stops at its declared size, so a lying header cannot
 //! make it longer.
 
-use crate::evidence::sha256;
 use ring::digest::{Context, SHA256};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -247,11 +246,6 @@ fn is_safe_name(name: &str) -> bool {
         && !name.contains(':')
         && !name.chars().any(char::is_control)
         && name.split('/').all(|part| !matches!(part, "" | "." | ".."))
-}
-
-/// SHA-256 of bytes already read, as a manifest entry names it.
-pub fn digest_of(bytes: &[u8]) -> (u64, [u8; 32]) {
-    (bytes.len() as u64, sha256(bytes))
 }
 
 #[cfg(test)]

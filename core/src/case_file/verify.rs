@@ -7,7 +7,7 @@ use super::archive::{CaseArchive, ReadFailure, Refusal};
 use super::format::{self, Manifest, OmittedRecord, RecordEntry};
 use super::report::{CaseItem, CaseSigner, ChainSpan, VerifyReport, LIMITS};
 use crate::evidence::certificate::{verify_certificate, DeviceCertificate};
-use crate::evidence::chain::{judge, AuthenticRecord, ChainHead};
+use crate::evidence::chain::{judge, ChainHead, FailureKind};
 use crate::evidence::cose::{self, MAX_SIGN1_BYTES};
 use crate::evidence::keys::{key_id, signature_verifies};
 use crate::evidence::merkle::{leaf_hash, verify_inclusion};
@@ -508,7 +508,7 @@ impl<'a> Verification<'a> {
                             head = Some(start.after(&record));
                         }
                         (_, Some(kind)) => {
-                            let (code, detail) = chain_failure(kind.code());
+                            let (code, detail) = chain_failure(kind);
                             self.report.fail(&entry.path, code, detail);
                             head = None;
                         }
@@ -601,10 +601,9 @@ impl<'a> Verification<'a> {
             .map(|f| (f.path.as_str(), f))
             .collect();
         for ((device, seq), (entry, bytes)) in records {
-            let Some(record) = authentic_payload(bytes) else {
+            let Some(payload) = decoded_payload(bytes) else {
                 continue; // named by the chain check
             };
-            let payload = &record.payload;
             let mut media_file = None;
             if let Some(media) = payload.event.media() {
                 let path = format::media_path(&media.sha256, &media.mime);
@@ -633,11 +632,11 @@ impl<'a> Verification<'a> {
                     "the record does not name an inspection of this case",
                 );
             }
-            self.flag_against_site(&entry.path, payload, revisions);
-            let files_intact = std::iter::once(&entry.path).chain(&media_file).all(|f| {
+            self.flag_against_site(&entry.path, &payload, revisions);
+            // Intact: the record and its media match the manifest and no check failed on either.
+            let intact = std::iter::once(&entry.path).chain(&media_file).all(|f| {
                 self.intact_files.contains(f) && !self.report.failures.iter().any(|x| &x.file == f)
             });
-            let intact = files_intact && !self.report.failures.iter().any(|x| x.file == entry.path);
             self.report.items.push(CaseItem {
                 file: entry.path.clone(),
                 kind: payload.event.kind().into(),
@@ -655,8 +654,7 @@ impl<'a> Verification<'a> {
         if let Event::Acknowledgement(ack) = &payload.event {
             flag_acknowledgement(self.report, path, ack, revisions);
         }
-        let revisions: Vec<&Inspection> = revisions.iter().map(|r| &r.inspection).collect();
-        let Some(latest) = revisions.last() else {
+        let Some(latest) = revisions.last().map(|r| &r.inspection) else {
             return;
         };
         if let Some(fix) = &payload.fix {
@@ -687,10 +685,13 @@ impl<'a> Verification<'a> {
         if payload.event.media().is_some() {
             let start = revisions
                 .iter()
-                .map(|r| r.started_at_ms)
+                .map(|r| r.inspection.started_at_ms)
                 .min()
                 .unwrap_or(latest.started_at_ms);
-            let end = revisions.iter().filter_map(|r| r.ended_at_ms).max();
+            let end = revisions
+                .iter()
+                .filter_map(|r| r.inspection.ended_at_ms)
+                .max();
             let before = payload.wall_ms < start - TIME_WINDOW_SLACK_MS;
             let after = end.is_some_and(|end| payload.wall_ms > end + TIME_WINDOW_SLACK_MS);
             if before || after {
@@ -738,25 +739,16 @@ fn flag_acknowledgement(
 /// the bureau certified, trusting its `prev` (the records before it are not
 /// this case's and the log vouches for them).
 fn start_of(cert: &DeviceCertificate, bytes: &[u8], seq: u64) -> ChainHead {
-    let prev = cose::parse_sign1(bytes)
-        .ok()
-        .and_then(|s| EvidencePayload::decode(&s.payload).ok())
-        .and_then(|p| p.prev);
     ChainHead {
         public_key: cert.public_key.clone(),
         seq: seq - 1, // listed seqs start at 1 (`records` refuses 0)
-        payload_sha256: prev,
+        payload_sha256: decoded_payload(bytes).and_then(|p| p.prev),
     }
 }
 
-/// The payload of a record, decoded (its signature is checked by the chain).
-fn authentic_payload(bytes: &[u8]) -> Option<AuthenticRecord> {
-    let sign1 = cose::parse_sign1(bytes).ok()?;
-    let payload = EvidencePayload::decode(&sign1.payload).ok()?;
-    Some(AuthenticRecord {
-        payload_sha256: crate::evidence::record::payload_digest(&sign1.payload),
-        payload,
-    })
+/// The payload of a record, decoded; its signature is the chain check's.
+fn decoded_payload(bytes: &[u8]) -> Option<EvidencePayload> {
+    EvidencePayload::decode(&cose::parse_sign1(bytes).ok()?.payload).ok()
 }
 
 /// Records about the scene must name the case (an acknowledgement too); chain housekeeping (app
@@ -768,17 +760,20 @@ fn needs_case_context(event: &Event) -> bool {
     )
 }
 
-fn chain_failure(code: &str) -> (&'static str, String) {
-    match code {
-        "wrong_key" | "bad_signature" => (
+fn chain_failure(kind: FailureKind) -> (&'static str, String) {
+    match kind {
+        FailureKind::WrongKey | FailureKind::BadSignature => (
             "record_signature_invalid",
             "not signed by the key the bureau certified for this device".into(),
         ),
-        "undecodable" => ("record_undecodable", "not an evidence record".into()),
-        "prev_mismatch" => (
+        FailureKind::Undecodable => ("record_undecodable", "not an evidence record".into()),
+        FailureKind::PrevMismatch => (
             "chain_broken",
             "does not link to the record before it".into(),
         ),
-        other => ("chain_broken", format!("chain check failed: {other}")),
+        other => (
+            "chain_broken",
+            format!("chain check failed: {}", other.code()),
+        ),
     }
 }
