@@ -2,9 +2,10 @@
 //! for legal review, a case transfer or a court (format: the core's
 //! [`fieldproof_core::case_file`], specified in `docs/evidence-bundle.md`).
 //!
-//! Two steps, so that no transaction stays open while bytes go out: [`plan`]
-//! reads, in one transaction, what the case file holds (small things in
-//! memory, photos by path), then [`CasePlan::write`] streams it as a zip to any
+//! Two steps, so that no transaction stays open while bytes go out:
+//! [`plan_now`] takes the checkpoint, then reads in one transaction what the
+//! case file holds (small things in memory, photos by path); then
+//! [`CasePlan::write`] streams it as a zip to any
 //! writer, photo by photo, hashing each file as it goes; the manifest and its
 //! signature come last. Memory stays at the plan plus one copy buffer,
 //! whatever the photos weigh.
@@ -78,7 +79,7 @@ pub fn plan_now(bureau: &Bureau, id: &str) -> Result<CasePlan> {
 /// Reads what the case file of inspection `id` holds: its whole amendment line,
 /// whichever revision `id` names. Proofs lead to `checkpoint`, which must cover
 /// every record read here (take it first, then plan).
-pub fn plan(
+fn plan(
     tx: &mut Tx,
     id: &str,
     log: &LogCache,
@@ -152,11 +153,9 @@ pub fn plan(
         });
         files.push((path, Content::Bytes(row.signed.clone())));
         if let Some(m) = row.payload.event.media() {
-            if photos.photo_path(&m.sha256).exists() && has_photo(tx, &m.sha256)? {
-                media.insert(
-                    format::media_path(&m.sha256, &m.mime),
-                    photos.photo_path(&m.sha256),
-                );
+            let stored = photos.photo_path(&m.sha256);
+            if stored.exists() && has_photo(tx, &m.sha256)? {
+                media.insert(format::media_path(&m.sha256, &m.mime), stored);
             }
         }
     }
@@ -168,16 +167,15 @@ pub fn plan(
     let mut omitted = Vec::new();
     let mut officers: BTreeMap<String, CaseOfficer> = BTreeMap::new();
     for device in &devices {
-        let seqs = rows
-            .iter()
-            .filter(|r| &r.device_id == device)
-            .map(|r| r.seq);
-        let (first, last) = (seqs.clone().min().unwrap_or(0), seqs.max().unwrap_or(0));
         let held: BTreeSet<u64> = rows
             .iter()
             .filter(|r| &r.device_id == device)
             .map(|r| r.seq)
             .collect();
+        let (first, last) = (
+            held.first().copied().unwrap_or(0),
+            held.last().copied().unwrap_or(0),
+        );
         for o in omitted_between(tx, device, first, last)? {
             if !held.contains(&o.seq) {
                 omitted.push(OmittedRecord {
