@@ -754,6 +754,38 @@ fn a_bad_acknowledgement_is_refused_and_stores_nothing() {
         before
     );
     assert!(device.store.photos_of_inspection(&id).unwrap().is_empty());
+
+    // A keystore that fails to sign: nothing recorded, and the draft is not
+    // settled either (its end stays open).
+    struct Locked(Vec<u8>);
+    impl fieldproof_core::evidence::keys::Signer for Locked {
+        fn public_key(&self) -> Vec<u8> {
+            self.0.clone()
+        }
+        fn sign(&self, _: &[u8]) -> fieldproof_core::Result<Vec<u8>> {
+            Err(fieldproof_core::Error::KeyUnavailable {
+                reason: "keystore locked".into(),
+            })
+        }
+    }
+    let key = fieldproof_core::evidence::keys::SoftwareKey::load_or_create(
+        &device.dir.path().join("other.p8"),
+    )
+    .unwrap();
+    let public_key = fieldproof_core::evidence::keys::Signer::public_key(&key);
+    device
+        .store
+        .use_platform_signer(std::sync::Arc::new(Locked(public_key)))
+        .unwrap();
+    assert_eq!(
+        code(signature(SignerRole::Party, false), &id),
+        "key_unavailable"
+    );
+    assert_eq!(device.store.get_inspection(&id).unwrap().ended_at_ms, None);
+    assert_eq!(
+        (records(), device.store.pending_outbox(100).unwrap().len()),
+        before
+    );
 }
 
 #[test]

@@ -57,10 +57,7 @@ impl Store {
             return Err(Error::UnsupportedMedia);
         }
         // Before the image is stored: an unknown inspection leaves nothing behind.
-        let current = self.get_inspection(inspection_id)?;
-        // A draft is settled as submitting would settle it, so what is signed
-        // is what the bureau receives.
-        self.write(|tx| close_for_signing(tx, &current, now_ms()))?;
+        self.get_inspection(inspection_id)?;
         let context = CaptureContext {
             source: CaptureSource::Camera,
             inspection_id: Some(inspection_id.to_owned()),
@@ -72,11 +69,16 @@ impl Store {
             PhotoSource::Bytes(input.image_png),
             fix,
             context,
-            |image, inspection| {
+            |tx, image, inspection| {
                 let inspection = inspection.ok_or(Error::NotFound {
                     what: "inspection",
                     id: inspection_id.to_owned(),
                 })?;
+                // A draft is settled as submitting would settle it, in the
+                // record's own transaction, so what is signed is what the
+                // bureau receives and a failed signature settles nothing.
+                close_for_signing(tx, inspection, now_ms())?;
+                let inspection = &self.load(tx, &inspection.id)?;
                 let value = serde_json::to_value(inspection).map_err(|_| Error::DatabaseCorrupt)?;
                 let sha256 = content_sha256(&value).ok_or(Error::DatabaseCorrupt)?;
                 bound = Some((inspection.revision, sha256));

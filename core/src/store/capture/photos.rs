@@ -18,6 +18,7 @@ use crate::store::evidence as rows;
 use crate::store::{outbox, Store};
 use crate::time::now_ms;
 use crate::wire::ops::{OpKind, PhotoUploadPayload};
+use rusqlite::Connection;
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::PathBuf;
@@ -71,7 +72,7 @@ impl Store {
         context: CaptureContext,
     ) -> Result<Photo> {
         let capture_source = context.source;
-        self.take_into_evidence(source, fix, context, |media, _| {
+        self.take_into_evidence(source, fix, context, |_, media, _| {
             Ok(match capture_source {
                 CaptureSource::Camera => Event::Capture(media),
                 CaptureSource::Import => Event::Import(media),
@@ -81,15 +82,15 @@ impl Store {
 
     /// The capture path for any event about a stored file: `event` makes the
     /// record's event from the file's [`Media`] and the inspection the context
-    /// names (loaded in the transaction that writes the record); an error from
-    /// it leaves nothing written but the content-addressed bytes, which the
-    /// next start-up scan reports.
+    /// names, inside the transaction that writes the record (which it may also
+    /// write in); an error from it rolls that back and leaves only the
+    /// content-addressed bytes, which the next start-up scan reports.
     pub(in crate::store) fn take_into_evidence(
         &self,
         source: PhotoSource,
         fix: Option<Fix>,
         context: CaptureContext,
-        event: impl FnOnce(Media, Option<&Inspection>) -> Result<Event>,
+        event: impl FnOnce(&Connection, Media, Option<&Inspection>) -> Result<Event>,
     ) -> Result<Photo> {
         let inspection_id = context
             .inspection_id
@@ -151,7 +152,7 @@ impl Store {
                 width: metadata.width,
                 height: metadata.height,
             };
-            let event = event(event_media, inspection.as_ref())?;
+            let event = event(tx, event_media, inspection.as_ref())?;
             let record_context = Context {
                 inspection_id: inspection_id.clone(),
                 task_id: context
