@@ -113,13 +113,13 @@ pub fn set_site_jurisdiction(
     Ok(())
 }
 
-pub fn mark_submitted(conn: &Connection, id: &str, ended_at_ms: i64, now_ms: i64) -> Result<()> {
+/// Freezes a draft as submitted; its end of visit was settled before (`close_for_signing`).
+pub fn mark_submitted(conn: &Connection, id: &str, now_ms: i64) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE inspections SET status = 'submitted', ended_at_ms = ?2, submitted_at_ms = ?3,
-             updated_at_ms = ?3
+        "UPDATE inspections SET status = 'submitted', submitted_at_ms = ?2, updated_at_ms = ?2
          WHERE id = ?1 AND status = 'draft'",
     )?
-    .execute(params![id, ended_at_ms, now_ms])?;
+    .execute(params![id, now_ms])?;
     Ok(())
 }
 

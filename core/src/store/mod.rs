@@ -239,11 +239,9 @@ impl Store {
                 });
             }
             let now = now_ms();
+            // Settles the end of the visit and the officer, as signing on site does.
             close_for_signing(tx, &current, now)?;
-            let ended = current
-                .ended_at_ms
-                .unwrap_or(now.max(current.started_at_ms));
-            inspections::mark_submitted(tx, &id, ended, now)?;
+            inspections::mark_submitted(tx, &id, now)?;
             let submitted = self.load(tx, &id)?;
             let kind = match submitted.amends_id {
                 Some(_) => OpKind::InspectionAmend,
