@@ -12,6 +12,7 @@
 //! The format is specified in `docs/evidence-bundle.md`.
 
 pub mod archive;
+pub mod consistency;
 pub mod format;
 pub mod report;
 pub mod verify;

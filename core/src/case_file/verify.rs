@@ -4,6 +4,7 @@
 //! ("Verifying"), in its order.
 
 use super::archive::{CaseArchive, ReadFailure, Refusal};
+use super::consistency::{self, Revision};
 use super::format::{self, Manifest, OmittedRecord, RecordEntry};
 use super::report::{CaseItem, CaseSigner, ChainSpan, VerifyReport, LIMITS};
 use crate::evidence::certificate::{verify_certificate, DeviceCertificate};
@@ -12,22 +13,14 @@ use crate::evidence::cose::{self, MAX_SIGN1_BYTES};
 use crate::evidence::keys::{key_id, signature_verifies};
 use crate::evidence::merkle::{leaf_hash, verify_inclusion};
 use crate::evidence::receipt::SignedCheckpoint;
-use crate::evidence::record::{Acknowledgement, Event, EvidencePayload};
-use crate::geo::datum::LatLon;
-use crate::geo::geodesy::distance_m;
+use crate::evidence::record::{Event, EvidencePayload};
 use crate::hex;
-use crate::model::canonical::content_sha256;
-use crate::model::inspection::Inspection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::Path;
 
 /// The largest JSON file of a case file (the manifest of thousands of records).
 const MAX_JSON_BYTES: u64 = 64 << 20;
-/// A capture this far from the site is flagged.
-pub const FAR_FROM_SITE_M: f64 = 500.0;
-/// A capture this long before the start or after the end is flagged.
-pub const TIME_WINDOW_SLACK_MS: i64 = 15 * 60 * 1000;
 
 /// The bureau key, as the person verifying was given it out of band.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -555,17 +548,9 @@ impl<'a> Verification<'a> {
             let Some(bytes) = self.read_json(&path) else {
                 continue;
             };
-            let content = serde_json::from_slice(&bytes)
-                .ok()
-                .and_then(|v: serde_json::Value| content_sha256(&v));
-            match (serde_json::from_slice::<Inspection>(&bytes), content) {
-                (Ok(inspection), Some(content_sha256)) if inspection.id == *id => {
-                    revisions.push(Revision {
-                        inspection,
-                        content_sha256,
-                    })
-                }
-                (Ok(i), Some(_)) if i.id != *id => self.report.fail(
+            match Revision::from_json(&bytes) {
+                Some(revision) if revision.inspection.id == *id => revisions.push(revision),
+                Some(_) => self.report.fail(
                     &path,
                     "inspection_mismatch",
                     "the revision is of another inspection",
@@ -651,88 +636,10 @@ impl<'a> Verification<'a> {
     }
 
     fn flag_against_site(&mut self, path: &str, payload: &EvidencePayload, revisions: &[Revision]) {
-        if let Event::Acknowledgement(ack) = &payload.event {
-            flag_acknowledgement(self.report, path, ack, revisions);
-        }
-        let Some(latest) = revisions.last().map(|r| &r.inspection) else {
-            return;
-        };
-        if let Some(fix) = &payload.fix {
-            if fix.mock == Some(true) {
-                self.report.flag(
-                    path,
-                    "mock_location",
-                    "the phone flagged the position as mocked",
-                );
-            }
-            let at = LatLon {
-                lat: f64::from(fix.lat_e7) / 1e7,
-                lon: f64::from(fix.lon_e7) / 1e7,
-            };
-            let site = LatLon {
-                lat: latest.site.lat,
-                lon: latest.site.lon,
-            };
-            let distance = distance_m(at, site);
-            if distance > FAR_FROM_SITE_M {
-                self.report.flag(
-                    path,
-                    "far_from_site",
-                    format!("recorded {distance:.0} m from the inspection site"),
-                );
-            }
-        }
-        if payload.event.media().is_some() {
-            let start = revisions
-                .iter()
-                .map(|r| r.inspection.started_at_ms)
-                .min()
-                .unwrap_or(latest.started_at_ms);
-            let end = revisions
-                .iter()
-                .filter_map(|r| r.inspection.ended_at_ms)
-                .max();
-            let before = payload.wall_ms < start - TIME_WINDOW_SLACK_MS;
-            let after = end.is_some_and(|end| payload.wall_ms > end + TIME_WINDOW_SLACK_MS);
-            if before || after {
-                self.report.flag(
-                    path,
-                    "outside_time_window",
-                    "captured outside the inspection's time window (device clock)",
-                );
-            }
+        for flag in consistency::flags(payload, revisions) {
+            self.report.flag(path, flag.code, flag.detail);
         }
     }
-}
-
-/// One inspection revision of the case file, with its canonical content hash.
-struct Revision {
-    inspection: Inspection,
-    content_sha256: [u8; 32],
-}
-
-/// An acknowledgement binds the content it was signed over: it holds for the
-/// case only if that is the latest revision's.
-fn flag_acknowledgement(
-    report: &mut VerifyReport,
-    path: &str,
-    ack: &Acknowledgement,
-    revisions: &[Revision],
-) {
-    if revisions
-        .last()
-        .is_some_and(|r| r.content_sha256 == ack.inspection_sha256)
-    {
-        return;
-    }
-    let detail = match revisions.iter().position(|r| r.content_sha256 == ack.inspection_sha256) {
-        Some(i) => format!(
-            "signed over revision {} of the amendment line; the inspection changed after it was signed",
-            i + 1
-        ),
-        None => "signed over content that matches no revision in the case file: the inspection changed after it was signed".into(),
-    };
-    report.flag(path, "acknowledgement_outdated", detail);
 }
 
 /// Where a run of a device's chain starts: at the record itself, on the key

@@ -56,6 +56,8 @@ pub struct Thumbnail {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    /// One channel (a greyscale source) rather than RGB.
+    pub gray: bool,
 }
 
 /// Why no thumbnail could be made. Messages hold no image content.
@@ -420,6 +422,7 @@ fn encode(image: &Image) -> Result<Thumbnail, ThumbnailError> {
         jpeg,
         width: width.into(),
         height: height.into(),
+        gray: image.channels == 1,
     })
 }
 
