@@ -10,7 +10,7 @@ use crate::storage::{Database, PhotoFiles};
 use crate::tls::TlsIdentity;
 use fieldproof_core::private_files;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const DATABASE_FILE: &str = "bureau.sqlite3";
@@ -29,6 +29,9 @@ pub struct Bureau {
     pub rate_limits: RateLimits,
     /// The HTTPS identity, when the bureau serves TLS.
     pub tls: Option<TlsIdentity>,
+    /// The font case files' `report.pdf` is set in; `None` when none was
+    /// found (case files are then refused with `report_font_missing`).
+    pub report_font: Option<PathBuf>,
     admin_token_sha256: [u8; 32],
 }
 
@@ -68,6 +71,7 @@ impl Bureau {
             .as_ref()
             .map(|settings| TlsIdentity::load(settings, dir))
             .transpose()?;
+        let report_font = report_font(config.report_font.as_deref());
         let log = LogCache::default();
         log.refresh(&db)?;
         let bureau = Self {
@@ -82,6 +86,7 @@ impl Bureau {
                 config.limits.device_requests_per_minute,
             ),
             tls,
+            report_font,
             admin_token_sha256,
         };
         Ok((bureau, FirstStart { admin_token }))
@@ -91,6 +96,33 @@ impl Bureau {
     pub fn is_admin_token(&self, token: &str) -> bool {
         secrets::same(&secrets::sha256(token.as_bytes()), &self.admin_token_sha256)
     }
+}
+
+/// Where Debian's packages put CJK fonts that read Simplified Chinese, best first.
+const REPORT_FONTS: &[&str] = &[
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+];
+
+/// The configured report font (checked to exist by [`Config::validate`]);
+/// else the first installed of [`REPORT_FONTS`], else none (said once at
+/// start, and on each refusal).
+fn report_font(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = configured {
+        return Some(path.to_owned());
+    }
+    let found = REPORT_FONTS.iter().map(PathBuf::from).find(|p| p.is_file());
+    if found.is_none() {
+        tracing::warn!(
+            code = Error::ReportFontMissing.code(),
+            message = %Error::ReportFontMissing,
+            "case files cannot be written"
+        );
+    }
+    found
 }
 
 fn publish_public_key(dir: &Path, key: &BureauKey) -> Result<()> {

@@ -24,6 +24,10 @@ pub struct Config {
     /// Serve plain HTTP on a non-loopback address: only behind a proxy that
     /// terminates TLS on the same machine or network segment.
     pub allow_plain_http: bool,
+    /// The CJK font (TrueType/OpenType, or a collection) case files'
+    /// `report.pdf` embeds a subset of. Unset: the first found of Debian's
+    /// fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-droid-fallback.
+    pub report_font: Option<PathBuf>,
     pub limits: Limits,
 }
 
@@ -87,6 +91,7 @@ impl Default for Config {
             admin_token: None,
             tls: None,
             allow_plain_http: false,
+            report_font: None,
             limits: Limits::default(),
         }
     }
@@ -131,6 +136,11 @@ impl Config {
                      their tokens), or set allow_plain_http = true behind a TLS proxy",
                     self.listen
                 ),
+            });
+        }
+        if let Some(font) = self.report_font.as_ref().filter(|f| !f.is_file()) {
+            return Err(Error::InvalidConfig {
+                reason: format!("report_font = {} is not a file", font.display()),
             });
         }
         let l = &self.limits;
@@ -260,6 +270,36 @@ mod tests {
         open(&|c| c.allow_plain_http = true).unwrap();
         open(&|c| c.tls = Some(TlsSettings::default())).unwrap();
         open(&|c| c.listen = "[::1]:8440".parse().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_missing_report_font_stops_the_bureau_and_without_one_case_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            report_font: Some(dir.path().join("no-such-font.ttc")),
+            ..Config::default()
+        };
+        let refused = crate::Bureau::open(&config).err().unwrap();
+        assert_eq!(refused.code(), "invalid_config");
+        assert!(refused.to_string().contains("report_font"), "{refused}");
+        assert!(!config.data_dir.exists());
+
+        config.report_font = None;
+        let (mut bureau, _) = crate::Bureau::open(&config).unwrap();
+        bureau.report_font = None;
+        let refused =
+            crate::cases::case_file::plan_now(&bureau, "01a23d4f-7f5d-723b-a86f-65ea0abdac1a")
+                .err()
+                .unwrap();
+        assert_eq!(refused.code(), "report_font_missing");
+        assert!(
+            refused.to_string().contains("fonts-wqy-microhei"),
+            "{refused}"
+        );
+        // Not a font: refused by name, without a panic.
+        let refused = crate::pdf::Font::parse(b"not a font").err().unwrap();
+        assert_eq!(refused.code(), "report_font_unusable");
     }
 
     #[test]

@@ -171,6 +171,15 @@ pub enum Error {
     InvalidConfig { reason: String },
     #[error("file system error: {reason}")]
     Io { reason: String },
+
+    // --- case files ---
+    #[error(
+        "no CJK font for the case file's report.pdf: set report_font in the bureau's \
+         configuration, or install fonts-wqy-microhei or fonts-noto-cjk"
+    )]
+    ReportFontMissing,
+    #[error("the report font cannot be used: {reason}")]
+    ReportFont { reason: String },
 }
 
 impl Error {
@@ -254,6 +263,8 @@ impl Error {
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::InvalidConfig { .. } => "invalid_config",
             Error::Io { .. } => "io_failed",
+            Error::ReportFontMissing => "report_font_missing",
+            Error::ReportFont { .. } => "report_font_unusable",
         }
     }
 }

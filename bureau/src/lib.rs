@@ -20,6 +20,7 @@ pub mod custody_log;
 pub mod enrollment;
 pub mod error;
 pub mod evidence_ingest;
+pub mod pdf;
 pub mod rate_limits;
 mod secrets;
 pub mod server;

@@ -107,6 +107,8 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::Storage { .. }
         | Error::SchemaTooNew { .. }
         | Error::InvalidConfig { .. }
-        | Error::Io { .. } => 500,
+        | Error::Io { .. }
+        | Error::ReportFontMissing
+        | Error::ReportFont { .. } => 500,
     }
 }

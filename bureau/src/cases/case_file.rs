@@ -8,7 +8,8 @@
 //! [`CasePlan::write`] streams it as a zip to any
 //! writer, photo by photo, hashing each file as it goes; the manifest and its
 //! signature come last. Memory stays at the plan plus one copy buffer,
-//! whatever the photos weigh.
+//! whatever the photos weigh, and the printed record (`report.pdf`, rendered
+//! before the first byte goes out, so a missing font is a clean refusal).
 //!
 //! What goes in: every accepted record that names an inspection of the line and
 //! attaches to it (the case officers' devices), the track segments of those
@@ -18,19 +19,25 @@
 //! sees an unbroken chain without reading another case's data.
 
 use super::inspections::{self, amended_by, RECORDS_OF_CASES, REFUSAL};
+use super::on_site_record::{self, OnSiteRecord};
+use super::reference_data;
 use crate::bureau::Bureau;
 use crate::custody_log::persisted::latest_checkpoint;
 use crate::custody_log::{BureauKey, LogCache, SignedCheckpoint};
 use crate::error::{Error, Result};
 use crate::storage::{PhotoFiles, Tx, Value};
 use crate::{now_ms, params};
+use fieldproof_core::case_file::consistency::Revision;
 use fieldproof_core::case_file::format::{
     self, CaseOfficer, FileEntry, Manifest, OmittedRecord, RecordEntry,
 };
+use fieldproof_core::evidence::certificate::verify_certificate;
 use fieldproof_core::evidence::cose;
 use fieldproof_core::evidence::keys::key_id;
 use fieldproof_core::evidence::record::{Event, EvidencePayload};
 use fieldproof_core::hex;
+use fieldproof_core::model::checklist::defaults;
+use fieldproof_core::wire::admin::InspectionCase;
 use ring::digest::{Context, SHA256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -63,8 +70,12 @@ struct Row {
 /// The plan of inspection `id`'s case file against the bureau's latest
 /// checkpoint (signed now if the log has grown).
 pub fn plan_now(bureau: &Bureau, id: &str) -> Result<CasePlan> {
+    let font = bureau
+        .report_font
+        .as_ref()
+        .ok_or(Error::ReportFontMissing)?;
     let checkpoint = latest_checkpoint(&bureau.db, &bureau.log, &bureau.key)?;
-    bureau.db.read(|tx| {
+    let (mut plan, record) = bureau.db.read(|tx| {
         plan(
             tx,
             id,
@@ -73,7 +84,13 @@ pub fn plan_now(bureau: &Bureau, id: &str) -> Result<CasePlan> {
             &bureau.key,
             &bureau.photos,
         )
-    })
+    })?;
+    // Rendered outside the transaction, before the first byte goes out.
+    let report = record.render(font)?;
+    plan.files
+        .push((format::REPORT.into(), Content::Bytes(report)));
+    plan.files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(plan)
 }
 
 /// Reads what the case file of inspection `id` holds: its whole amendment line,
@@ -86,7 +103,7 @@ fn plan(
     checkpoint: &SignedCheckpoint,
     bureau_key: &BureauKey,
     photos: &PhotoFiles,
-) -> Result<CasePlan> {
+) -> Result<(CasePlan, OnSiteRecord)> {
     let line = amendment_line(tx, id)?;
     let latest = line
         .last()
@@ -95,6 +112,7 @@ fn plan(
     let mut files = Vec::new();
     let mut window = (i64::MAX, i64::MIN);
     let mut submitted = BTreeSet::new();
+    let mut revisions = Vec::new();
     for (i, revision) in line.iter().enumerate() {
         let row = tx
             .query_opt(
@@ -109,6 +127,11 @@ fn plan(
             window.1 = window.1.max(times["ended_at_ms"].as_i64().unwrap_or(start));
         }
         submitted.insert(row.text(1)?);
+        revisions.push(
+            Revision::from_json(body.as_bytes()).ok_or_else(|| Error::Storage {
+                reason: "a stored inspection no longer reads as one".into(),
+            })?,
+        );
         files.push((
             format::revision_path(i + 1, revision),
             Content::Bytes(body.into_bytes()),
@@ -159,6 +182,21 @@ fn plan(
             }
         }
     }
+    let media_of = |payload: &EvidencePayload| {
+        let m = payload.event.media()?;
+        let path = format::media_path(&m.sha256, &m.mime);
+        media.get(&path).map(|stored| (stored.clone(), path))
+    };
+    let items: Vec<on_site_record::Item> = rows
+        .iter()
+        .map(|row| on_site_record::Item {
+            device_id: row.device_id.clone(),
+            seq: row.seq,
+            leaf_index: row.leaf_index,
+            payload: row.payload.clone(),
+            media: media_of(&row.payload),
+        })
+        .collect();
     files.extend(
         media
             .into_iter()
@@ -166,6 +204,7 @@ fn plan(
     );
     let mut omitted = Vec::new();
     let mut officers: BTreeMap<String, CaseOfficer> = BTreeMap::new();
+    let mut device_keys = BTreeMap::new();
     for device in &devices {
         let held: BTreeSet<u64> = rows
             .iter()
@@ -190,9 +229,19 @@ fn plan(
                 params![device],
             )?
             .ok_or(Error::NotFound { what: "device" })?;
+        let certificate = cert.blob(0)?;
+        let issued = verify_certificate(&certificate, bureau_key.public_key()).map_err(|_| {
+            Error::Storage {
+                reason: "a device certificate no longer verifies".into(),
+            }
+        })?;
+        device_keys.insert(
+            device.clone(),
+            (key_id(&issued.public_key), issued.issued_ms),
+        );
         files.push((
             format::certificate_path(device),
-            Content::Bytes(cert.blob(0)?),
+            Content::Bytes(certificate),
         ));
         officer(&mut officers, &cert.text(1)?, &submitted)
             .devices
@@ -201,27 +250,41 @@ fn plan(
     for officer_id in submitted.iter().chain(&case.assigned_officers) {
         officer(&mut officers, officer_id, &submitted);
     }
+    let record = on_site_record_of(
+        tx,
+        &case,
+        revisions,
+        &officers,
+        &device_keys,
+        items,
+        checkpoint,
+        bureau_key,
+        omitted.len(),
+    )?;
+
     let key_text = format!("{}\n", hex::encode(bureau_key.public_key()));
     files.push((
         format::BUREAU_KEY.into(),
         Content::Bytes(key_text.into_bytes()),
     ));
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(CasePlan {
-        manifest: Manifest {
-            format: format::FORMAT.into(),
-            inspection_id: latest,
-            amendment_line: line,
-            created_ms: now_ms(),
-            bureau_key_id: key_id(bureau_key.public_key()),
-            checkpoint: checkpoint.clone(),
-            files: Vec::new(),
-            officers: officers.into_values().collect(),
-            records,
-            omitted,
+    Ok((
+        CasePlan {
+            manifest: Manifest {
+                format: format::FORMAT.into(),
+                inspection_id: latest,
+                amendment_line: line,
+                created_ms: now_ms(),
+                bureau_key_id: key_id(bureau_key.public_key()),
+                checkpoint: checkpoint.clone(),
+                files: Vec::new(),
+                officers: officers.into_values().collect(),
+                records,
+                omitted,
+            },
+            files,
         },
-        files,
-    })
+        record,
+    ))
 }
 
 impl CasePlan {
@@ -330,6 +393,90 @@ fn officer<'a>(
             role: role.into(),
             devices: Vec::new(),
         })
+}
+
+/// The printed record's content, from what the plan read.
+#[allow(clippy::too_many_arguments)]
+fn on_site_record_of(
+    tx: &mut Tx,
+    case: &InspectionCase,
+    revisions: Vec<Revision>,
+    officers: &BTreeMap<String, CaseOfficer>,
+    device_keys: &BTreeMap<String, ([u8; 32], i64)>,
+    items: Vec<on_site_record::Item>,
+    checkpoint: &SignedCheckpoint,
+    bureau_key: &BureauKey,
+    omitted: usize,
+) -> Result<OnSiteRecord> {
+    let latest = &revisions.last().expect("a line is never empty").inspection;
+    let published = reference_data::checklist(tx, &latest.checklist_id, latest.checklist_version)?;
+    let matter_name = published
+        .as_ref()
+        .and_then(|p| p.matter.as_ref())
+        .filter(|m| m.code == latest.matter)
+        .map(|m| m.name.clone())
+        .or_else(|| {
+            defaults::MATTERS
+                .iter()
+                .find(|(code, _)| *code == latest.matter)
+                .map(|(_, name)| (*name).to_owned())
+        })
+        .unwrap_or_else(|| latest.matter.clone());
+    let checklist = published.map(|p| p.template).or_else(|| {
+        defaults::template_for(&latest.checklist_id)
+            .filter(|t| t.version == latest.checklist_version)
+    });
+    let officers = officers
+        .values()
+        .map(|o| on_site_record::Officer {
+            officer_id: o.officer_id.clone(),
+            submitted: o.role == "submitted",
+            devices: o
+                .devices
+                .iter()
+                .filter_map(|d| {
+                    device_keys
+                        .get(d)
+                        .map(|(key, issued)| (d.clone(), *key, *issued))
+                })
+                .collect(),
+        })
+        .collect();
+    let not_accepted = case
+        .evidence_records
+        .iter()
+        .filter(|r| r.status != "accepted")
+        .chain(&case.refused_records)
+        .map(|r| {
+            let why = r
+                .refusal
+                .as_deref()
+                .or(r.failure.as_deref())
+                .unwrap_or(&r.status);
+            format!(
+                "设备 {} 第 {} 条（{}）：{why}",
+                r.device_id,
+                r.seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                r.kind.as_deref().unwrap_or("无法解读")
+            )
+        })
+        .collect();
+    Ok(OnSiteRecord {
+        revisions,
+        review: on_site_record::Review {
+            status: case.summary.status.clone(),
+            reviewed_ms: case.summary.reviewed_ms,
+            comment: case.summary.review_comment.clone(),
+        },
+        matter_name,
+        checklist,
+        officers,
+        items,
+        checkpoint: checkpoint.clone(),
+        bureau_key_id: key_id(bureau_key.public_key()),
+        omitted,
+        not_accepted,
+    })
 }
 
 fn zip_error(e: zip::result::ZipError) -> Error {

@@ -6,6 +6,8 @@
 //! - [`tasks`]: work dispatched to a jurisdiction (e.g. a satellite fire point to
 //!   verify on site).
 //! - [`reference_data`]: jurisdiction boundaries and checklist templates.
+//! - [`case_file`]: a case taken out of the system for legal review or a
+//!   court, with its printed on-site record ([`on_site_record`]).
 //!
 //! Every change is written in one transaction together with the change-feed
 //! entries that tell devices about it ([`crate::sync::feed`]), so a device never
@@ -14,6 +16,7 @@
 
 pub mod case_file;
 pub mod inspections;
+pub mod on_site_record;
 pub mod reference_data;
 pub mod tasks;
 

@@ -215,13 +215,8 @@ pub fn publish_checklist(
 ) -> Result<PublishedChecklist> {
     check_checklist(publication)?;
     let template = &publication.template;
-    let key = format!("{}@{}", template.id, template.version);
-    if let Some(row) = tx.query_opt(
-        "SELECT body FROM reference_data WHERE kind = $1 AND key = $2",
-        params![CHECKLIST, &key],
-    )? {
-        let stored: ChecklistPublication =
-            serde_json::from_str(&row.text(0)?).map_err(|_| unreadable())?;
+    let key = checklist_key(&template.id, template.version);
+    if let Some(stored) = checklist(tx, &template.id, template.version)? {
         if stored.template != *template {
             return Err(Error::ChecklistVersionPublished);
         }
@@ -243,6 +238,20 @@ pub fn publish_checklist(
         )?
         .int(0)?;
     Ok(summary(publication, loaded_ms, !changed))
+}
+
+fn checklist_key(id: &str, version: u32) -> String {
+    format!("{id}@{version}")
+}
+
+/// The published checklist `id` at `version`, if the bureau published it.
+pub fn checklist(tx: &mut Tx, id: &str, version: u32) -> Result<Option<ChecklistPublication>> {
+    tx.query_opt(
+        "SELECT body FROM reference_data WHERE kind = $1 AND key = $2",
+        params![CHECKLIST, &checklist_key(id, version)],
+    )?
+    .map(|row| serde_json::from_str(&row.text(0)?).map_err(|_| unreadable()))
+    .transpose()
 }
 
 /// Every published checklist version, by id and version.
