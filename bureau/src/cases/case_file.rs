@@ -620,3 +620,27 @@ fn has_photo(tx: &mut Tx, sha256: &[u8; 32]) -> Result<bool> {
         )?
         .is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn without_a_report_font_a_case_file_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let (mut bureau, _) = crate::Bureau::open(&config).unwrap();
+        bureau.report_font = None;
+        let refused = super::plan_now(&bureau, "01a23d4f-7f5d-723b-a86f-65ea0abdac1a")
+            .err()
+            .unwrap();
+        assert_eq!(refused.code(), "report_font_missing");
+        assert!(
+            refused.to_string().contains("fonts-wqy-microhei"),
+            "{refused}"
+        );
+    }
+}

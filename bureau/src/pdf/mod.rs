@@ -320,4 +320,10 @@ mod tests {
         let mut line = "abcdef".to_owned();
         assert_eq!(carry_word(&mut line, 'g'), "");
     }
+
+    #[test]
+    fn bytes_that_are_not_a_font_are_refused_by_code() {
+        let refused = Font::parse(b"not a font").err().unwrap();
+        assert_eq!(refused.code(), "report_font_unusable");
+    }
 }
