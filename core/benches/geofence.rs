@@ -278,6 +278,7 @@ fn synthetic_patrol() -> Vec<GpxPoint> {
                 speed_mps: Some(speed),
                 course_deg: Some(heading.to_degrees().rem_euclid(360.0)),
                 accuracy_m: Some(3.0 + 5.0 * rng.unit()),
+                mock: None,
             }
         })
         .collect()

@@ -19,8 +19,9 @@ use std::fmt::Write;
 
 /// The GPX 1.1 namespace written on export.
 pub const GPX_1_1_NAMESPACE: &str = "http://www.topografix.com/GPX/1/1";
-/// Namespace of Fieldproof's own GPX extensions (horizontal accuracy, which
-/// GPX has no element for).
+/// Namespace of Fieldproof's own GPX extensions (horizontal accuracy and
+/// whether the position came from a mock provider, which GPX has no element
+/// for).
 pub const FIELDPROOF_NAMESPACE: &str = "https://fieldproof.org/xmlns/gpx/1";
 /// Garmin's TrackPointExtension v2: the de-facto place for speed and course
 /// in GPX 1.1 (which dropped GPX 1.0's `<speed>` and `<course>`); Garmin
@@ -47,6 +48,9 @@ pub struct GpxPoint {
     pub course_deg: Option<f64>,
     /// Horizontal accuracy in metres, from Fieldproof's own extension.
     pub accuracy_m: Option<f64>,
+    /// Whether the phone reported the fix as from a mock provider, from
+    /// Fieldproof's own extension (`true` / `false`).
+    pub mock: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -136,6 +140,7 @@ enum Field {
     Speed,
     Course,
     Accuracy,
+    Mock,
 }
 
 impl Node {
@@ -158,6 +163,7 @@ impl Node {
             (Node::Point | Node::PointExtensions, b"speed") => Node::Value(Field::Speed),
             (Node::Point | Node::PointExtensions, b"course") => Node::Value(Field::Course),
             (Node::PointExtensions, b"accuracy_m") => Node::Value(Field::Accuracy),
+            (Node::PointExtensions, b"mock") => Node::Value(Field::Mock),
             (Node::PointExtensions, _) => Node::PointExtensions,
             _ => Node::Ignored,
         }
@@ -292,6 +298,7 @@ impl GpxPoint {
             Field::Speed => self.speed_mps = number(),
             Field::Course => self.course_deg = number(),
             Field::Accuracy => self.accuracy_m = number(),
+            Field::Mock => self.mock = text.and_then(|t| t.parse().ok()),
         }
     }
 }
@@ -430,7 +437,7 @@ impl std::fmt::Display for UtcTime {
 /// the document invalid: points whose lat/lon is not finite and in range,
 /// non-finite values, times outside years 0000–9999, `<fix>` values GPX 1.1
 /// does not define, and courses outside [0, 360). Speed and course go in
-/// Garmin's TrackPointExtension v2, accuracy in Fieldproof's extension.
+/// Garmin's TrackPointExtension v2, accuracy and mock in Fieldproof's extension.
 pub fn write_gpx(name: &str, segments: &[Vec<GpxPoint>]) -> String {
     let points: usize = segments.iter().map(Vec::len).sum();
     let mut out = String::with_capacity(512 + points * 256);
@@ -477,7 +484,7 @@ fn write_point(out: &mut String, p: &GpxPoint) {
     let speed = finite(p.speed_mps);
     let course = finite(p.course_deg).filter(|c| (0.0..360.0).contains(c));
     let accuracy = finite(p.accuracy_m);
-    if speed.is_some() || course.is_some() || accuracy.is_some() {
+    if speed.is_some() || course.is_some() || accuracy.is_some() || p.mock.is_some() {
         out.push_str("      <extensions>\n");
         if speed.is_some() || course.is_some() {
             out.push_str("        <gpxtpx:TrackPointExtension>");
@@ -494,6 +501,9 @@ fn write_point(out: &mut String, p: &GpxPoint) {
                 out,
                 "        <fieldproof:accuracy_m>{accuracy}</fieldproof:accuracy_m>"
             );
+        }
+        if let Some(mock) = p.mock {
+            let _ = writeln!(out, "        <fieldproof:mock>{mock}</fieldproof:mock>");
         }
         out.push_str("      </extensions>\n");
     }
@@ -633,6 +643,19 @@ mod tests {
              <trk><trkseg><trkpt lat=\"1\" lon=\"2\"/></trkseg></trk>");
         let file = parse_gpx(doc.as_bytes()).unwrap();
         assert_eq!(file.tracks[0].segments[0][0].accuracy_m, None);
+        // Mock is read as written, and only `true` or `false` mean anything.
+        assert_eq!(
+            one_point("<extensions><fieldproof:mock> true </fieldproof:mock></extensions>").mock,
+            Some(true)
+        );
+        assert_eq!(
+            one_point("<extensions><mock>false</mock></extensions>").mock,
+            Some(false)
+        );
+        assert_eq!(
+            one_point("<extensions><mock>yes</mock></extensions>").mock,
+            None
+        );
     }
 
     #[test]
@@ -743,12 +766,14 @@ mod tests {
                     speed_mps: Some(1.3),
                     course_deg: Some(359.999),
                     accuracy_m: Some(3.7),
+                    mock: Some(false),
                 },
                 GpxPoint {
                     lat: -0.000_000_1,
                     lon: -179.999_999_999,
                     time_ms: Some(-2_147_483_647_793),
                     accuracy_m: Some(12.0),
+                    mock: Some(true),
                     ..GpxPoint::default()
                 },
                 GpxPoint {
@@ -776,6 +801,7 @@ mod tests {
         assert!(xml.contains("version=\"1.1\" creator=\"Fieldproof\""));
         assert!(xml.contains("<time>2026-09-21T14:13:20.123Z</time>"));
         assert!(xml.contains("<fieldproof:accuracy_m>3.7</fieldproof:accuracy_m>"));
+        assert!(xml.contains("<fieldproof:mock>true</fieldproof:mock>"));
     }
 
     #[test]

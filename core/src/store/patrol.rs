@@ -179,6 +179,7 @@ impl Store {
                         speed_mps: p.speed_mps,
                         course_deg: p.bearing_deg,
                         accuracy_m: p.accuracy_m,
+                        mock: Some(p.mock),
                     })
                     .collect()
             })
