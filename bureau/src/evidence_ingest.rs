@@ -16,6 +16,10 @@
 //! later for the skipped seqs (`out_of_order`). Media is checked when the photo is
 //! complete, whichever of record and photo arrives first.
 //!
+//! A track segment's points, sent beside its record, are kept when the record is
+//! accepted and they hash to the seal it signed; otherwise they are dropped
+//! (the seal, not the points, is the evidence).
+//!
 //! The inspection and officer a record's context names are stored as claimed;
 //! whether the record attaches to that case is decided when the case is read
 //! (`cases::inspections`), so the order records and inspections arrive in
@@ -29,6 +33,8 @@ use crate::params;
 use crate::storage::Tx;
 use crate::sync::feed::{self, Audience};
 use fieldproof_core::evidence::chain::{judge, AuthenticRecord, ChainHead, FailureKind};
+use fieldproof_core::evidence::record::Event;
+use fieldproof_core::evidence::track_seal::{seals, SealedFix};
 use fieldproof_core::wire::pull::ChangeKind;
 use serde::Serialize;
 
@@ -48,18 +54,23 @@ pub struct Ingested {
 }
 
 /// Verifies and stores one record in the caller's transaction.
-/// `claimed_seq` is the op's own label, used only when the record can't be read.
+/// `claimed_seq` is the op's own label, used only when the record can't be read;
+/// `points` are a track segment's fixes as its seal encodes them.
 pub fn ingest(
     tx: &mut Tx,
     device: &Device,
     signed: &[u8],
     claimed_seq: Option<u64>,
+    points: Option<&[u8]>,
 ) -> Result<Ingested> {
     let head = lock_chain(tx, &device.id)?;
     let judgement = judge(&head, signed, |seq| accepted_at(tx, device, seq))?;
     let failure = judgement.failure.map(FailureKind::code);
     let seq = judgement.claimed_seq.or(claimed_seq);
     let ingested = store(tx, device, signed, seq, judgement.record.as_ref(), failure)?;
+    if let (Some(record), None, Some(points)) = (&judgement.record, failure, points) {
+        keep_track_points(tx, device, record, points)?;
+    }
     if let Some(next) = judgement.next_head(&head) {
         advance_chain(tx, device, &head, &next)?;
     }
@@ -168,6 +179,33 @@ fn store(
         leaf_index,
         media_status,
     })
+}
+
+/// Keeps an accepted track segment's points, if they are the ones it sealed.
+fn keep_track_points(
+    tx: &mut Tx,
+    device: &Device,
+    record: &AuthenticRecord,
+    points: &[u8],
+) -> Result<()> {
+    let Event::TrackSegment(segment) = &record.payload.event else {
+        return Ok(());
+    };
+    let sealed = SealedFix::decode_all(points).is_some_and(|fixes| seals(segment, &fixes));
+    if !sealed {
+        tracing::warn!(
+            device = %device.id,
+            seq = record.payload.seq,
+            "track points dropped: they do not hash to the segment's signed seal"
+        );
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO track_points (device_id, seq, points) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+        params![&device.id, record.payload.seq, points],
+    )?;
+    Ok(())
 }
 
 /// `verified` when this device's photo with these bytes is complete, `mismatch`

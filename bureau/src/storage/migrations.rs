@@ -29,6 +29,11 @@ pub const STEPS: &[Step] = &[
         sqlite: include_str!("schema/sqlite/v2.sql"),
         postgres: include_str!("schema/postgres/v2.sql"),
     },
+    Step {
+        version: 3,
+        sqlite: include_str!("schema/sqlite/v3.sql"),
+        postgres: include_str!("schema/postgres/v3.sql"),
+    },
 ];
 
 /// The schema version this code writes.
@@ -118,6 +123,11 @@ mod tests {
             2,
             "abfcb13137486f26462fddfa7f6129ab96864e052fe2849112b5959a0e010b57",
             "2df9ff64fb591d38c0743de941174c795446761d066fa0e464aba50184b32c6f",
+        ),
+        (
+            3,
+            "bfc77126299810366179a24e914676c5588b8539adbaa311ba607156fe707ba7",
+            "cfce3014859bdab080d2524922ad215fb8945cad6fd16117d6fc322b74bc2c11",
         ),
     ];
 

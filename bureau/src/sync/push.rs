@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::evidence_ingest;
 use crate::storage::{savepoint, Tx};
 use crate::{now_ms, params, parse_id};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use fieldproof_core::hex;
 use fieldproof_core::wire::ops::{
     EvidenceRecordPayload, Op, OpKind, OpOutcome, OpReceipt, OpResult, PhotoUploadPayload,
@@ -195,7 +197,9 @@ fn evidence_record(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
     let signed = hex::decode(&body.signed).ok_or_else(|| Error::InvalidRequest {
         reason: "signed must be the record bytes in hex".into(),
     })?;
-    let ingested = evidence_ingest::ingest(tx, device, &signed, body.seq)?;
+    // Points that are not base64 are dropped like points that do not match.
+    let points = body.points.and_then(|p| BASE64.decode(p).ok());
+    let ingested = evidence_ingest::ingest(tx, device, &signed, body.seq, points.as_deref())?;
     let detail = serde_json::to_value(&ingested).expect("ingest results serialise");
     Ok(match ingested.failure {
         None => OpResult {

@@ -3,7 +3,7 @@
 //! positions stored here).
 
 use crate::error::{Error, Result};
-use crate::evidence::track_seal::{degrees_e7, from_e7, millimetres, SealedFix, TrackSeal};
+use crate::evidence::track_seal::{degrees_e7, from_e7, millimetres, seal_of, SealedFix};
 use crate::geo::bounding_box::BoundingBox;
 use crate::geo::datum::LatLon;
 use crate::geo::fix::{CheckedFix, Fix};
@@ -250,26 +250,10 @@ pub fn stop(conn: &Connection, id: &str, now_ms: i64) -> Result<Option<SealedSeg
     Ok(sealed)
 }
 
-/// Hashes a closed segment's points into its row. The segment's evidence record
-/// (kind `track_segment`) is written from this seal once evidence storage exists.
+/// Hashes a closed segment's points into its row; the segment's evidence
+/// record (kind `track_segment`) signs this seal.
 fn seal(conn: &Connection, track_id: &str, segment: u32, now_ms: i64) -> Result<SealedSegment> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT time_ms, lat_e7, lon_e7, accuracy_m, mock FROM track_fixes
-         WHERE track_id = ?1 AND segment = ?2 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query(params![track_id, segment])?;
-    let mut seal = TrackSeal::default();
-    while let Some(row) = rows.next()? {
-        seal.add(&SealedFix {
-            time_ms: row.get(0)?,
-            lat_e7: row.get(1)?,
-            lon_e7: row.get(2)?,
-            accuracy_mm: row
-                .get::<_, Option<f64>>(3)?
-                .map(|m| millimetres(m).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
-            mock: row.get(4)?,
-        });
-    }
+    let seal = seal_of(&sealed_fixes(conn, track_id, segment)?);
     let (count, first, last) = (seal.point_count, seal.first_time_ms, seal.last_time_ms);
     let digest = crate::hex::encode(&seal.finish());
     conn.prepare_cached(
@@ -294,6 +278,26 @@ fn seal(conn: &Connection, track_id: &str, segment: u32, now_ms: i64) -> Result<
         last_time_ms: last,
         points_sha256: digest,
     })
+}
+
+/// A segment's fixes as its seal covers them, in order.
+pub fn sealed_fixes(conn: &Connection, track_id: &str, segment: u32) -> Result<Vec<SealedFix>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT time_ms, lat_e7, lon_e7, accuracy_m, mock FROM track_fixes
+         WHERE track_id = ?1 AND segment = ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![track_id, segment], |row| {
+        Ok(SealedFix {
+            time_ms: row.get(0)?,
+            lat_e7: row.get(1)?,
+            lon_e7: row.get(2)?,
+            accuracy_mm: row
+                .get::<_, Option<f64>>(3)?
+                .map(|m| millimetres(m).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
+            mock: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn sealed_segments(conn: &Connection, id: &str) -> Result<Vec<SealedSegment>> {

@@ -169,6 +169,11 @@ pub struct EvidenceRecordPayload {
     pub kind: Option<String>,
     /// The exact signed COSE_Sign1 bytes, hex.
     pub signed: String,
+    /// For a `track_segment`: the segment's fixes as its seal hashes them
+    /// ([`crate::evidence::track_seal`], 21 bytes each), base64. The bureau
+    /// keeps them only when they hash to the signed seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<String>,
 }
 
 /// The payload of [`OpKind::PhotoUpload`]: the photo the device's tus upload

@@ -15,6 +15,8 @@ use crate::store::evidence::{self as rows, ChainHead, NewRecord};
 use crate::store::{outbox, Store};
 use crate::time::now_ms;
 use crate::wire::ops::{EvidenceRecordPayload, OpKind};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use rusqlite::Connection;
 
 /// A wall clock that moved this far against the monotonic clock between two
@@ -163,10 +165,22 @@ fn sign_and_store(
             boot_id: context.boot_id.as_deref(),
         },
     )?;
+    // A track segment's points go with its seal, for the bureau to keep (a
+    // case file exports them as GPX and GeoJSON).
+    let points = match &payload.event {
+        Event::TrackSegment(s) => {
+            let segment = u32::try_from(s.index).map_err(|_| Error::DatabaseCorrupt)?;
+            let fixes = crate::store::tracks::sealed_fixes(tx, &s.track_id, segment)?;
+            let bytes: Vec<u8> = fixes.iter().flat_map(|f| f.encode()).collect();
+            Some(BASE64.encode(bytes))
+        }
+        _ => None,
+    };
     let op = EvidenceRecordPayload {
         seq: Some(payload.seq),
         kind: Some(kind.to_owned()),
         signed: hex::encode(&signed),
+        points,
     };
     outbox::enqueue(
         tx,
