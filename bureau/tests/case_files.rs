@@ -1,14 +1,19 @@
 //! Case files from the bureau over real HTTP on loopback, on both storage
 //! backends: a joint inspection's whole amendment line with both officers'
 //! devices and certificates, nothing from devices outside the case, and a case
-//! whose photo never arrived reported incomplete by the offline verifier.
+//! whose photo never arrived reported incomplete by the offline verifier, and
+//! track points kept for GPX and GeoJSON only when they match the seal.
 
 #[macro_use]
 mod support;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use fieldproof_core::case_file::format::{self, Manifest};
+use fieldproof_core::case_file::track_files;
 use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven, VerifyReport};
-use fieldproof_core::evidence::record::Event;
+use fieldproof_core::evidence::record::{Event, TrackSegment};
+use fieldproof_core::evidence::track_seal::{seal_of, SealedFix};
 use serde_json::{json, Value};
 use std::io::Read;
 use support::cases::{inspection, op, photo, push, record};
@@ -17,6 +22,7 @@ use support::{http, record_op, Backend, TestBureau, TestDevice, ADMIN_TOKEN};
 on_both_backends!(
     a_joint_case_file_holds_its_line_and_both_officers_and_no_one_else,
     a_case_whose_photo_never_arrived_is_incomplete,
+    track_points_are_kept_only_when_they_hash_to_the_signed_seal,
 );
 
 /// Downloads the case file of `id` into the bureau's temp folder; returns
@@ -169,4 +175,79 @@ fn a_case_whose_photo_never_arrived_is_incomplete(backend: Backend) {
     let codes: Vec<&str> = report.failures.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["media_missing"], "{}", report.to_text());
     assert!(!report.items[0].intact);
+}
+
+fn track_points_are_kept_only_when_they_hash_to_the_signed_seal(backend: Backend) {
+    let Some(bureau) = TestBureau::start_backend(backend) else {
+        return;
+    };
+    let mut officer = bureau.officer_device("430121", "county_officer");
+    let x = inspection(&officer, "430121101", None);
+    push(&officer, vec![op("inspection.submit", &x)]);
+    let walked: Vec<SealedFix> = (0..5)
+        .map(|i| SealedFix {
+            time_ms: 1_790_000_000_000 + i * 1_000,
+            lat_e7: 282_547_000 + i as i32 * 450,
+            lon_e7: 1_130_800_000,
+            accuracy_mm: Some(3_500),
+            mock: i == 4,
+        })
+        .collect();
+    let encoded = |fixes: &[SealedFix]| {
+        BASE64.encode(fixes.iter().flat_map(|f| f.encode()).collect::<Vec<u8>>())
+    };
+    let segment = |index: u64| {
+        Event::TrackSegment(TrackSegment {
+            track_id: "01a23d4f-7f5d-723b-a86f-65ea0abdac1a".into(),
+            index,
+            points_sha256: seal_of(&walked).finish(),
+            point_count: walked.len() as u64,
+            first_time_ms: walked[0].time_ms,
+            last_time_ms: walked[4].time_ms,
+        })
+    };
+    // The points sealed; points of another walk; points that are not base64.
+    let mut other = walked.clone();
+    other[2].lat_e7 += 1;
+    let mut ops = Vec::new();
+    for (index, points) in [
+        (0, encoded(&walked)),
+        (1, encoded(&other)),
+        (2, "not base64!".to_owned()),
+    ] {
+        let mut op = record_op(&record(&mut officer, segment(index), &x));
+        op["payload"]["points"] = points.into();
+        ops.push(op);
+    }
+    // Every record is accepted: the seal is the evidence, the points only its
+    // readable form.
+    push(&officer, ops);
+
+    let (status, zip) = download(&bureau, x["id"].as_str().unwrap(), Some(ADMIN_TOKEN));
+    assert_eq!(status, 200);
+    let report = verify(&bureau, &zip);
+    assert!(report.ok, "{}", report.to_text());
+    let manifest = manifest(&zip);
+    let tracks: Vec<&str> = manifest
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| p.starts_with("tracks/"))
+        .collect();
+    let first = &manifest.records[0];
+    assert_eq!(
+        tracks,
+        [
+            format::track_path(&first.device_id, first.seq, format::GEOJSON),
+            format::track_path(&first.device_id, first.seq, format::GPX),
+        ]
+    );
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let mut gpx = Vec::new();
+    archive
+        .by_name(tracks[1])
+        .unwrap()
+        .read_to_end(&mut gpx)
+        .unwrap();
+    assert_eq!(track_files::fixes_from_gpx(&gpx).unwrap(), walked);
 }

@@ -12,12 +12,16 @@ and exits 0 only when the case file passes."""
 import argparse
 import hashlib
 import json
+import math
 import re
 import stat
+import struct
 import sys
 import zipfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
@@ -39,6 +43,8 @@ CHECKPOINT_CONTEXT = b"fieldproof-bureau/checkpoint/v1\0"
 MAX_ENTRIES, MAX_ENTRY, MAX_TOTAL, MAX_RATIO = 200_000, 4 << 30, 64 << 30, 200
 MANIFEST_FIELDS = {"format", "inspection_id", "amendment_line", "created_ms", "bureau_key_id",
                    "checkpoint", "files", "officers", "records", "omitted"}
+GPX_NS = "http://www.topografix.com/GPX/1/1"
+FIELDPROOF_NS = "https://fieldproof.org/xmlns/gpx/1"
 MEDIA_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
 FAR_FROM_SITE_M = 500.0
 TIME_WINDOW_SLACK_MS = 15 * 60 * 1000
@@ -63,6 +69,66 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+
+def e7(degrees: float) -> int:
+    """Degrees × 10^7, rounded half away from zero (as the spec says)."""
+    scaled = degrees * 1e7
+    return int(math.floor(abs(scaled) + 0.5)) * (1 if scaled >= 0 else -1)
+
+
+def seal(fixes) -> bytes:
+    """The segment seal: SHA-256 over 21 big-endian bytes per fix."""
+    h = hashlib.sha256()
+    for time_ms, lat_e7, lon_e7, accuracy_mm, mock in fixes:
+        h.update(struct.pack(">qiiiB", time_ms, lat_e7, lon_e7, -1 if accuracy_mm is None else accuracy_mm, mock))
+    return h.digest()
+
+
+def rfc3339_ms(text: str) -> int:
+    when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return round(when.timestamp() * 1000)
+
+
+def fixes_from_gpx(data: bytes):
+    """One track of one segment; every point with a time."""
+    root = ElementTree.fromstring(data)
+    if root.tag != f"{{{GPX_NS}}}gpx":
+        return None
+    segments = root.findall(f"{{{GPX_NS}}}trk/{{{GPX_NS}}}trkseg")
+    if len(root.findall(f"{{{GPX_NS}}}trk")) != 1 or len(segments) != 1:
+        return None
+    fixes = []
+    for point in segments[0].findall(f"{{{GPX_NS}}}trkpt"):
+        time = point.find(f"{{{GPX_NS}}}time")
+        accuracy = point.find(f"{{{GPX_NS}}}extensions/{{{FIELDPROOF_NS}}}accuracy_m")
+        mock = point.find(f"{{{GPX_NS}}}extensions/{{{FIELDPROOF_NS}}}mock")
+        if time is None:
+            return None
+        fixes.append((rfc3339_ms(time.text), e7(float(point.get("lat"))), e7(float(point.get("lon"))),
+                      None if accuracy is None else int(math.floor(float(accuracy.text) * 1000 + 0.5)),
+                      mock is not None and mock.text.strip() == "true"))
+    return fixes
+
+
+def fixes_from_geojson(data: bytes):
+    feature = json.loads(data)
+    geometry, properties = feature["geometry"], feature["properties"]
+    if geometry is None:
+        positions = []
+    elif geometry["type"] == "LineString":
+        positions = geometry["coordinates"]
+    elif geometry["type"] == "Point":
+        positions = [geometry["coordinates"]]
+    else:
+        return None
+    columns = [properties["time_ms"], properties["accuracy_mm"], properties["mock"]]
+    if any(len(c) != len(positions) for c in columns):
+        return None
+    if not all(isinstance(m, bool) for m in columns[2]):
+        return None
+    return [(time, e7(lat), e7(lon), accuracy, mock)
+            for (lon, lat), time, accuracy, mock in zip(positions, *columns)]
 
 
 def sha256(data: bytes) -> bytes:
@@ -386,7 +452,8 @@ class Verifier:
     def against_case(self, manifest, records, revisions):
         files = {f["path"]: f for f in manifest["files"]}
         line = set(manifest["amendment_line"])
-        for (_, _), (entry, data) in sorted(records.items()):
+        checked_tracks = set()
+        for (device, seq), (entry, data) in sorted(records.items()):
             try:
                 payload = cbor2.loads(decode_sign1(data).payload)
             except Exception:
@@ -403,7 +470,33 @@ class Verifier:
             if kind in ("capture", "import", "note", "acknowledgement"):
                 if (payload.get("context") or {}).get("inspection") not in line:
                     self.fail(entry["path"], "record_outside_case")
+            if kind == "track_segment":
+                checked_tracks |= self.track_files(device, seq, payload["segment"])
             self.flags_for(entry["path"], payload, revisions)
+        for name in sorted(self.files):
+            if name.startswith("tracks/") and name not in checked_tracks:
+                self.fail(name, "track_file_unmatched")
+
+    def track_files(self, device, seq, segment):
+        """The segment's GPX and GeoJSON, where present, recompute its seal."""
+        checked = set()
+        for ext, read_fixes in (("gpx", fixes_from_gpx), ("geojson", fixes_from_geojson)):
+            path = f"tracks/{device}/{seq:012d}.{ext}"
+            if path not in self.files:
+                continue
+            checked.add(path)
+            data = self.read(path)
+            if data is None:
+                continue
+            try:
+                fixes = read_fixes(data)
+            except Exception:
+                fixes = None
+            if fixes is None:
+                self.fail(path, "track_file_invalid")
+            elif len(fixes) != segment["point_count"] or seal(fixes) != segment["points_sha256"]:
+                self.fail(path, "track_points_mismatch")
+        return checked
 
     def flags_for(self, path, payload, revisions):
         """What a reviewer must see; flags, not failures."""

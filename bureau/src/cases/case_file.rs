@@ -31,10 +31,12 @@ use fieldproof_core::case_file::consistency::Revision;
 use fieldproof_core::case_file::format::{
     self, CaseOfficer, FileEntry, Manifest, OmittedRecord, RecordEntry,
 };
+use fieldproof_core::case_file::track_files as track;
 use fieldproof_core::evidence::certificate::verify_certificate;
 use fieldproof_core::evidence::cose;
 use fieldproof_core::evidence::keys::key_id;
-use fieldproof_core::evidence::record::{Event, EvidencePayload};
+use fieldproof_core::evidence::record::{Event, EvidencePayload, TrackSegment};
+use fieldproof_core::evidence::track_seal::SealedFix;
 use fieldproof_core::hex;
 use fieldproof_core::model::checklist::defaults;
 use fieldproof_core::wire::admin::InspectionCase;
@@ -187,16 +189,21 @@ fn plan(
         let path = format::media_path(&m.sha256, &m.mime);
         media.get(&path).map(|stored| (stored.clone(), path))
     };
-    let items: Vec<on_site_record::Item> = rows
-        .iter()
-        .map(|row| on_site_record::Item {
+    let mut items = Vec::new();
+    for row in &rows {
+        let track = match &row.payload.event {
+            Event::TrackSegment(segment) => track_files(tx, row, segment, &mut files)?,
+            _ => None,
+        };
+        items.push(on_site_record::Item {
             device_id: row.device_id.clone(),
             seq: row.seq,
             leaf_index: row.leaf_index,
             payload: row.payload.clone(),
             media: media_of(&row.payload),
-        })
-        .collect();
+            track,
+        });
+    }
     files.extend(
         media
             .into_iter()
@@ -285,6 +292,52 @@ fn plan(
         },
         record,
     ))
+}
+
+/// The GPX and GeoJSON of a track segment record, added to `files` when the
+/// bureau holds its points (kept at ingest only if they match the seal).
+fn track_files(
+    tx: &mut Tx,
+    row: &Row,
+    segment: &TrackSegment,
+    files: &mut Vec<(String, Content)>,
+) -> Result<Option<on_site_record::TrackFiles>> {
+    let Some(held) = tx.query_opt(
+        "SELECT points FROM track_points WHERE device_id = $1 AND seq = $2",
+        params![&row.device_id, row.seq],
+    )?
+    else {
+        return Ok(None);
+    };
+    let fixes = SealedFix::decode_all(&held.blob(0)?).ok_or_else(|| Error::Storage {
+        reason: "stored track points no longer decode".into(),
+    })?;
+    let name = format!("{} #{}", segment.track_id, segment.index);
+    let properties = serde_json::Map::from_iter([
+        ("device_id".to_owned(), row.device_id.clone().into()),
+        ("seq".to_owned(), row.seq.into()),
+        ("track_id".to_owned(), segment.track_id.clone().into()),
+        ("segment".to_owned(), segment.index.into()),
+        (
+            "points_sha256".to_owned(),
+            hex::encode(&segment.points_sha256).into(),
+        ),
+    ]);
+    let gpx = format::track_path(&row.device_id, row.seq, format::GPX);
+    let geojson = format::track_path(&row.device_id, row.seq, format::GEOJSON);
+    files.push((
+        gpx.clone(),
+        Content::Bytes(track::gpx(&name, &fixes).into_bytes()),
+    ));
+    files.push((
+        geojson.clone(),
+        Content::Bytes(track::geojson(properties, &fixes)),
+    ));
+    Ok(Some(on_site_record::TrackFiles {
+        length_m: track::length_m(&fixes),
+        gpx,
+        geojson,
+    }))
 }
 
 impl CasePlan {

@@ -70,6 +70,15 @@ pub struct Item {
     pub payload: EvidencePayload,
     /// The media's file in the bureau's store and its path in the case file.
     pub media: Option<(PathBuf, String)>,
+    /// A track segment's files in the case file, when the bureau holds its points.
+    pub track: Option<TrackFiles>,
+}
+
+/// Where a track segment's points are in the case file, and how far they go.
+pub struct TrackFiles {
+    pub length_m: f64,
+    pub gpx: String,
+    pub geojson: String,
 }
 
 impl OnSiteRecord {
@@ -405,10 +414,17 @@ impl OnSiteRecord {
         let rows: Vec<(String, String)> = segments
             .iter()
             .map(|(item, s)| {
+                let files = match &item.track {
+                    Some(t) => format!(
+                        "长约 {:.0} 米；轨迹文件 {}、{}",
+                        t.length_m, t.gpx, t.geojson
+                    ),
+                    None => "局端未存点数据，本案卷无轨迹文件".to_owned(),
+                };
                 (
                     format!("第 {} 段", s.index + 1),
                     format!(
-                        "轨迹 {}，{} 个点，{}\n点数据 SHA-256 {}\n签名记录 {}",
+                        "轨迹 {}，{} 个点，{}\n{files}\n点数据 SHA-256 {}\n签名记录 {}",
                         s.track_id,
                         s.point_count,
                         time_window(s.first_time_ms, Some(s.last_time_ms)),

@@ -39,6 +39,16 @@ pub fn record_path(device_id: &str, seq: u64) -> String {
     format!("records/{device_id}/{seq:012}.cose")
 }
 
+/// `tracks/<device id>/<seq, 12 digits>.gpx` and `.geojson`: the points of
+/// the track segment record `seq` (`ext` is [`GPX`] or [`GEOJSON`]).
+pub fn track_path(device_id: &str, seq: u64, ext: &str) -> String {
+    format!("tracks/{device_id}/{seq:012}.{ext}")
+}
+
+/// The extensions of a segment's two track files.
+pub const GPX: &str = "gpx";
+pub const GEOJSON: &str = "geojson";
+
 /// `certificates/<device id>.cose`: a device certificate, its exact bytes.
 pub fn certificate_path(device_id: &str) -> String {
     format!("certificates/{device_id}.cose")

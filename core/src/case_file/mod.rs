@@ -4,7 +4,8 @@
 //!
 //! A case file is a zip ([`format`]): the inspection revisions exactly as
 //! received, the exact signed bytes of every evidence record of the case, the
-//! original photos, the device certificates, a signed checkpoint of the
+//! original photos, the points of the patrol track segments as GPX and
+//! GeoJSON ([`track_files`]), the device certificates, a signed checkpoint of the
 //! bureau's custody log with an inclusion proof for every record, and a
 //! manifest of every file signed by the bureau. The bureau writes them
 //! (`fieldproof-bureau`'s `cases::case_file`); [`verify`] checks them, reading
@@ -15,6 +16,7 @@ pub mod archive;
 pub mod consistency;
 pub mod format;
 pub mod report;
+pub mod track_files;
 pub mod verify;
 
 pub use report::{Finding, VerifyReport};

@@ -7,15 +7,17 @@ use super::archive::{CaseArchive, ReadFailure, Refusal};
 use super::consistency::{self, Revision};
 use super::format::{self, Manifest, OmittedRecord, RecordEntry};
 use super::report::{CaseItem, CaseSigner, ChainSpan, VerifyReport, LIMITS};
+use super::track_files;
 use crate::evidence::certificate::{verify_certificate, DeviceCertificate};
 use crate::evidence::chain::{judge, ChainHead, FailureKind};
 use crate::evidence::cose::{self, MAX_SIGN1_BYTES};
 use crate::evidence::keys::{key_id, signature_verifies};
 use crate::evidence::merkle::{leaf_hash, verify_inclusion};
 use crate::evidence::receipt::SignedCheckpoint;
-use crate::evidence::record::{Event, EvidencePayload};
+use crate::evidence::record::{Event, EvidencePayload, TrackSegment};
+use crate::evidence::track_seal::{seals, SealedFix};
 use crate::hex;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::Path;
 
@@ -443,7 +445,7 @@ impl<'a> Verification<'a> {
         let devices: Vec<String> = records
             .keys()
             .map(|(d, _)| d.clone())
-            .collect::<std::collections::BTreeSet<_>>()
+            .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
         for device in devices {
@@ -465,7 +467,7 @@ impl<'a> Verification<'a> {
             let mut signed = 0;
             // Only the seqs the case file names are walked (a hostile manifest
             // may claim seqs 1 and 2^60); what lies between them is a gap.
-            let named: std::collections::BTreeSet<u64> = records
+            let named: BTreeSet<u64> = records
                 .range((device.clone(), first)..=(device.clone(), last))
                 .map(|((_, s), _)| *s)
                 .chain(
@@ -585,6 +587,7 @@ impl<'a> Verification<'a> {
             .iter()
             .map(|f| (f.path.as_str(), f))
             .collect();
+        let mut checked_tracks = BTreeSet::new();
         for ((device, seq), (entry, bytes)) in records {
             let Some(payload) = decoded_payload(bytes) else {
                 continue; // named by the chain check
@@ -607,6 +610,10 @@ impl<'a> Verification<'a> {
                 }
                 media_file = Some(path);
             }
+            if let Event::TrackSegment(segment) = &payload.event {
+                let checked = self.check_track_files(device, *seq, segment);
+                checked_tracks.extend(checked);
+            }
             let names = payload.context.inspection_id.as_ref();
             if needs_case_context(&payload.event)
                 && !names.is_some_and(|id| manifest.amendment_line.contains(id))
@@ -619,9 +626,16 @@ impl<'a> Verification<'a> {
             }
             self.flag_against_site(&entry.path, &payload, revisions);
             // Intact: the record and its media match the manifest and no check failed on either.
-            let intact = std::iter::once(&entry.path).chain(&media_file).all(|f| {
-                self.intact_files.contains(f) && !self.report.failures.iter().any(|x| &x.file == f)
-            });
+            let tracks =
+                [format::GPX, format::GEOJSON].map(|ext| format::track_path(device, *seq, ext));
+            let own_tracks = tracks.iter().filter(|t| checked_tracks.contains(*t));
+            let intact = std::iter::once(&entry.path)
+                .chain(&media_file)
+                .chain(own_tracks)
+                .all(|f| {
+                    self.intact_files.contains(f)
+                        && !self.report.failures.iter().any(|x| &x.file == f)
+                });
             self.report.items.push(CaseItem {
                 file: entry.path.clone(),
                 kind: payload.event.kind().into(),
@@ -633,6 +647,53 @@ impl<'a> Verification<'a> {
                 intact,
             });
         }
+        let strays: Vec<String> = self
+            .archive
+            .names()
+            .filter(|n| n.starts_with("tracks/") && !checked_tracks.contains(*n))
+            .map(str::to_owned)
+            .collect();
+        for name in strays {
+            self.report.fail(
+                &name,
+                "track_file_unmatched",
+                "a track file of no track segment record in the case file",
+            );
+        }
+    }
+
+    /// The segment's GPX and GeoJSON, where the case file has them, hold
+    /// exactly the points its signed seal covers. Returns the files checked.
+    fn check_track_files(&mut self, device: &str, seq: u64, segment: &TrackSegment) -> Vec<String> {
+        let mut checked = Vec::new();
+        let readers: [(&str, ReadFixes); 2] = [
+            (format::GPX, track_files::fixes_from_gpx),
+            (format::GEOJSON, track_files::fixes_from_geojson),
+        ];
+        for (ext, read_fixes) in readers {
+            let path = format::track_path(device, seq, ext);
+            if !self.archive.contains(&path) {
+                continue;
+            }
+            checked.push(path.clone());
+            let Some(bytes) = self.read(&path, MAX_JSON_BYTES) else {
+                continue;
+            };
+            match read_fixes(&bytes) {
+                Some(fixes) if seals(segment, &fixes) => {}
+                Some(_) => self.report.fail(
+                    &path,
+                    "track_points_mismatch",
+                    "the points do not hash to the seal the device signed: they were altered",
+                ),
+                None => self.report.fail(
+                    &path,
+                    "track_file_invalid",
+                    "not one track segment's points as a case file writes them",
+                ),
+            }
+        }
+        checked
     }
 
     fn flag_against_site(&mut self, path: &str, payload: &EvidencePayload, revisions: &[Revision]) {
@@ -641,6 +702,9 @@ impl<'a> Verification<'a> {
         }
     }
 }
+
+/// Reads the fixes back from one kind of track file.
+type ReadFixes = fn(&[u8]) -> Option<Vec<SealedFix>>;
 
 /// Where a run of a device's chain starts: at the record itself, on the key
 /// the bureau certified, trusting its `prev` (the records before it are not

@@ -15,10 +15,11 @@ use fieldproof_bureau::server::BackgroundServer;
 use fieldproof_bureau::Config;
 use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::geo::fix::Fix;
 use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::model::inspection::DraftFields;
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Photo};
-use fieldproof_core::store::{PhotoSource, Store};
+use fieldproof_core::store::{NewTrack, PhotoSource, Store};
 use fieldproof_core::sync::{
     HttpRequest, HttpResponse, HttpTransport, SyncEngine, SyncOptions, SyncReport, Transport,
     TransportError,
@@ -285,6 +286,40 @@ impl Device {
         let bytes = std::fs::read(corpus(corpus_gpx)).unwrap();
         let track = self.store.import_gpx(&bytes, "officer-e2e").unwrap();
         assert!(track.stats.segments > 0, "the track sealed segments");
+    }
+
+    /// Walks a live patrol on the inspection's site: `fixes` GPS fixes a
+    /// second and about 5 m apart, the last one now. The stopped track's
+    /// sealed segment becomes an evidence record covering the visit.
+    pub fn walk(&self, inspection_id: &str, fixes: usize) -> String {
+        let track = self
+            .store
+            .start_track(NewTrack {
+                officer_id: "officer-e2e".into(),
+                inspection_id: Some(inspection_id.into()),
+                task_id: None,
+                filter: None,
+            })
+            .unwrap();
+        let now = fieldproof_core::time::now_ms();
+        let walked = (0..fixes).map(|i| Fix {
+            lat: 28.2547 + i as f64 * 0.000_045,
+            lon: 113.0800,
+            datum: Datum::Gcj02,
+            accuracy_m: Some(3.0 + (i % 4) as f64 * 0.25),
+            altitude_m: Some(52.0),
+            speed_mps: Some(5.0),
+            bearing_deg: Some(0.0),
+            time_ms: now - (fixes - 1 - i) as i64 * 1_000,
+            provider: "gps".into(),
+            mock: false,
+        });
+        self.store
+            .append_fixes(&track.id, walked.collect())
+            .unwrap();
+        let stopped = self.store.stop_track(&track.id).unwrap();
+        assert_eq!(stopped.stats.segments, 1, "one sealed segment");
+        track.id
     }
 
     /// Enrolls with `bureau` over plain HTTP.

@@ -7,6 +7,7 @@
 use fieldproof_core::case_file::format::{self, Manifest};
 use fieldproof_core::case_file::{verify_case_file, BureauKeyGiven, VerifyReport};
 use fieldproof_core::evidence::keys::key_id;
+use fieldproof_core::geo::gpx;
 use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementInput, SignerRole};
 use fieldproof_core::model::photo::CaptureContext;
 use fieldproof_e2e::{camera_context, corpus, sync_until_done, Device, TestBureau, Wire};
@@ -18,9 +19,11 @@ const PHOTO_A1: &str = "photos/camera/nikon_coolpix_p6000_gps_DSCN0010.jpg";
 const PHOTO_A2: &str = "photos/camera/canon_sx60_orient6.jpg";
 const PHOTO_OTHER: &str = "photos/camera/phone_iphone6_gps_hdr.jpg";
 const OTHER_ADDRESS: &str = "望城区乌山街道另一案现场";
+const WALKED_FIXES: usize = 30;
 
-/// A synced case: inspection `case` (with two photos and a note) and, between
-/// its records, another inspection's photo on the same device.
+/// A synced case: inspection `case` (with two photos, a note and a patrol on
+/// the site) and, between its records, another inspection's photo on the same
+/// device.
 struct Case {
     bureau: TestBureau,
     _device: Device,
@@ -40,6 +43,7 @@ fn case() -> Case {
     device.capture(&case, PHOTO_A1);
     let other_photo = device.capture(&other, PHOTO_OTHER);
     device.note(Some(&case), "焚烧点已熄灭，当事人在场");
+    device.walk(&case, WALKED_FIXES);
     device.capture(&case, PHOTO_A2);
     device.store.submit(&case).unwrap();
     device.store.submit(&other).unwrap();
@@ -192,6 +196,44 @@ fn resign(case: &Case, all: &mut [(String, Vec<u8>)], edit: impl FnOnce(&mut Val
     *entry(all, format::MANIFEST_SIGNATURE) = signature;
 }
 
+/// The GPX and GeoJSON of the case's one track segment.
+fn track_files(case: &Case) -> (Vec<u8>, Vec<u8>) {
+    let all = entries(&case.zip);
+    let tracks: Vec<&(String, Vec<u8>)> = all
+        .iter()
+        .filter(|(n, _)| n.starts_with("tracks/"))
+        .collect();
+    let names: Vec<&str> = tracks.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(tracks.len(), 2, "{names:?}");
+    let of = |ext: &str| {
+        tracks
+            .iter()
+            .find(|(n, _)| n.ends_with(ext))
+            .unwrap_or_else(|| panic!("a {ext} in {names:?}"))
+            .1
+            .clone()
+    };
+    (of(".gpx"), of(".geojson"))
+}
+
+/// An insider's edit: file `path` replaced by `bytes`, the manifest listing
+/// the new size and hash, and signed again.
+fn replace_and_resign(case: &Case, all: &mut [(String, Vec<u8>)], path: &str, bytes: Vec<u8>) {
+    let (size, sha256) = (
+        bytes.len() as u64,
+        fieldproof_core::evidence::sha256(&bytes),
+    );
+    *entry(all, path) = bytes;
+    resign(case, all, |m| {
+        for f in m["files"].as_array_mut().unwrap() {
+            if f["path"] == path {
+                f["size"] = size.into();
+                f["sha256"] = fieldproof_core::hex::encode(&sha256).into();
+            }
+        }
+    });
+}
+
 fn media_entries(all: &[(String, Vec<u8>)]) -> Vec<String> {
     all.iter()
         .map(|(n, _)| n.clone())
@@ -205,20 +247,43 @@ fn a_case_file_verifies_offline_and_holds_nothing_of_another_case() {
     let report = verify(&case, &case.zip);
     assert!(report.ok, "{}", report.to_text());
     assert_eq!(report.inspection_id.as_deref(), Some(case.case.as_str()));
-    // Two captures and the note, each intact, signed by the enrolled device.
+    // Two captures, the note and the patrol segment, each intact, signed by
+    // the enrolled device.
     let kinds: Vec<&str> = report.items.iter().map(|i| i.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["capture", "note", "capture"],
+        ["capture", "note", "track_segment", "capture"],
         "{}",
         report.to_text()
     );
     assert!(report.items.iter().all(|i| i.intact));
     assert_eq!(report.signers.len(), 1);
-    assert_eq!(report.signers[0].records, 3);
+    assert_eq!(report.signers[0].records, 4);
     // The other case's photo lies between them: named by hash, not copied.
     assert_eq!(report.chains.len(), 1);
-    assert_eq!((report.chains[0].present, report.chains[0].omitted), (3, 1));
+    assert_eq!((report.chains[0].present, report.chains[0].omitted), (4, 1));
+    // The segment's points, as GPX and GeoJSON, are the fixes walked.
+    let (gpx, geojson) = track_files(&case);
+    let walked = gpx::parse_gpx(&gpx).unwrap();
+    let points = &walked.tracks[0].segments[0];
+    assert_eq!(points.len(), WALKED_FIXES);
+    assert!(
+        (points[0].lat - 28.2547).abs() < 0.01,
+        "WGS-84 near the site"
+    );
+    assert!(points
+        .iter()
+        .all(|p| p.mock == Some(false) && p.accuracy_m.is_some()));
+    let feature: Value = serde_json::from_slice(&geojson).unwrap();
+    assert_eq!(feature["geometry"]["type"], "LineString");
+    assert_eq!(
+        feature["geometry"]["coordinates"][0],
+        serde_json::json!([points[0].lon, points[0].lat])
+    );
+    assert_eq!(
+        feature["properties"]["time_ms"][0],
+        points[0].time_ms.unwrap()
+    );
 
     let all = entries(&case.zip);
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
@@ -378,19 +443,7 @@ fn every_tampering_is_named() {
             let stranger = Device::new();
             let seq = stranger.note(Some(&case.case), "伪造的记录");
             let signed = stranger.store.evidence_record(seq).unwrap();
-            let (size, sha256) = (
-                signed.len() as u64,
-                fieldproof_core::evidence::sha256(&signed),
-            );
-            *entry(all, &forged) = signed;
-            resign(&case, all, |m| {
-                for f in m["files"].as_array_mut().unwrap() {
-                    if f["path"] == forged.as_str() {
-                        f["size"] = size.into();
-                        f["sha256"] = fieldproof_core::hex::encode(&sha256).into();
-                    }
-                }
-            });
+            replace_and_resign(&case, all, &forged, signed);
         }),
         &[
             ("record_signature_invalid", &forged),
@@ -454,6 +507,72 @@ fn every_tampering_is_named() {
         &[("not_included", &manifest.records[0].path)],
     );
     assert_ne!(last.path, manifest.records[0].path);
+
+    // The patrol's points: a moved point is caught from either file, even
+    // when an insider lists the edited file in a re-signed manifest.
+    let track = |ext: &str| {
+        let (name, _) = all
+            .iter()
+            .find(|(n, _)| n.starts_with("tracks/") && n.ends_with(ext))
+            .unwrap();
+        name.clone()
+    };
+    let (gpx_file, geojson_file) = (track(".gpx"), track(".geojson"));
+    let (gpx_bytes, geojson_bytes) = track_files(&case);
+    let first_lat = gpx::parse_gpx(&gpx_bytes).unwrap().tracks[0].segments[0][0].lat;
+    let moved_gpx = String::from_utf8(gpx_bytes.clone())
+        .unwrap()
+        .replacen(&format!("lat=\"{first_lat}\""), "lat=\"28.3\"", 1)
+        .into_bytes();
+    assert_ne!(moved_gpx, gpx_bytes);
+    check(
+        "a patrol point moved in the GPX",
+        tampered(&case, "gpx", |all| {
+            *entry(all, &gpx_file) = moved_gpx.clone()
+        }),
+        &[
+            ("file_hash_mismatch", &gpx_file),
+            ("track_points_mismatch", &gpx_file),
+        ],
+    );
+    let mut feature: Value = serde_json::from_slice(&geojson_bytes).unwrap();
+    feature["geometry"]["coordinates"][3][1] = 28.3.into();
+    check(
+        "a patrol point moved in the GeoJSON, the manifest re-signed",
+        tampered(&case, "geojson", |all| {
+            replace_and_resign(
+                &case,
+                all,
+                &geojson_file,
+                serde_json::to_vec(&feature).unwrap(),
+            )
+        }),
+        &[("track_points_mismatch", &geojson_file)],
+    );
+    let mut cut: Value = serde_json::from_slice(&geojson_bytes).unwrap();
+    cut["properties"]["mock"].as_array_mut().unwrap().pop();
+    check(
+        "a GeoJSON whose columns disagree",
+        tampered(&case, "columns", |all| {
+            replace_and_resign(&case, all, &geojson_file, serde_json::to_vec(&cut).unwrap())
+        }),
+        &[("track_file_invalid", &geojson_file)],
+    );
+    let stray = "tracks/another-device/000000000001.gpx".to_owned();
+    check(
+        "a track file of no record in the case",
+        tampered(&case, "stray", |all| {
+            all.push((stray.clone(), gpx_bytes.clone()));
+            let sha256 =
+                fieldproof_core::hex::encode(&fieldproof_core::evidence::sha256(&gpx_bytes));
+            resign(&case, all, |m| {
+                m["files"].as_array_mut().unwrap().push(
+                    serde_json::json!({ "path": stray, "size": gpx_bytes.len(), "sha256": sha256 }),
+                );
+            })
+        }),
+        &[("track_file_unmatched", &stray)],
+    );
 
     // A manifest naming seqs far apart (or seq 0) is a gap, checked at once.
     for (name, seq, expected) in [

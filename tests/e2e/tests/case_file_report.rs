@@ -99,6 +99,7 @@ fn the_on_site_record_reads_in_chinese_with_every_hash_and_renders() {
     let photo = device.capture(&id, PHOTO);
     let rotated = device.capture(&id, PHOTO_ROTATED);
     device.note(Some(&id), "焚烧点已熄灭，当事人在场");
+    device.walk(&id, 30);
     let party = device
         .store
         .acknowledge(
@@ -126,6 +127,13 @@ fn the_on_site_record_reads_in_chinese_with_every_hash_and_renders() {
         .iter()
         .find(|f| f.path == format::REPORT)
         .expect("report.pdf is a file of the manifest");
+    let gpx = manifest
+        .files
+        .iter()
+        .find(|f| f.path.ends_with(".gpx"))
+        .expect("the patrol's GPX is a file of the manifest")
+        .path
+        .clone();
     let pdf = unzip(&zip, format::REPORT);
     assert_eq!(listed.sha256, fieldproof_core::evidence::sha256(&pdf));
     let report = fieldproof_core::case_file::verify_case_file(
@@ -162,6 +170,10 @@ fn the_on_site_record_reads_in_chinese_with_every_hash_and_renders() {
         "当事人签名确认",
         "第1版笔录。笔录此后已修改，本签名不适用于当前第2版",
         "巡查轨迹",
+        // 29 steps of about 5 m, and where the points are.
+        "检查时间内共1段轨迹、30个定位点",
+        "长约",
+        &gpx,
         "核验摘要",
         "核验通过不证明照片内容真实反映现场情况",
         &amendment,
