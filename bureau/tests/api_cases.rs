@@ -566,6 +566,44 @@ fn corpus_boundaries_load_in_wgs84_and_reach_their_devices(backend: Backend) {
     let changes = pull_all(&device);
     assert_eq!(changes.len(), feed_before);
 
+    // The page is gzipped for a device that asks for it, and only then.
+    let pull = |accept: Option<&str>| {
+        let mut request = http()
+            .get(format!("{}/v1/sync/pull?cursor=", bureau.url))
+            .header("Authorization", format!("Bearer {}", device.token));
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        let response = request.call().unwrap();
+        assert_eq!(response.status(), 200);
+        let header = |name: &str| {
+            let value = response.headers().get(name);
+            value.map(|v| v.to_str().unwrap().to_owned())
+        };
+        let (encoding, vary) = (header("content-encoding"), header("vary"));
+        let body = response.into_body().read_to_vec().unwrap();
+        (encoding, vary, body)
+    };
+    let (encoding, _, plain) = pull(None);
+    assert_eq!(encoding, None);
+    let (encoding, vary, gzipped) = pull(Some("gzip, deflate"));
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(vary.as_deref(), Some("accept-encoding"));
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped[..]),
+        &mut decoded,
+    )
+    .unwrap();
+    assert_eq!(decoded, plain);
+    assert!(
+        gzipped.len() * 2 < plain.len(),
+        "a boundary gzips at least 2×: {} → {}",
+        plain.len(),
+        gzipped.len()
+    );
+    assert_eq!(pull(Some("br")).0, None, "only gzip is offered");
+
     // The township device receives its county's boundary (and no other county's),
     // in WGS-84, readable by the core's own loader.
     let boundaries = of_kind(&changes, "boundaries");

@@ -4,6 +4,7 @@
 //! failure worth retrying (with the bureau's `Retry-After`).
 
 use super::backoff::{parse_retry_after, system_time};
+use super::content_encoding;
 use super::interrupt::InterruptScope;
 use super::lease::Lease;
 use super::transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
@@ -124,6 +125,8 @@ impl<'a> BureauClient<'a> {
         if let Some(token) = self.token {
             headers.push(header("Authorization", &format!("Bearer {token}")));
         }
+        let (name, value) = content_encoding::ACCEPT;
+        headers.push(header(name, value));
         let url = self.url(target)?;
         if self.tls_pin.is_some() && !has_scheme(&url, "https://") {
             return Err(Error::TlsRequired);
@@ -142,6 +145,7 @@ impl<'a> BureauClient<'a> {
             TransportError::Cancelled => Error::Cancelled,
             TransportError::PinMismatch => Error::TlsPinMismatch,
         })?;
+        let response = content_encoding::decode(response)?;
         match refusal(&response) {
             refused @ Error::AuthRefused { .. } => Err(refused),
             _ => Ok(response),

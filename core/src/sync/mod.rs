@@ -33,6 +33,7 @@
 pub mod backoff;
 pub(crate) mod chunk_size;
 mod client;
+mod content_encoding;
 mod enrollment;
 pub mod http_transport;
 pub mod interrupt;

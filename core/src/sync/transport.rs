@@ -64,6 +64,10 @@ pub enum TransportError {
 }
 
 /// Sends HTTP requests. Called from the thread running the sync; may block.
+///
+/// Send the headers given and return the body as received: the core asks for
+/// gzip itself and decodes it. (OkHttp leaves a body alone when the caller set
+/// `Accept-Encoding`; URLSession decodes anyway, which the core recognises.)
 pub trait Transport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }

@@ -19,6 +19,10 @@
 //!   the wire both ways (headers and all, counted by a TCP relay in front of the
 //!   proxy) divided by payload bytes (photo files the bureau confirmed: originals
 //!   and the previews sent first on a slow link). Goal: at most 1.10.
+//! - **2G pull**: a freshly enrolled county device's first sync on the same link,
+//!   which pulls its reference data (its county's boundary, the checklists) with
+//!   the gzip the core asks for, against the same engine with `Accept-Encoding`
+//!   taken off its requests: bytes down and seconds, side by side.
 //!
 //! ROUNDS (default 3) repeats the push and upload measures, each on fresh devices
 //! (the bureau takes a photo once per device), alternating engine and baseline;
@@ -26,6 +30,7 @@
 //! the tuspy line; without it that line says so and the rest still runs.
 
 use fieldproof_core::model::id::new_id;
+use fieldproof_core::sync::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use fieldproof_core::sync::{upload_file, HttpTransport, SyncEngine, TusFile, UploadOutcome};
 use fieldproof_e2e::faults::{self, FaultProxy};
 use fieldproof_e2e::invariants::uploaded_payload;
@@ -35,6 +40,7 @@ use fieldproof_e2e::{
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const INSPECTIONS: usize = 1_000;
@@ -60,6 +66,7 @@ fn main() {
     push(&bureau, rounds);
     upload(&bureau, rounds);
     two_g();
+    two_g_pull();
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -339,5 +346,61 @@ fn two_g() {
         "RATIO 2G: wire bytes / payload bytes = {:.3} (goal <= 1.10); up only {:.3}",
         (up + down) as f64 / payload as f64,
         up as f64 / payload as f64
+    );
+}
+
+/// The baseline transport of the 2G pull: the engine's requests without
+/// `Accept-Encoding`, so the bureau answers uncompressed.
+struct Identity(Arc<Wire>);
+
+impl Transport for Identity {
+    fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        request
+            .headers
+            .retain(|h| !h.name.eq_ignore_ascii_case("Accept-Encoding"));
+        self.0.send(request)
+    }
+}
+
+fn two_g_pull() {
+    let counties: Value = serde_json::from_slice(
+        &std::fs::read(corpus("boundaries/counties_by_city/430100.json")).unwrap(),
+    )
+    .unwrap();
+    let mut runs = Vec::new();
+    for gzip in [false, true] {
+        let bureau = TestBureau::start();
+        let (status, _) = bureau.admin("POST", "/v1/admin/boundaries?datum=gcj02", Some(&counties));
+        assert_eq!(status, 200);
+        let device = enrolled(&bureau);
+        let link = FaultProxy::start(bureau.addr, faults::two_g());
+        let counter = CuttingProxy::counting(link.addr);
+        let transport: Arc<dyn Transport> = if gzip {
+            Wire::new()
+        } else {
+            Arc::new(Identity(Wire::new()))
+        };
+        let engine = engine_via(&device, transport, &counter.url);
+        let started = Instant::now();
+        let reports = sync_until_done(&engine, 20);
+        let pulled: u32 = reports.iter().map(|r| r.records_pulled).sum();
+        runs.push((
+            counter.bytes_down(),
+            started.elapsed().as_secs_f64(),
+            pulled,
+        ));
+    }
+    let [(plain, plain_s, plain_n), (gzipped, gzip_s, gzip_n)] = runs[..] else {
+        unreachable!("two runs")
+    };
+    assert_eq!(plain_n, gzip_n, "both pulled the same changes");
+    println!(
+        "2G pull {plain_n} changes: identity {plain} bytes down in {plain_s:.1} s; \
+         gzip {gzipped} bytes down in {gzip_s:.1} s"
+    );
+    println!(
+        "RATIO 2G pull: gzip / identity bytes down = {:.3}, seconds = {:.3}",
+        gzipped as f64 / plain as f64,
+        gzip_s / plain_s
     );
 }
