@@ -84,7 +84,7 @@ fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
 }
 
 fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!(
             "odd number of hex digits in a {}-character line",
             text.len()

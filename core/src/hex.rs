@@ -1,19 +1,15 @@
 //! Lowercase hexadecimal, the text form of hashes, key ids and signed records.
+//! The codec is the `hex` crate; this module gives the answers the code uses
+//! (`None` for anything that is not hex) and the serde helpers of the wire types.
 
 pub fn encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
-/// Parses hex digits (either case) into bytes; `None` for odd length or a non-digit.
+/// Parses hex digits (either case) into bytes; `None` for odd length or a
+/// non-digit (a sign included).
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return None;
-    }
-    bytes
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
+    ::hex::decode(text).ok()
 }
 
 /// Parses 64 hex digits into 32 bytes (a SHA-256 as text).
@@ -54,4 +50,18 @@ pub fn serialize_list<S: serde::Serializer, T: AsRef<[u8]>>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.collect_seq(items.iter().map(|item| encode(item.as_ref())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lowercase_and_only_digits_decode() {
+        assert_eq!(super::encode(&[0x00, 0xab, 0xff]), "00abff");
+        assert_eq!(super::decode("00ABff"), Some(vec![0x00, 0xab, 0xff]));
+        for bad in ["0", "+f", "-1", "0g", " 0"] {
+            assert_eq!(super::decode(bad), None, "{bad:?}");
+        }
+        assert_eq!(super::decode32(&"ab".repeat(32)), Some([0xab; 32]));
+        assert_eq!(super::decode32(&"ab".repeat(31)), None);
+    }
 }

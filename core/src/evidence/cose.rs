@@ -10,6 +10,11 @@
 //! signed bytes = ["Signature1", h'A10126', h'', h'<payload>']   (Sig_structure)
 //! ```
 //!
+//! Why our own: coset writes identical bytes for this layout, but its parser
+//! accepts re-framed envelopes (non-minimal lengths, indefinite arrays), so one
+//! signed record could exist as several byte strings; this parser accepts the
+//! one layout above and nothing else (the tests re-frame it every way).
+//!
 //! The kid sits in the unprotected header, so it is a routing hint only; the
 //! authenticated copy is the device key id inside the payload, which the chain
 //! verifier compares with it.
@@ -240,6 +245,73 @@ mod tests {
             ]
             .concat()
         );
+    }
+
+    /// What a lax parser (coset's, for one) accepts: the same signed content
+    /// re-framed, so one record would exist as several byte strings with
+    /// different hashes. Each re-framing is refused.
+    #[test]
+    fn a_re_framed_envelope_is_refused() {
+        let (_dir, key) = software_key();
+        let kid = key_id(&key.public_key());
+        let message = sign1(b"payload bytes", &kid, &key).unwrap();
+        assert_eq!(message.len(), 122);
+        // Where the layout's items start: tag, array, protected, unprotected
+        // map, kid, payload, signature.
+        let (map, payload, signature) = (6, 42, 56);
+        assert_eq!(
+            (message[map], message[payload], message[signature]),
+            (0xa1, 0x4d, 0x58)
+        );
+        let splice = |at: usize, remove: usize, insert: &[u8]| {
+            let mut bytes = message.clone();
+            bytes.splice(at..at + remove, insert.iter().copied());
+            bytes
+        };
+        let indefinite_array = {
+            let mut bytes = splice(1, 1, &[0x9f]);
+            bytes.push(0xff);
+            bytes
+        };
+        let indefinite_payload = {
+            let mut bytes = splice(payload, 0, &[0x5f]);
+            bytes.insert(payload + 1 + 14, 0xff);
+            bytes
+        };
+        let indefinite_map = {
+            let mut bytes = splice(map, 1, &[0xbf]);
+            bytes.insert(map + 1 + 35, 0xff);
+            bytes
+        };
+        for (what, bytes) in [
+            ("tag 18 in two bytes", splice(0, 1, &[0xd8, 0x12])),
+            ("array length in a byte", splice(1, 1, &[0x98, 0x04])),
+            ("indefinite array", indefinite_array),
+            ("protected length in a byte", splice(2, 1, &[0x58, 0x03])),
+            ("map length in a byte", splice(map, 1, &[0xb8, 0x01])),
+            ("indefinite map", indefinite_map),
+            (
+                "payload length in a byte",
+                splice(payload, 1, &[0x58, 0x0d]),
+            ),
+            ("payload in chunks", indefinite_payload),
+            (
+                "signature length in two bytes",
+                splice(signature, 2, &[0x59, 0x00, 0x40]),
+            ),
+            (
+                "a byte after the message",
+                [message.as_slice(), &[0x00]].concat(),
+            ),
+        ] {
+            assert_ne!(bytes, message, "{what}");
+            let refused = parse_sign1(&bytes).err();
+            assert_eq!(
+                refused.map(|e| e.code()),
+                Some("invalid_record"),
+                "{what} was accepted"
+            );
+        }
     }
 
     #[test]

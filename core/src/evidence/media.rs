@@ -1,5 +1,10 @@
 //! What kind of file a photo is, told by its leading bytes (never by its name or
 //! by what the platform claims), and its digest.
+//!
+//! Why our own sniffing: the app takes six image types and refuses the rest
+//! with one code; a general sniffer (`infer`) knows a hundred types we would
+//! filter back to six, and tells HEIC, HEIF and AVIF apart by its own brand
+//! list, where evidence needs the ftyp rule written down below.
 
 use crate::error::{Error, Result};
 use std::io::{self, Read, Write};

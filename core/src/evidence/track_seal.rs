@@ -76,7 +76,7 @@ impl SealedFix {
     /// Fixes from their concatenated encodings; `None` unless `bytes` is a
     /// whole number of fixes, each with a mock byte of 0 or 1.
     pub fn decode_all(bytes: &[u8]) -> Option<Vec<SealedFix>> {
-        if bytes.len() % SEALED_FIX_BYTES != 0 {
+        if !bytes.len().is_multiple_of(SEALED_FIX_BYTES) {
             return None;
         }
         let int = |b: &[u8]| i32::from_be_bytes(b.try_into().expect("4 bytes"));

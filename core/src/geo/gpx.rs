@@ -5,6 +5,10 @@
 //! unreadable value becomes unknown, and unknown elements are ignored. Only a
 //! document that is not well-formed XML, or not GPX at all, is refused.
 //!
+//! Why our own (on quick-xml): the `gpx` crate drops extensions (our
+//! accuracy and mock flag, Garmin's speed and course) and fails a whole file
+//! on one bad number, where a field recording must keep every readable point.
+//!
 //! Document type declarations are ignored and the entities they declare are
 //! never expanded (only XML's five predefined entities and character
 //! references are), so entity-expansion bombs and external entities have no
@@ -338,6 +342,10 @@ fn parse_finite(text: &str) -> Option<f64> {
 /// `…+08:00`) into UTC milliseconds. Fractional seconds are truncated to the
 /// millisecond that contains the instant. Without an offset the time is
 /// taken as UTC, which is what the GPX schema defines every time to be.
+///
+/// By hand rather than with `jiff` or `time`: GPX in the wild writes times
+/// without an offset and with a space for the `T`, which their RFC 3339
+/// parsers refuse; the calendar arithmetic is [`CivilTime`]'s.
 fn parse_time_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() < 19

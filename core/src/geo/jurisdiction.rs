@@ -4,6 +4,10 @@
 //! Boundary data often comes in GCJ-02 (DataV) and is converted to WGS-84 once,
 //! at load, so every lookup compares like with like.
 //!
+//! Why our own: geo's `Contains` treats a point on the border as outside
+//! (an officer standing on a township line is in both, never in neither) and
+//! has no distance to the boundary in metres, which the placement reports.
+//!
 //! Containment is by ray casting with the even-odd rule over all rings of a
 //! polygon, in plain lon/lat (RFC 7946 draws edges as straight lines in that
 //! space). Distances to a boundary are measured in a local equirectangular

@@ -1,5 +1,10 @@
 //! When to try again after a failed sync: exponential backoff with jitter, and
 //! never sooner than the bureau's `Retry-After`.
+//!
+//! Why our own: the core never sleeps or spawns (the platform schedules the
+//! next run from `next_attempt_ms`), so what it needs is one pure function of
+//! the failure count and `Retry-After`; the `backoff` crate is unmaintained and
+//! `backon` retries by sleeping in the caller.
 
 use ring::rand::{SecureRandom, SystemRandom};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
