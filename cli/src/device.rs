@@ -3,6 +3,7 @@
 //! changes, upload photos) within a deadline, printing the sync report.
 
 use crate::output::{self, Failure, Output};
+use crate::progress::Progress;
 use clap::{Args as ClapArgs, Subcommand};
 use fieldproof_core::store::Store;
 use fieldproof_core::sync::{ErrorClass, HttpTransport, SyncEngine, SyncOptions, SyncReport};
@@ -84,11 +85,17 @@ pub fn run(args: Args) -> ExitCode {
             Err(err) => output::fail(&err, out.json),
         },
         Command::Sync { server, deadline_s } => {
-            let engine = engine.with_options(SyncOptions {
+            let mut engine = engine.with_options(SyncOptions {
                 server_url: server,
                 ..SyncOptions::default()
             });
-            match engine.sync_once(Instant::now() + Duration::from_secs(deadline_s)) {
+            let progress = Progress::new(&out, None, "of the current photo");
+            if let Some(listener) = progress.sync_listener() {
+                engine = engine.with_listener(Arc::new(listener));
+            }
+            let synced = engine.sync_once(Instant::now() + Duration::from_secs(deadline_s));
+            progress.finish("sync ended".into());
+            match synced {
                 Ok(report) => print_report(&out, &report),
                 Err(err) => output::fail(&err, out.json),
             }

@@ -2,6 +2,7 @@
 
 use crate::inspections::DbArgs;
 use crate::output::{self, Output};
+use crate::progress::Progress;
 use clap::{Subcommand, ValueEnum};
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Derivative, Photo};
 use fieldproof_core::store::PhotoSource;
@@ -90,18 +91,23 @@ pub fn run(command: Command, out: &Output) -> Result<ExitCode> {
                 Source::Import => CaptureSource::Import,
             };
             let context = cli_context(source, inspection, officer);
-            let mut failed = false;
+            let mut failed = 0;
+            let progress = Progress::new(out, Some(files.len() as u64), "photos");
             for file in files {
                 let name = file.display().to_string();
-                match store.capture_photo(PhotoSource::Path(file), None, context.clone()) {
+                let taken = store.capture_photo(PhotoSource::Path(file), None, context.clone());
+                progress.suspend(|| match taken {
                     Ok(photo) => print_photo(out, &name, &photo),
                     Err(err) => {
-                        failed = true;
+                        failed += 1;
                         let line = json!({ "file": name, "error": { "code": err.code(), "message": err.to_string() } });
                         out.print(&line, || format!("{name}: error[{}] {err}", err.code()));
                     }
-                }
+                });
+                progress.advance(1);
             }
+            progress.finish(format!("taken into evidence, {failed} refused"));
+            let failed = failed > 0;
             Ok(if failed {
                 ExitCode::from(output::exit_status(
                     fieldproof_core::ErrorKind::InvalidInput,

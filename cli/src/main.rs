@@ -9,6 +9,7 @@ mod evidence;
 mod geo;
 mod inspections;
 mod output;
+mod progress;
 mod serve;
 mod tracks;
 mod verify;

@@ -813,3 +813,66 @@ fn acknowledge_binds_the_inspection_as_it_stands() {
     ];
     assert_eq!(err(&unknown), ("not_found".into(), 4));
 }
+
+/// Runs `fieldproof` on a pseudo-terminal (util-linux `script`), as a person
+/// at a terminal would; returns what the terminal showed.
+fn on_terminal(args: &[&str]) -> String {
+    let quoted: Vec<String> = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let out = Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .output()
+        .expect("script (util-linux) gives the command a terminal");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?} failed on a terminal: {shown}"
+    );
+    shown
+}
+
+#[test]
+fn progress_is_drawn_for_a_person_and_never_for_a_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = corpus("photos/camera");
+    let files: Vec<String> = ["canon_sx60_orient6.jpg", "phone_iphone6_gps_hdr.jpg"]
+        .iter()
+        .map(|f| photos.join(f).to_string_lossy().into_owned())
+        .collect();
+    let db = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (person, script, piped) = (db("person.db"), db("script.db"), db("piped.db"));
+    let with_files = |args: Vec<&str>| -> Vec<String> {
+        args.into_iter()
+            .map(str::to_owned)
+            .chain(files.iter().cloned())
+            .collect()
+    };
+    let run_on_terminal =
+        |args: Vec<String>| on_terminal(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let shown = run_on_terminal(with_files(vec!["evidence", "ingest", "--db", &person]));
+    assert!(shown.contains("2/2 photos"), "{shown}");
+    assert!(shown.contains("taken into evidence, 0 refused"), "{shown}");
+
+    // --json on a terminal: only the JSON lines.
+    let shown = run_on_terminal(with_files(vec![
+        "evidence", "ingest", "--db", &script, "--json",
+    ]));
+    let lines: Vec<&str> = shown
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    for line in lines {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|_| panic!("not JSON: {line:?}"));
+    }
+    // Piped, as scripts and CI run it: nothing on stderr at all.
+    let args = with_files(vec!["evidence", "ingest", "--db", &piped]);
+    let out = fieldproof(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}

@@ -4,6 +4,7 @@ use super::client::{list_pages, or_dash, segment, Client};
 use super::PageArgs;
 use super::Result;
 use crate::output::Output;
+use crate::progress::Progress;
 use clap::Subcommand;
 use fieldproof_core::wire::admin::{
     EvidenceRecord, InspectionCase, InspectionSummary, OfficerAssignment, ReviewRequest,
@@ -89,8 +90,10 @@ pub fn inspections(command: InspectionCommand, client: &Client, out: &Output) ->
         }
         InspectionCommand::Bundle { id, output } => {
             let path = format!("/v1/admin/inspections/{}/bundle", segment(&id)?);
-            let bytes = client.download(&path, &output)?;
+            let progress = Progress::new(out, None, "received");
+            let bytes = client.download(&path, &output, &progress)?;
             let file = output.display().to_string();
+            progress.finish(format!("case file of {id}"));
             out.print(
                 &serde_json::json!({ "inspection_id": id, "file": file, "bytes": bytes }),
                 || format!("case file of {id}: {file} ({bytes} bytes); check it with `fieldproof verify {file} --bureau-key FILE`"),

@@ -2,6 +2,7 @@
 
 use super::{PageArgs, Result};
 use crate::output::{exit_for_status, Failure, Output};
+use crate::progress::Progress;
 use fieldproof_core::sync::tls_pin;
 use fieldproof_core::wire::admin::Page;
 use fieldproof_core::wire::refusal::ErrorBody;
@@ -129,13 +130,15 @@ impl Client {
     /// GETs `path` into the file `to`, streamed: written next to it and renamed
     /// into place once complete, so a failed download never leaves a file that
     /// looks whole. Returns the bytes written.
-    pub fn download(&self, path: &str, to: &std::path::Path) -> Result<u64> {
+    pub fn download(&self, path: &str, to: &std::path::Path, progress: &Progress) -> Result<u64> {
         let response = self.call("GET", path, &[], None)?;
-        let mut reader = response
-            .into_body()
-            .into_with_config()
-            .limit(u64::MAX)
-            .reader();
+        let mut reader = progress.reader(
+            response
+                .into_body()
+                .into_with_config()
+                .limit(u64::MAX)
+                .reader(),
+        );
         let partial = to.with_file_name(format!(
             ".{}.part",
             to.file_name()
