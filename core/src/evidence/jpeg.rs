@@ -25,12 +25,13 @@ impl Frame {
         self.marker == 0xc2
     }
 
-    /// 8-bit Huffman DCT (baseline, extended or progressive) with one or three
-    /// components: what phones write, and what the decoder here handles.
+    /// 8-bit Huffman DCT (baseline, extended or progressive) with one, three
+    /// or four (CMYK or YCCK, as Adobe writes them) components: what phones
+    /// and scanners write, and what the decoder here handles.
     pub fn is_decodable(&self) -> bool {
         matches!(self.marker, 0xc0..=0xc2)
             && self.precision == 8
-            && matches!(self.sampling.len(), 1 | 3)
+            && matches!(self.sampling.len(), 1 | 3 | 4)
     }
 }
 

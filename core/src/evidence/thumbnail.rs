@@ -6,7 +6,10 @@
 //! works at the smallest DCT scale (1/8, 1/4, 1/2 or 1) that still gives at
 //! least the requested size, so a 48 MP photo decodes as about 0.75 MP. The
 //! result is area-averaged to the exact size, turned upright by its EXIF
-//! orientation, and encoded at quality 80. Images are never enlarged.
+//! orientation, and encoded at quality 80. Images are never enlarged. Every
+//! 8-bit Huffman JPEG decodes: baseline and progressive, any sampling (4:4:4,
+//! 4:2:2, 4:2:0, 4:4:0, 4:1:1), restart markers, stray bytes between segments,
+//! gray, RGB, and Adobe CMYK and YCCK (shown converted to RGB).
 //!
 //! Every failure is a [`ThumbnailError`] value, never a panic: the caller shows
 //! "preview unavailable" and keeps the error's text as a warning. HEIC, PNG and
@@ -58,6 +61,20 @@ pub struct Thumbnail {
     pub height: u32,
     /// One channel (a greyscale source) rather than RGB.
     pub gray: bool,
+}
+
+impl Thumbnail {
+    /// A thumbnail read back from its JPEG bytes (kept on disk, say), by its
+    /// frame header; `None` if they are not a JPEG.
+    pub fn from_jpeg(jpeg: Vec<u8>) -> Option<Thumbnail> {
+        let frame = jpeg::read_header(&mut jpeg.as_slice()).frame?;
+        Some(Thumbnail {
+            width: frame.width.into(),
+            height: frame.height.into(),
+            gray: frame.sampling.len() == 1,
+            jpeg,
+        })
+    }
 }
 
 /// Why no thumbnail could be made. Messages hold no image content.
@@ -184,7 +201,7 @@ impl Plan {
     fn new(frame: &Frame, long_edge: u32, limits: &DecodeLimits) -> Result<Plan, ThumbnailError> {
         if !frame.is_decodable() {
             return Err(ThumbnailError::Unsupported {
-                reason: "JPEG variant (lossless, arithmetic, 12-bit or CMYK)",
+                reason: "JPEG variant (lossless, arithmetic or 12-bit)",
             });
         }
         let (width, height) = (u64::from(frame.width), u64::from(frame.height));
@@ -284,12 +301,13 @@ fn decode(reader: impl Read, plan: &Plan, limits: &DecodeLimits) -> Result<Image
             reason: "decoder failed on malformed data".to_owned(),
         }
     })??;
-    let channels = match decoder.info().map(|info| info.pixel_format) {
-        Some(PixelFormat::L8) => 1,
-        Some(PixelFormat::RGB24) => 3,
+    let (channels, cmyk) = match decoder.info().map(|info| info.pixel_format) {
+        Some(PixelFormat::L8) => (1, false),
+        Some(PixelFormat::RGB24) => (3, false),
+        Some(PixelFormat::CMYK32) => (4, true),
         _ => {
             return Err(ThumbnailError::Unsupported {
-                reason: "pixel format other than 8-bit gray or RGB",
+                reason: "pixel format other than 8-bit gray, RGB or CMYK",
             })
         }
     };
@@ -299,12 +317,27 @@ fn decode(reader: impl Read, plan: &Plan, limits: &DecodeLimits) -> Result<Image
             reason: "decoded size does not match the header".to_owned(),
         });
     }
+    let (channels, data) = if cmyk {
+        (3, cmyk_to_rgb(&data))
+    } else {
+        (channels, data)
+    };
     Ok(Image {
         width,
         height,
         channels,
         data,
     })
+}
+
+/// RGB of the decoder's CMYK (ink amounts, 0 = none; it has already undone
+/// Adobe's inverted storage and the YCCK transform): each colour is what its
+/// ink and the black leave of white. A display preview, not colour management.
+fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+    let left = |ink: u8, black: u8| ((255 - u32::from(ink)) * (255 - u32::from(black)) / 255) as u8;
+    cmyk.chunks_exact(4)
+        .flat_map(|p| [left(p[0], p[3]), left(p[1], p[3]), left(p[2], p[3])])
+        .collect()
 }
 
 /// Area-average resampling: each output pixel is the mean of the source area
@@ -541,6 +574,90 @@ mod tests {
         assert_eq!((w, h, pixels.len()), (32, 32, 32 * 32));
         let tiny = thumbnail(&sample_jpeg(1, 1), THUMBNAIL_EDGE, Some(6)).unwrap();
         assert_eq!((tiny.width, tiny.height), (1, 1));
+    }
+
+    /// Red, green / blue, black quadrants, as RGB and as CMYK inks.
+    const QUADRANTS: [([u8; 3], [u8; 4]); 4] = [
+        ([255, 0, 0], [0, 255, 255, 0]),
+        ([0, 255, 0], [255, 0, 255, 0]),
+        ([0, 0, 255], [255, 255, 0, 0]),
+        ([0, 0, 0], [0, 0, 0, 255]),
+    ];
+
+    fn quadrant(x: usize, y: usize, width: usize, height: usize) -> usize {
+        usize::from(x >= width / 2) + 2 * usize::from(y >= height / 2)
+    }
+
+    /// A 256 × 192 JPEG of [`QUADRANTS`] in `color`, after `tune`.
+    fn quadrants_jpeg(color: ColorType, tune: impl FnOnce(&mut Encoder<&mut Vec<u8>>)) -> Vec<u8> {
+        let (width, height) = (256, 192);
+        let pixels: Vec<u8> = (0..width * height)
+            .flat_map(|i| {
+                let (rgb, cmyk) = QUADRANTS[quadrant(i % width, i / width, width, height)];
+                match color {
+                    ColorType::Rgb => rgb.to_vec(),
+                    _ => cmyk.to_vec(),
+                }
+            })
+            .collect();
+        let mut jpeg = Vec::new();
+        let mut encoder = Encoder::new(&mut jpeg, 90);
+        tune(&mut encoder);
+        encoder
+            .encode(&pixels, width as u16, height as u16, color)
+            .unwrap();
+        jpeg
+    }
+
+    #[test]
+    fn every_variant_phones_and_scanners_write_gets_a_thumbnail_in_its_colours() {
+        use jpeg_encoder::SamplingFactor;
+        let rgb = |tune: fn(&mut Encoder<&mut Vec<u8>>)| quadrants_jpeg(ColorType::Rgb, tune);
+        // libjpeg skips bytes that are not a marker between segments
+        // ("extraneous bytes before marker"); so must we.
+        let extraneous = {
+            let mut jpeg = rgb(|_| {});
+            let dqt = jpeg.windows(2).position(|w| w == [0xff, 0xdb]).unwrap();
+            jpeg.splice(dqt..dqt, [0x00, 0x17, 0x00]);
+            jpeg
+        };
+        for (what, jpeg) in [
+            ("Adobe CMYK", quadrants_jpeg(ColorType::Cmyk, |_| {})),
+            ("Adobe YCCK", quadrants_jpeg(ColorType::CmykAsYcck, |_| {})),
+            (
+                "4:4:0",
+                rgb(|e| e.set_sampling_factor(SamplingFactor::R_4_4_0)),
+            ),
+            (
+                "4:1:1",
+                rgb(|e| e.set_sampling_factor(SamplingFactor::R_4_1_1)),
+            ),
+            (
+                "4:2:2",
+                rgb(|e| e.set_sampling_factor(SamplingFactor::R_4_2_2)),
+            ),
+            ("restart markers", rgb(|e| e.set_restart_interval(3))),
+            ("progressive", rgb(|e| e.set_progressive(true))),
+            ("extraneous bytes before a marker", extraneous),
+        ] {
+            let thumb = thumbnail(&jpeg, 64, None).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!((thumb.width, thumb.height), (64, 48), "{what}");
+            assert!(!thumb.gray, "{what}");
+            let (w, h, pixels) = decoded(&thumb);
+            // The centre of each quadrant, away from blurred edges.
+            for (i, (expected, _)) in QUADRANTS.iter().enumerate() {
+                let (x, y) = ((i % 2) * w / 2 + w / 4, (i / 2) * h / 2 + h / 4);
+                assert_eq!(quadrant(x, y, w, h), i);
+                let at = (y * w + x) * 3;
+                let got = &pixels[at..at + 3];
+                for c in 0..3 {
+                    assert!(
+                        got[c].abs_diff(expected[c]) < 40,
+                        "{what}: quadrant {i} is {got:?}, not {expected:?}"
+                    );
+                }
+            }
+        }
     }
 
     fn with_frame_size(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
