@@ -21,6 +21,7 @@ pub mod enrollment;
 pub mod error;
 pub mod evidence_ingest;
 pub mod pdf;
+pub mod photo_thumbnails;
 pub mod rate_limits;
 mod secrets;
 pub mod server;

@@ -252,6 +252,23 @@ fn a_photo_uploads_in_checksummed_chunks_and_is_stored_byte_identical(backend: B
         !upload_file(&bureau, &location).exists(),
         "the upload's own file is gone"
     );
+    // The bureau makes its own thumbnail of the original, for the printed
+    // record, after answering the upload.
+    let kept = bureau
+        .data
+        .path()
+        .join(format!("thumbnails/{}.jpg", hex::encode(&sha256(&bytes))));
+    let thumbnail = (0..100)
+        .find_map(|_| {
+            let made = std::fs::read(&kept).ok();
+            if made.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            made
+        })
+        .expect("a thumbnail beside the photo within 5 s");
+    let thumbnail = fieldproof_core::evidence::thumbnail::Thumbnail::from_jpeg(thumbnail).unwrap();
+    assert_eq!(thumbnail.width.max(thumbnail.height), 360);
 
     // The photo, an upload in flight, the database and the bureau key: the
     // bureau's alone, the data folder too.

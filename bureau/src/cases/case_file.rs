@@ -88,7 +88,7 @@ pub fn plan_now(bureau: &Bureau, id: &str) -> Result<CasePlan> {
         )
     })?;
     // Rendered outside the transaction, before the first byte goes out.
-    let report = record.render(font)?;
+    let report = record.render(font, &bureau.photos)?;
     plan.files
         .push((format::REPORT.into(), Content::Bytes(report)));
     plan.files.sort_by(|a, b| a.0.cmp(&b.0));

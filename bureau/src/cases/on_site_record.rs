@@ -12,23 +12,19 @@
 
 use crate::error::{Error, Result};
 use crate::pdf::{Document, Font, Image, FIGURE_BOX};
+use crate::photo_thumbnails;
+use crate::storage::PhotoFiles;
 use fieldproof_core::case_file::consistency::{self, Flag, Revision};
 use fieldproof_core::evidence::receipt::SignedCheckpoint;
 use fieldproof_core::evidence::record::{
     Acknowledgement, Event, EvidencePayload, Media, RecordedFix, TrackSegment,
 };
-use fieldproof_core::evidence::thumbnail::{make_thumbnail, DecodeLimits};
 use fieldproof_core::geo::datum::{convert, Datum, LatLon};
 use fieldproof_core::hex;
 use fieldproof_core::model::checklist::{AnswerValue, ChecklistItem, ChecklistTemplate, ItemKind};
 use fieldproof_core::model::inspection::Inspection;
 use fieldproof_core::time::CivilTime;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
-
-/// Long edge of a photo's thumbnail in the PDF, in pixels (printed at ~130 pt).
-const THUMBNAIL_EDGE: u32 = 360;
 
 /// What the record shows, gathered while the case file is planned.
 pub struct OnSiteRecord {
@@ -83,7 +79,7 @@ pub struct TrackFiles {
 
 impl OnSiteRecord {
     /// The PDF, set in the CJK font at `font_path`.
-    pub fn render(&self, font_path: &Path) -> Result<Vec<u8>> {
+    pub fn render(&self, font_path: &Path, photos: &PhotoFiles) -> Result<Vec<u8>> {
         let data = std::fs::read(font_path).map_err(|e| Error::ReportFont {
             reason: format!("{}: {}", font_path.display(), e.kind()),
         })?;
@@ -100,7 +96,7 @@ impl OnSiteRecord {
         doc.heading("检查情况");
         doc.paragraph(or_none(&latest.findings));
         self.party_section(&mut doc);
-        self.evidence_section(&mut doc);
+        self.evidence_section(&mut doc, photos);
         self.acknowledgement_section(&mut doc);
         self.track_section(&mut doc);
         self.verification_section(&mut doc);
@@ -284,7 +280,7 @@ impl OnSiteRecord {
         }
     }
 
-    fn evidence_section(&self, doc: &mut Document) {
+    fn evidence_section(&self, doc: &mut Document, photos: &PhotoFiles) {
         // The heading goes with the first figure.
         doc.keep(FIGURE_BOX * 1.5);
         doc.heading("证据清单");
@@ -309,7 +305,15 @@ impl OnSiteRecord {
                 .media
                 .as_ref()
                 .ok_or_else(|| "照片原件未收到".to_owned())
-                .and_then(|(file, _)| thumbnail(file));
+                .and_then(|_| {
+                    let (original, kept) = (
+                        photos.photo_path(&media.sha256),
+                        photos.thumbnail_path(&media.sha256),
+                    );
+                    photo_thumbnails::of(&original, &kept)
+                        .map(|t| Image::jpeg(t.jpeg, t.width, t.height, t.gray))
+                        .map_err(|e| format!("无法生成缩略图：{e}"))
+                });
             let mut rows = vec![
                 ("证据", format!("{n}（{what}，{}）", media_text(media))),
                 ("拍摄时间", device_time(&item.payload)),
@@ -509,22 +513,6 @@ impl OnSiteRecord {
             .collect::<Vec<_>>()
             .join("；")
     }
-}
-
-fn thumbnail(file: &Path) -> std::result::Result<Image, String> {
-    let orientation = File::open(file)
-        .ok()
-        .and_then(|f| fieldproof_core::evidence::exif::read_metadata(&mut BufReader::new(f)).ok())
-        .and_then(|m| m.orientation);
-    let mut source = File::open(file).map_err(|e| e.kind().to_string())?;
-    make_thumbnail(
-        &mut source,
-        THUMBNAIL_EDGE,
-        orientation,
-        &DecodeLimits::default(),
-    )
-    .map(|t| Image::jpeg(t.jpeg, t.width, t.height, t.gray))
-    .map_err(|e| format!("无法生成缩略图：{e}"))
 }
 
 fn fix_rows(fix: Option<&RecordedFix>, inspection: &Inspection) -> Vec<(&'static str, String)> {

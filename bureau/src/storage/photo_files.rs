@@ -25,6 +25,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(15);
 pub struct PhotoFiles {
     pub photos: PathBuf,
     pub uploads: PathBuf,
+    /// The bureau's thumbnails of originals, `<sha256 hex>.jpg` (derivatives,
+    /// made again if lost).
+    pub thumbnails: PathBuf,
     busy: Arc<BusyUploads>,
 }
 
@@ -57,10 +60,12 @@ impl PhotoFiles {
         let files = Self {
             photos: data_dir.join("photos"),
             uploads: data_dir.join("uploads"),
+            thumbnails: data_dir.join("thumbnails"),
             busy: Arc::default(),
         };
         private_files::create_dir(&files.photos)?;
         private_files::create_dir(&files.uploads)?;
+        private_files::create_dir(&files.thumbnails)?;
         Ok(files)
     }
 
@@ -72,6 +77,10 @@ impl PhotoFiles {
 
     pub fn photo_path(&self, sha256: &[u8; 32]) -> PathBuf {
         self.photos.join(hex::encode(sha256))
+    }
+
+    pub fn thumbnail_path(&self, sha256: &[u8; 32]) -> PathBuf {
+        self.thumbnails.join(format!("{}.jpg", hex::encode(sha256)))
     }
 
     /// Waits (up to [`LOCK_WAIT`]) until no other request works on upload `id`.

@@ -23,7 +23,7 @@ pub mod tus;
 use crate::bureau::{blocking, Bureau};
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx};
-use crate::{evidence_ingest, now_ms, params};
+use crate::{evidence_ingest, now_ms, params, photo_thumbnails};
 use http_body::Body;
 use http_body_util::BodyExt;
 use std::sync::Arc;
@@ -383,6 +383,12 @@ fn complete(bureau: &Bureau, upload: Upload) -> Result<Upload> {
     })?;
     // The photo lives on under photos/. Should this fail, the sweep removes the name.
     let _ = bureau.photos.remove_upload_file(&upload.id);
+    if matches!(upload.metadata.role, PhotoRole::Original) {
+        photo_thumbnails::make_in_background(
+            bureau.photos.photo_path(&sha256),
+            bureau.photos.thumbnail_path(&sha256),
+        );
+    }
     Ok(Upload {
         offset: size,
         state: UploadState::Complete,
