@@ -595,11 +595,31 @@ fn a_48_megapixel_photo_stays_well_under_64_mib() {
         );
     }
 
-    // Progressive JPEGs keep full-resolution coefficients whatever the scale:
-    // refused from the header, before anything large is allocated.
+    // A progressive one: its thumbnail from the DC scans alone, within the
+    // same budget; its preview would need every coefficient at full
+    // resolution, so it is refused from the header, before anything large is
+    // allocated.
     let progressive = synthetic_48mp(true);
+    let (thumb, peak) = peak_growth(|| {
+        make_thumbnail(
+            &mut progressive.as_slice(),
+            THUMBNAIL_EDGE,
+            Some(6),
+            &limits,
+        )
+    });
+    let thumb = thumb.unwrap();
+    assert_eq!((thumb.height, thumb.width), (320, 240));
+    eprintln!(
+        "48 MP progressive JPEG → {THUMBNAIL_EDGE} px: peak heap growth {:.1} MiB",
+        peak as f64 / 1048576.0
+    );
+    assert!(
+        peak < BUDGET,
+        "peak {peak} bytes for a progressive thumbnail"
+    );
     let (result, peak) =
-        peak_growth(|| make_thumbnail(&mut progressive.as_slice(), THUMBNAIL_EDGE, None, &limits));
+        peak_growth(|| make_thumbnail(&mut progressive.as_slice(), PREVIEW_EDGE, None, &limits));
     assert_eq!(result.unwrap_err().code(), "image_too_large");
     assert!(peak < 1 << 20, "refusal allocated {peak} bytes");
 }
