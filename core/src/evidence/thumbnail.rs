@@ -226,7 +226,10 @@ impl Plan {
             .into_iter()
             .find(|&e| scaled(long, e) >= target_long)
             .unwrap_or(8);
-        let dc_only = frame.is_progressive() && eighths == 1;
+        // A progressive JPEG keeps every coefficient in the general decoder;
+        // at 1/8 its DC scans are enough (gray and YCbCr).
+        let dc_only =
+            frame.is_progressive() && eighths == 1 && matches!(frame.sampling.len(), 1 | 3);
         let peak = if dc_only {
             dc_scan_bytes(frame)
         } else {
@@ -365,7 +368,7 @@ fn dc_image(replay: impl Read, max_pixels: u64) -> Result<Image, ThumbnailError>
         ErrorKind::InvalidData => ThumbnailError::Corrupt {
             reason: e.to_string(),
         },
-        _ => ThumbnailError::Io(e),
+        _ => e.into(),
     })?;
     Ok(Image {
         width: decoded.width,
@@ -873,9 +876,15 @@ mod tests {
             ("gray", encode(1, &|_| {})),
             ("restart markers", encode(3, &|e| e.set_restart_interval(2))),
             ("a progressive photo from the corpus", corpus),
+            (
+                "4:4:0, restart markers",
+                encode(3, &|e| {
+                    e.set_sampling_factor(SamplingFactor::R_4_4_0);
+                    e.set_restart_interval(5);
+                }),
+            ),
         ] {
-            let header = jpeg::read_header(&mut jpeg.as_slice());
-            let frame = header.frame.unwrap();
+            let frame = jpeg::read_header(&mut jpeg.as_slice()).frame.unwrap();
             assert!(frame.is_progressive(), "{what}");
             let ours = dc_image(jpeg.as_slice(), DecodeLimits::default().max_pixels)
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
