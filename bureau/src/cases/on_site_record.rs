@@ -305,12 +305,8 @@ impl OnSiteRecord {
                 .media
                 .as_ref()
                 .ok_or_else(|| "照片原件未收到".to_owned())
-                .and_then(|_| {
-                    let (original, kept) = (
-                        photos.photo_path(&media.sha256),
-                        photos.thumbnail_path(&media.sha256),
-                    );
-                    photo_thumbnails::of(&original, &kept)
+                .and_then(|(original, _)| {
+                    photo_thumbnails::of(original, &photos.thumbnail_path(&media.sha256))
                         .map(|t| Image::jpeg(t.jpeg, t.width, t.height, t.gray))
                         .map_err(|e| format!("无法生成缩略图：{e}"))
                 });

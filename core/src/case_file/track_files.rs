@@ -11,7 +11,7 @@
 //! per-point values (time, accuracy, mock) have no place in a plain
 //! LineString and ride along as arrays in its properties.
 
-use crate::evidence::track_seal::{degrees_e7, from_e7, millimetres, SealedFix};
+use crate::evidence::track_seal::{accuracy_mm, degrees_e7, from_e7, SealedFix};
 use crate::geo::datum::LatLon;
 use crate::geo::geodesy::distance_m;
 use crate::geo::gpx::{parse_gpx, write_gpx, GpxPoint};
@@ -132,11 +132,6 @@ pub fn length_m(fixes: &[SealedFix]) -> f64 {
         .windows(2)
         .map(|pair| distance_m(at(&pair[0]), at(&pair[1])))
         .sum()
-}
-
-/// Millimetres of an accuracy given in metres, as a seal holds them.
-fn accuracy_mm(metres: f64) -> i32 {
-    millimetres(metres).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 #[cfg(test)]

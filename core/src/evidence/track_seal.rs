@@ -28,6 +28,12 @@ pub fn millimetres(metres: f64) -> i64 {
     (metres * 1_000.0).round() as i64
 }
 
+/// A horizontal accuracy in metres as a seal holds it: whole millimetres,
+/// clamped to `i32`.
+pub fn accuracy_mm(metres: f64) -> i32 {
+    millimetres(metres).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
 /// One fix as a seal covers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SealedFix {

@@ -3,7 +3,7 @@
 //! positions stored here).
 
 use crate::error::{Error, Result};
-use crate::evidence::track_seal::{degrees_e7, from_e7, millimetres, seal_of, SealedFix};
+use crate::evidence::track_seal::{accuracy_mm, degrees_e7, from_e7, seal_of, SealedFix};
 use crate::geo::bounding_box::BoundingBox;
 use crate::geo::datum::LatLon;
 use crate::geo::fix::{CheckedFix, Fix};
@@ -291,9 +291,7 @@ pub fn sealed_fixes(conn: &Connection, track_id: &str, segment: u32) -> Result<V
             time_ms: row.get(0)?,
             lat_e7: row.get(1)?,
             lon_e7: row.get(2)?,
-            accuracy_mm: row
-                .get::<_, Option<f64>>(3)?
-                .map(|m| millimetres(m).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
+            accuracy_mm: row.get::<_, Option<f64>>(3)?.map(accuracy_mm),
             mock: row.get(4)?,
         })
     })?;
