@@ -24,14 +24,18 @@ use fieldproof_core::evidence::thumbnail::{
     make_thumbnail, DecodeLimits, Thumbnail, PREVIEW_EDGE, THUMBNAIL_EDGE,
 };
 use serde_json::Value as Json;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+#[path = "support/counting_allocator.rs"]
+mod counting_allocator;
+mod support;
+
+use counting_allocator::{peak_growth, CountingAllocator};
 
 /// Expected outcome for one corpus file.
 struct Case {
@@ -137,39 +141,6 @@ const CASES: &[Case] = &[
     ok("orientation/Landscape_8.jpg", (320, 213), false),
 ];
 
-/// Counts live heap bytes and their peak, so the memory test can measure
-/// what one thumbnail costs (decoder worker threads included).
-struct CountingAllocator;
-
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-            let live = LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed) + new_size;
-            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
-        }
-        new
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
@@ -180,32 +151,9 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Where the photos live: `FIELDPROOF_CORPUS` if set, else the checkout's
-/// `shared/corpus`. Missing data must fail loudly, never skip.
+/// Where the photos live (the shared corpus; missing, the test fails).
 fn photos_dir() -> PathBuf {
-    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let from_env = std::env::var_os("FIELDPROOF_CORPUS").map(PathBuf::from);
-    let photos = from_env
-        .clone()
-        .unwrap_or_else(|| default.clone())
-        .join("photos");
-    if !photos.is_dir() {
-        let default_photos = default.join("photos");
-        match from_env {
-            Some(_) => panic!(
-                "corpus photos not found at {} (from FIELDPROOF_CORPUS); \
-                 with FIELDPROOF_CORPUS unset the test would use {}",
-                photos.display(),
-                default_photos.display()
-            ),
-            None => panic!(
-                "corpus photos not found at {} (default), and FIELDPROOF_CORPUS \
-                 is not set; set it to the corpus root (the folder containing photos/)",
-                default_photos.display()
-            ),
-        }
-    }
-    photos
+    support::corpus_dir("photos")
 }
 
 /// Every `.jpg` under `photos/`, as paths relative to it.
@@ -560,17 +508,6 @@ fn synthetic_48mp(progressive: bool) -> Vec<u8> {
     encoder.set_progressive(progressive);
     encoder.encode_image(Synthetic).unwrap();
     jpeg
-}
-
-/// Peak heap growth while `work` runs, in bytes.
-fn peak_growth<T>(work: impl FnOnce() -> T) -> (T, usize) {
-    let before = LIVE_BYTES.load(Ordering::SeqCst);
-    PEAK_BYTES.store(before, Ordering::SeqCst);
-    let result = work();
-    (
-        result,
-        PEAK_BYTES.load(Ordering::SeqCst).saturating_sub(before),
-    )
 }
 
 #[test]

@@ -349,7 +349,7 @@ fn ascii(exif: &Exif, tag: Tag) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::jpeg::tests::sample_jpeg;
+    use crate::evidence::jpeg::header::tests::sample_jpeg;
     use std::io::Cursor;
 
     /// A big-endian TIFF block holding IFD0 entries, an EXIF IFD and a GPS IFD,

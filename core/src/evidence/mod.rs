@@ -19,7 +19,6 @@ pub mod cbor;
 pub mod certificate;
 pub mod chain;
 pub mod cose;
-mod dc_scans;
 pub mod exif;
 mod jpeg;
 pub mod keys;

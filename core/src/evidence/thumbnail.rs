@@ -3,21 +3,29 @@
 //!
 //! Field phones are low-end, so memory is bounded from the JPEG header before
 //! a single pixel is decoded: oversized images are refused, and the decoder
-//! works at the smallest DCT scale (1/8, 1/4, 1/2 or 1) that still gives at
-//! least the requested size, so a 48 MP photo decodes as about 0.75 MP. The
-//! result is area-averaged to the exact size, turned upright by its EXIF
-//! orientation, and encoded at quality 80. Images are never enlarged. Every
-//! 8-bit Huffman JPEG decodes: baseline and progressive, any sampling (4:4:4,
-//! 4:2:2, 4:2:0, 4:4:0, 4:1:1), restart markers, stray bytes between segments,
-//! gray, RGB, and Adobe CMYK and YCCK (shown converted to RGB).
+//! works at the smallest DCT scale that still gives at least the requested
+//! size, so a 48 MP photo decodes as about 0.75 MP. The result is
+//! area-averaged to the exact size, turned upright by its EXIF orientation,
+//! and encoded at quality 80. Images are never enlarged. Every 8-bit Huffman
+//! JPEG decodes: baseline and progressive, any sampling (4:4:4, 4:2:2, 4:2:0,
+//! 4:4:0, 4:1:1), restart markers, stray bytes between segments, gray, RGB,
+//! and Adobe CMYK and YCCK (shown converted to RGB).
+//!
+//! Two decoders: our own ([`super::jpeg::scaled`]) for what phones write, gray
+//! and YCbCr at 1/8, 1/4, 3/8 and 1/2 (progressive at 1/8), which is every
+//! thumbnail and preview of a photo over 2560 px; jpeg-decoder for the rest
+//! (full size, CMYK, a progressive preview). Ours reports every failure as a
+//! value; jpeg-decoder has panicking paths on malformed data, caught here,
+//! which needs the `panic = "unwind"` every profile of the workspace keeps
+//! (uniffi relies on it too).
 //!
 //! Every failure is a [`ThumbnailError`] value, never a panic: the caller shows
 //! "preview unavailable" and keeps the error's text as a warning. HEIC, PNG and
 //! WebP have no decoder here (there is no sound pure-Rust HEIC decoder), so
 //! they are `Unsupported`.
 
-use super::dc_scans;
-use super::jpeg::{self, Frame};
+use super::jpeg::scaled::{self, Scale};
+use super::jpeg::{self, Frame, Pixels};
 use jpeg_decoder::{Decoder, PixelFormat};
 use jpeg_encoder::{ColorType, Encoder};
 use std::io::{self, BufReader, Cursor, ErrorKind, Read};
@@ -162,10 +170,9 @@ pub fn make_thumbnail(
         inner, recorded, ..
     } = input;
     let replay = Cursor::new(recorded).chain(inner);
-    let image = if plan.dc_only {
-        dc_image(replay, limits.max_pixels)?
-    } else {
-        decode(replay, &plan, limits)?
+    let image = match plan.scale {
+        Some(scale) => decode_scaled(replay, scale, limits.max_pixels)?,
+        None => decode(replay, &plan, limits)?,
     };
     let image = resize(image, plan.target_width, plan.target_height);
     encode(&orient(image, orientation))
@@ -201,8 +208,9 @@ struct Plan {
     /// Final size before orientation.
     target_width: usize,
     target_height: usize,
-    /// A progressive JPEG at 1/8 scale: decoded from its DC scans alone.
-    dc_only: bool,
+    /// The scale of our own decoder ([`scaled`]), where it handles the
+    /// image; otherwise jpeg-decoder's at `scaled_width` × `scaled_height`.
+    scale: Option<Scale>,
 }
 
 impl Plan {
@@ -222,18 +230,26 @@ impl Plan {
         }
         let long = width.max(height);
         let target_long = u64::from(long_edge.max(1)).min(long);
-        let eighths = [1, 2, 4, 8]
-            .into_iter()
-            .find(|&e| scaled(long, e) >= target_long)
-            .unwrap_or(8);
-        // A progressive JPEG keeps every coefficient in the general decoder;
-        // at 1/8 its DC scans are enough (gray and YCbCr).
-        let dc_only =
-            frame.is_progressive() && eighths == 1 && matches!(frame.sampling.len(), 1 | 3);
-        let peak = if dc_only {
-            dc_scan_bytes(frame)
-        } else {
-            decoder_bytes(frame, eighths)
+        // The smallest scale that still gives the size: our own decoder's
+        // where it takes the image (it also has 3/8), else jpeg-decoder's.
+        let enough = |e: u64| scaled(long, e) >= target_long;
+        let scale = own_scales(frame)
+            .iter()
+            .copied()
+            .find(|s| enough(s.eighths()));
+        let eighths = match scale {
+            Some(scale) => scale.eighths(),
+            None => [1, 2, 4, 8].into_iter().find(|&e| enough(e)).unwrap_or(8),
+        };
+        let peak = match scale {
+            Some(scale) => scaled::peak_bytes(
+                blocks(frame),
+                frame.is_progressive(),
+                scale,
+                scaled(width, eighths) * scaled(height, eighths),
+                frame.sampling.len() as u64,
+            ),
+            None => decoder_bytes(frame, eighths),
         };
         if peak > limits.max_decode_bytes {
             return Err(too_large);
@@ -245,8 +261,19 @@ impl Plan {
             scaled_height: scaled(height, eighths) as u16,
             target_width: target(width),
             target_height: target(height),
-            dc_only,
+            scale,
         })
+    }
+}
+
+/// The scales our own decoder takes a frame at: gray and YCbCr (or RGB),
+/// baseline at 1/8 to 1/2, progressive at 1/8 (its DC scans). The rest (full
+/// size, CMYK, progressive above 1/8) is jpeg-decoder's.
+fn own_scales(frame: &Frame) -> &'static [Scale] {
+    match (frame.sampling.len(), frame.is_progressive()) {
+        (1 | 3, false) => &Scale::ALL,
+        (1 | 3, true) => &[Scale::Eighth],
+        _ => &[],
     }
 }
 
@@ -273,11 +300,6 @@ fn decoder_bytes(frame: &Frame, eighths: u64) -> u64 {
     planes + coefficients + output
 }
 
-/// The DC decoder's buffers: a 4-byte DC per block, and the 1/8-scale output.
-fn dc_scan_bytes(frame: &Frame) -> u64 {
-    blocks(frame) * 4 + scaled(frame.width.into(), 1) * scaled(frame.height.into(), 1) * 3
-}
-
 /// 8×8 blocks of all components, padded to whole MCUs.
 fn blocks(frame: &Frame) -> u64 {
     let h_max = frame
@@ -301,17 +323,21 @@ fn blocks(frame: &Frame) -> u64 {
         .sum()
 }
 
-/// Pixels, row-major, 1 (gray) or 3 (RGB) bytes each.
+/// Pixels, row-major, interleaved.
 struct Image {
     width: usize,
     height: usize,
-    channels: usize,
+    pixels: Pixels,
     data: Vec<u8>,
 }
 
 impl Image {
+    fn channels(&self) -> usize {
+        self.pixels.channels()
+    }
+
     fn row(&self, y: usize) -> &[u8] {
-        let stride = self.width * self.channels;
+        let stride = self.width * self.channels();
         &self.data[y * stride..(y + 1) * stride]
     }
 }
@@ -345,25 +371,29 @@ fn decode(reader: impl Read, plan: &Plan, limits: &DecodeLimits) -> Result<Image
             reason: "decoded size does not match the header".to_owned(),
         });
     }
-    let (channels, data) = if cmyk {
-        (3, cmyk_to_rgb(&data))
-    } else {
-        (channels, data)
+    let (pixels, data) = match (channels, cmyk) {
+        (1, _) => (Pixels::Gray, data),
+        (_, true) => (Pixels::Rgb, cmyk_to_rgb(&data)),
+        _ => (Pixels::Rgb, data),
     };
     Ok(Image {
         width,
         height,
-        channels,
+        pixels,
         data,
     })
 }
 
-/// A progressive JPEG at 1/8 scale, from its DC scans ([`dc_scans`]).
-fn dc_image(replay: impl Read, max_pixels: u64) -> Result<Image, ThumbnailError> {
+/// Our own decoder at a reduced scale ([`scaled`]).
+fn decode_scaled(
+    replay: impl Read,
+    scale: Scale,
+    max_pixels: u64,
+) -> Result<Image, ThumbnailError> {
     let mut input = BufReader::with_capacity(READ_BUFFER_BYTES, replay);
-    let decoded = dc_scans::decode(&mut input, max_pixels).map_err(|e| match e.kind() {
+    let decoded = scaled::decode(&mut input, scale, max_pixels).map_err(|e| match e.kind() {
         ErrorKind::Unsupported => ThumbnailError::Unsupported {
-            reason: "progressive CMYK",
+            reason: "JPEG feature not supported by the decoder",
         },
         ErrorKind::InvalidData => ThumbnailError::Corrupt {
             reason: e.to_string(),
@@ -373,7 +403,7 @@ fn dc_image(replay: impl Read, max_pixels: u64) -> Result<Image, ThumbnailError>
     Ok(Image {
         width: decoded.width,
         height: decoded.height,
-        channels: decoded.channels,
+        pixels: decoded.pixels,
         data: decoded.data,
     })
 }
@@ -389,68 +419,103 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
 }
 
 /// Area-average resampling: each output pixel is the mean of the source area
-/// it covers, weighted by coverage. Works row by row, so it needs memory for
-/// two output rows only, whatever the source size.
+/// it covers, weighted by coverage. Rows first (whole rows at once, which
+/// vectorises), then across each of the fewer output rows; memory beyond the
+/// output is two rows.
 fn resize(src: Image, width: usize, height: usize) -> Image {
     if (src.width, src.height) == (width, height) {
         return src;
     }
-    let channels = src.channels;
-    let columns = coverage(src.width, width);
+    let channels = src.channels();
+    let columns = Coverage::new(src.width, width);
+    let rows = Coverage::new(src.height, height);
     let mut data = Vec::with_capacity(width * height * channels);
+    let mut column = vec![0f32; src.width * channels];
     let mut line = vec![0f32; width * channels];
-    let mut sum = vec![0f32; width * channels];
-    for (first_row, row_weights) in coverage(src.height, height) {
-        sum.fill(0.0);
-        for (k, &row_weight) in row_weights.iter().enumerate() {
-            resample_row(src.row(first_row + k), &columns, channels, &mut line);
-            sum.iter_mut()
-                .zip(&line)
-                .for_each(|(s, v)| *s += row_weight * v);
+    for y in 0..height {
+        column.fill(0.0);
+        let (first_row, row_shares) = rows.of(y);
+        for (k, &row_share) in row_shares.iter().enumerate() {
+            if row_share != 0.0 {
+                for (sum, &v) in column.iter_mut().zip(src.row(first_row + k)) {
+                    *sum += row_share * f32::from(v);
+                }
+            }
         }
-        data.extend(sum.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
+        match channels {
+            1 => resample_row::<1>(&column, &columns, &mut line),
+            _ => resample_row::<3>(&column, &columns, &mut line),
+        }
+        // `as` saturates; with the 0.5 it rounds.
+        data.extend(line.iter().map(|v| (v + 0.5) as u8));
     }
     Image {
         width,
         height,
-        channels,
+        pixels: src.pixels,
         data,
     }
 }
 
-fn resample_row(row: &[u8], columns: &[(usize, Vec<f32>)], channels: usize, out: &mut [f32]) {
-    for (pixel, (first, weights)) in out.chunks_exact_mut(channels).zip(columns) {
-        for (c, value) in pixel.iter_mut().enumerate() {
-            *value = weights
-                .iter()
-                .enumerate()
-                .map(|(k, w)| w * f32::from(row[(first + k) * channels + c]))
-                .sum();
+fn resample_row<const C: usize>(row: &[f32], columns: &Coverage, out: &mut [f32]) {
+    let taps = columns.taps;
+    for (pixel, (&first, shares)) in out
+        .chunks_exact_mut(C)
+        .zip(columns.first.iter().zip(columns.shares.chunks_exact(taps)))
+    {
+        let source = &row[first * C..(first + taps) * C];
+        let mut value = [0f32; C];
+        for (p, &share) in source.chunks_exact(C).zip(shares) {
+            for c in 0..C {
+                value[c] += share * p[c];
+            }
         }
+        pixel.copy_from_slice(&value);
     }
 }
 
 /// For each destination pixel along one axis: the first source pixel it
-/// covers, and each covered source pixel's share (shares sum to 1).
-fn coverage(src: usize, dst: usize) -> Vec<(usize, Vec<f32>)> {
-    let scale = src as f64 / dst as f64;
-    (0..dst)
-        .map(|i| {
+/// covers, and the share of it and of each of the next `taps - 1` (shares
+/// sum to 1; a pixel covering fewer than `taps` gets zero shares, so every
+/// destination pixel reads the same number of source pixels).
+struct Coverage {
+    first: Vec<usize>,
+    taps: usize,
+    shares: Vec<f32>,
+}
+
+impl Coverage {
+    fn new(src: usize, dst: usize) -> Coverage {
+        let scale = src as f64 / dst as f64;
+        let taps = (scale.ceil() as usize + 1).min(src);
+        let mut first = Vec::with_capacity(dst);
+        let mut shares = Vec::with_capacity(dst * taps);
+        for i in 0..dst {
             let start = i as f64 * scale;
             let end = ((i + 1) as f64 * scale).min(src as f64);
-            let first = (start.floor() as usize).min(src - 1);
-            let last = (end.ceil() as usize).clamp(first + 1, src);
-            let overlaps: Vec<f64> = (first..last)
+            // The window of `taps` pixels, moved left where it would run off.
+            let from = (start.floor() as usize).min(src - taps);
+            let overlaps: Vec<f64> = (from..from + taps)
                 .map(|j| (end.min(j as f64 + 1.0) - start.max(j as f64)).max(0.0))
                 .collect();
             let total: f64 = overlaps.iter().sum();
-            let shares = overlaps
-                .iter()
-                .map(|o| if total > 0.0 { o / total } else { 1.0 / overlaps.len() as f64 } as f32)
-                .collect();
-            (first, shares)
-        })
-        .collect()
+            first.push(from);
+            shares.extend(overlaps.iter().map(|o| (o / total) as f32));
+        }
+        Coverage {
+            first,
+            taps,
+            shares,
+        }
+    }
+
+    /// Destination pixel `i`'s window: its first source pixel and shares.
+    fn of(&self, i: usize) -> (usize, &[f32]) {
+        (
+            self.first[i],
+            &self.shares[i * self.taps..(i + 1) * self.taps],
+        )
+    }
 }
 
 /// Turns the stored image upright per EXIF orientation (TIFF 6.0 tag 274):
@@ -461,7 +526,7 @@ fn orient(src: Image, orientation: Option<u16>) -> Image {
     if !(2..=8).contains(&orientation) {
         return src;
     }
-    let (w, h, channels) = (src.width, src.height, src.channels);
+    let (w, h, channels) = (src.width, src.height, src.channels());
     let (width, height) = if orientation >= 5 { (h, w) } else { (w, h) };
     let mut data = Vec::with_capacity(src.data.len());
     for y in 0..height {
@@ -482,16 +547,16 @@ fn orient(src: Image, orientation: Option<u16>) -> Image {
     Image {
         width,
         height,
-        channels,
+        pixels: src.pixels,
         data,
     }
 }
 
 fn encode(image: &Image) -> Result<Thumbnail, ThumbnailError> {
-    let color = if image.channels == 1 {
-        ColorType::Luma
-    } else {
-        ColorType::Rgb
+    let color = match image.pixels {
+        Pixels::Gray => ColorType::Luma,
+        Pixels::YCbCr => ColorType::Ycbcr,
+        Pixels::Rgb => ColorType::Rgb,
     };
     // Thumbnails are never larger than the source, whose sides fit in u16.
     let (width, height) = (image.width as u16, image.height as u16);
@@ -503,14 +568,14 @@ fn encode(image: &Image) -> Result<Thumbnail, ThumbnailError> {
         jpeg,
         width: width.into(),
         height: height.into(),
-        gray: image.channels == 1,
+        gray: image.pixels == Pixels::Gray,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::jpeg::tests::sample_jpeg;
+    use crate::evidence::jpeg::header::tests::sample_jpeg;
 
     fn thumbnail(
         jpeg: &[u8],
@@ -531,7 +596,7 @@ mod tests {
         Image {
             width,
             height,
-            channels: 1,
+            pixels: Pixels::Gray,
             data,
         }
     }
@@ -803,109 +868,157 @@ mod tests {
             ..frame
         };
         assert!(decoder_bytes(&progressive, 1) > DecodeLimits::default().max_decode_bytes);
-        // From its DC scans alone: a 4-byte DC per block and the RGB output.
-        assert_eq!(dc_scan_bytes(&progressive), 4 * 1_125_000 + 3 * 750_000);
+        // Our own decoder from its DC scans alone: a 4-byte DC and a sample per
+        // block, and the RGB output.
+        let ours = scaled::peak_bytes(blocks(&progressive), true, Scale::Eighth, 750_000, 3);
+        assert_eq!(ours, 5 * 1_125_000 + 3 * 750_000);
+        assert_eq!(own_scales(&progressive), [Scale::Eighth]);
     }
 
-    /// What jpeg-decoder makes of `jpeg` at 1/8 scale (it holds every
+    /// An image's pixels as RGB (or gray), as jpeg-decoder gives them.
+    fn rgb(image: Image) -> Image {
+        if image.pixels != Pixels::YCbCr {
+            return image;
+        }
+        let data = image
+            .data
+            .chunks_exact(3)
+            .flat_map(|p| jpeg::color::rgb(p[0], p[1], p[2]))
+            .collect();
+        Image {
+            pixels: Pixels::Rgb,
+            data,
+            ..image
+        }
+    }
+
+    /// What jpeg-decoder makes of `jpeg` at `eighths`/8 scale (it holds every
     /// coefficient of a progressive file, so only for small ones).
-    fn reference_at_one_eighth(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {
+    fn reference_at(jpeg: &[u8], eighths: u16) -> Image {
         let mut decoder = Decoder::new(jpeg);
         decoder.read_info().unwrap();
         let info = decoder.info().unwrap();
+        let scaled = |len: u16| (u32::from(len) * u32::from(eighths)).div_ceil(8) as u16;
         let (w, h) = decoder
-            .scale(info.width.div_ceil(8), info.height.div_ceil(8))
+            .scale(scaled(info.width), scaled(info.height))
             .unwrap();
-        (usize::from(w), usize::from(h), decoder.decode().unwrap())
+        let pixels = match info.pixel_format {
+            PixelFormat::L8 => Pixels::Gray,
+            _ => Pixels::Rgb,
+        };
+        Image {
+            width: usize::from(w),
+            height: usize::from(h),
+            pixels,
+            data: decoder.decode().unwrap(),
+        }
+    }
+
+    /// Our own decode of `jpeg` at `scale`, in RGB (or gray).
+    fn ours_at(jpeg: &[u8], scale: Scale, what: &str) -> Image {
+        let max_pixels = DecodeLimits::default().max_pixels;
+        rgb(decode_scaled(jpeg, scale, max_pixels).unwrap_or_else(|e| panic!("{what}: {e}")))
+    }
+
+    /// Mean and worst difference of two images of one size, per channel.
+    fn difference(ours: &Image, reference: &Image, what: &str) -> (f64, u8) {
+        assert_eq!(
+            (ours.width, ours.height, ours.pixels),
+            (reference.width, reference.height, reference.pixels),
+            "{what}"
+        );
+        let pairs = ours.data.iter().zip(&reference.data);
+        let worst = pairs.clone().map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        let mean = pairs.map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>()
+            / reference.data.len() as f64;
+        (mean, worst)
+    }
+
+    /// A 200×120 gradient, encoded with `tune` applied.
+    fn gradient_jpeg(channels: usize, tune: &dyn Fn(&mut Encoder<&mut Vec<u8>>)) -> Vec<u8> {
+        let (width, height) = (200, 120);
+        let pixels: Vec<u8> = (0..width * height)
+            .flat_map(|i| {
+                let (x, y) = (i % width, i / width);
+                [
+                    (x * 255 / width) as u8,
+                    (y * 255 / height) as u8,
+                    ((x + y) * 255 / (width + height)) as u8,
+                ]
+                .into_iter()
+                .take(channels)
+            })
+            .collect();
+        let color = if channels == 1 {
+            ColorType::Luma
+        } else {
+            ColorType::Rgb
+        };
+        let mut jpeg = Vec::new();
+        let mut encoder = Encoder::new(&mut jpeg, 85);
+        tune(&mut encoder);
+        encoder
+            .encode(&pixels, width as u16, height as u16, color)
+            .unwrap();
+        jpeg
+    }
+
+    /// A corpus photo, found as the other tests find it: FIELDPROOF_CORPUS,
+    /// else the checkout's shared/corpus; missing, it fails by name.
+    fn corpus_photo(relative: &str) -> Vec<u8> {
+        let path = std::env::var_os("FIELDPROOF_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").into())
+            .join("photos")
+            .join(relative);
+        std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "corpus photo {} (set FIELDPROOF_CORPUS): {e}",
+                path.display()
+            )
+        })
+    }
+
+    /// Every sampling phones and scanners write, gray, and restart markers.
+    fn variants(progressive: bool) -> Vec<(&'static str, Vec<u8>)> {
+        use jpeg_encoder::SamplingFactor;
+        let encode = |channels, sampling: Option<SamplingFactor>, restart: u16| {
+            gradient_jpeg(channels, &|e| {
+                e.set_progressive(progressive);
+                if let Some(sampling) = sampling {
+                    e.set_sampling_factor(sampling);
+                }
+                if restart > 0 {
+                    e.set_restart_interval(restart);
+                }
+            })
+        };
+        vec![
+            ("4:2:0", encode(3, None, 0)),
+            ("4:4:4", encode(3, Some(SamplingFactor::R_4_4_4), 0)),
+            ("4:2:2", encode(3, Some(SamplingFactor::R_4_2_2), 0)),
+            ("4:1:1", encode(3, Some(SamplingFactor::R_4_1_1), 0)),
+            ("gray", encode(1, None, 0)),
+            ("restart markers", encode(3, None, 2)),
+            (
+                "4:4:0, restart markers",
+                encode(3, Some(SamplingFactor::R_4_4_0), 5),
+            ),
+        ]
     }
 
     #[test]
     fn progressive_jpegs_at_one_eighth_come_from_their_dc_scans_alone() {
-        use jpeg_encoder::SamplingFactor;
-        let gradient = |width: usize, height: usize, channels: usize| -> Vec<u8> {
-            (0..width * height)
-                .flat_map(|i| {
-                    let (x, y) = (i % width, i / width);
-                    [
-                        (x * 255 / width) as u8,
-                        (y * 255 / height) as u8,
-                        ((x + y) * 255 / (width + height)) as u8,
-                    ]
-                    .into_iter()
-                    .take(channels)
-                })
-                .collect()
-        };
-        let encode = |channels: usize, tune: &dyn Fn(&mut Encoder<&mut Vec<u8>>)| {
-            let mut jpeg = Vec::new();
-            let mut encoder = Encoder::new(&mut jpeg, 85);
-            encoder.set_progressive(true);
-            tune(&mut encoder);
-            let color = if channels == 1 {
-                ColorType::Luma
-            } else {
-                ColorType::Rgb
-            };
-            encoder
-                .encode(&gradient(200, 120, channels), 200, 120, color)
-                .unwrap();
-            jpeg
-        };
-        // The corpus as the other tests find it: FIELDPROOF_CORPUS, else
-        // the checkout's shared/corpus; missing, it fails by name.
-        let corpus_photo = std::env::var_os("FIELDPROOF_CORPUS")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").into())
-            .join("photos/odd/progressive_multi_app13.jpg");
-        let corpus = std::fs::read(&corpus_photo).unwrap_or_else(|e| {
-            panic!(
-                "corpus photo {} (set FIELDPROOF_CORPUS): {e}",
-                corpus_photo.display()
-            )
-        });
-        for (what, jpeg) in [
-            ("4:2:0", encode(3, &|_| {})),
-            (
-                "4:4:4",
-                encode(3, &|e| e.set_sampling_factor(SamplingFactor::R_4_4_4)),
-            ),
-            (
-                "4:2:2",
-                encode(3, &|e| e.set_sampling_factor(SamplingFactor::R_4_2_2)),
-            ),
-            ("gray", encode(1, &|_| {})),
-            ("restart markers", encode(3, &|e| e.set_restart_interval(2))),
-            ("a progressive photo from the corpus", corpus),
-            (
-                "4:4:0, restart markers",
-                encode(3, &|e| {
-                    e.set_sampling_factor(SamplingFactor::R_4_4_0);
-                    e.set_restart_interval(5);
-                }),
-            ),
-        ] {
+        let mut cases = variants(true);
+        cases.push((
+            "a progressive photo from the corpus",
+            corpus_photo("odd/progressive_multi_app13.jpg"),
+        ));
+        for (what, jpeg) in cases {
             let frame = jpeg::read_header(&mut jpeg.as_slice()).frame.unwrap();
             assert!(frame.is_progressive(), "{what}");
-            let ours = dc_image(jpeg.as_slice(), DecodeLimits::default().max_pixels)
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
-            let (w, h, reference) = reference_at_one_eighth(&jpeg);
-            assert_eq!((ours.width, ours.height), (w, h), "{what}");
-            assert_eq!(ours.data.len(), reference.len(), "{what}");
-            let worst = ours
-                .data
-                .iter()
-                .zip(&reference)
-                .map(|(a, b)| a.abs_diff(*b))
-                .max()
-                .unwrap();
-            let mean = ours
-                .data
-                .iter()
-                .zip(&reference)
-                .map(|(a, b)| f64::from(a.abs_diff(*b)))
-                .sum::<f64>()
-                / reference.len() as f64;
-            // The same DC values; upsampling and colour rounding may differ.
+            let ours = ours_at(&jpeg, Scale::Eighth, what);
+            let (mean, worst) = difference(&ours, &reference_at(&jpeg, 1), what);
             // The same DC values; chroma is upsampled nearest here, linearly
             // there, which moves edges by a pixel.
             assert!(
@@ -916,13 +1029,47 @@ mod tests {
     }
 
     #[test]
-    fn damaged_progressive_files_are_errors_or_images_never_panics() {
-        let mut jpeg = Vec::new();
-        let mut encoder = Encoder::new(&mut jpeg, 85);
-        encoder.set_progressive(true);
-        encoder.set_restart_interval(3);
+    fn baseline_jpegs_decode_at_every_reduced_scale_as_jpeg_decoder_does() {
+        let mut cases = variants(false);
+        cases.push((
+            "the 12 MP corpus photo",
+            corpus_photo("camera/olympus_ep3_12mp_42_IndexError.jpg"),
+        ));
+        cases.push((
+            "a phone photo",
+            corpus_photo("camera/phone_nokia83_gps.jpg"),
+        ));
+        for (what, jpeg) in &cases {
+            let frame = jpeg::read_header(&mut jpeg.as_slice()).frame.unwrap();
+            assert!(!frame.is_progressive(), "{what}");
+            for scale in [Scale::Eighth, Scale::Quarter, Scale::Half] {
+                let ours = ours_at(jpeg, scale, what);
+                let reference = reference_at(jpeg, scale.eighths() as u16);
+                let (mean, worst) = difference(&ours, &reference, what);
+                // Chroma upsampled nearest here, linearly there (most of the
+                // difference at 1/8 on these small images, where every block
+                // is an edge); reduced IDCTs of slightly different rounding.
+                assert!(
+                    mean < 3.5 && worst < 48,
+                    "{what} at {scale:?}: mean {mean:.2}, worst {worst}"
+                );
+            }
+            // jpeg-decoder has no 3/8: its 1/2 decode, area-averaged down to
+            // the same size, stands for it (so a looser bound).
+            let ours = ours_at(jpeg, Scale::ThreeEighths, what);
+            let half = reference_at(jpeg, 4);
+            let reference = resize(half, ours.width, ours.height);
+            let (mean, worst) = difference(&ours, &reference, what);
+            assert!(
+                mean < 2.0 && worst < 64,
+                "{what} at 3/8: mean {mean:.2}, worst {worst}"
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_files_are_errors_or_images_at_every_scale_never_panics() {
         let pixels: Vec<u8> = (0..96 * 64 * 3).map(|i| (i * 7 % 251) as u8).collect();
-        encoder.encode(&pixels, 96, 64, ColorType::Rgb).unwrap();
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             state ^= state << 13;
@@ -930,20 +1077,35 @@ mod tests {
             state ^= state << 17;
             state as usize
         };
-        for cut in (2..jpeg.len()).step_by(37) {
-            let _ = dc_image(&jpeg[..cut], DecodeLimits::default().max_pixels);
-        }
-        for _ in 0..2_000 {
-            let mut damaged = jpeg.clone();
-            for _ in 0..1 + next() % 4 {
-                let at = next() % damaged.len();
-                damaged[at] = next() as u8;
-            }
-            if let Ok(image) = dc_image(damaged.as_slice(), DecodeLimits::default().max_pixels) {
-                assert_eq!(
-                    image.data.len(),
-                    image.width * image.height * image.channels
-                );
+        for progressive in [true, false] {
+            let mut jpeg = Vec::new();
+            let mut encoder = Encoder::new(&mut jpeg, 85);
+            encoder.set_progressive(progressive);
+            encoder.set_restart_interval(3);
+            encoder.encode(&pixels, 96, 64, ColorType::Rgb).unwrap();
+            let scales: &[Scale] = if progressive {
+                &[Scale::Eighth]
+            } else {
+                &Scale::ALL
+            };
+            let max_pixels = DecodeLimits::default().max_pixels;
+            for &scale in scales {
+                for cut in (2..jpeg.len()).step_by(37) {
+                    let _ = decode_scaled(&jpeg[..cut], scale, max_pixels);
+                }
+                for _ in 0..1_000 {
+                    let mut damaged = jpeg.clone();
+                    for _ in 0..1 + next() % 4 {
+                        let at = next() % damaged.len();
+                        damaged[at] = next() as u8;
+                    }
+                    if let Ok(image) = decode_scaled(damaged.as_slice(), scale, max_pixels) {
+                        assert_eq!(
+                            image.data.len(),
+                            image.width * image.height * image.channels()
+                        );
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,14 @@
+//! JPEG, read for what evidence needs: the metadata walk ([`header`]: the
+//! frame and EXIF, never the image data) and a decoder at reduced scale
+//! ([`scaled`]) for thumbnails and previews, built from the marker segments,
+//! the entropy-coded bits, reduced IDCTs and colour conversion.
+
+pub(crate) mod color;
+mod entropy;
+pub(crate) mod header;
+mod idct;
+pub(crate) mod scaled;
+mod segments;
+
+pub(crate) use color::Pixels;
+pub(crate) use header::{read_header, Frame};
