@@ -24,7 +24,7 @@
 //! before anything is allocated, every loop consumes input or ends, and a
 //! code that matches no Huffman table is an error.
 
-use super::color::{self, Pixels, Plane};
+use super::color::{Interleaver, Pixels, Plane};
 use super::entropy::{Bits, Huffman};
 use super::idct::ReducedIdct;
 use super::segments::{
@@ -33,13 +33,16 @@ use super::segments::{
 };
 use std::io::{self, BufRead, ErrorKind};
 
-/// An 8-bit image, its pixels interleaved.
-pub(crate) struct Decoded {
+/// The next whole rows of a decoded 8-bit image, its pixels interleaved.
+pub(crate) struct Rows<'a> {
     pub width: usize,
     pub height: usize,
     pub pixels: Pixels,
-    pub data: Vec<u8>,
+    pub data: &'a [u8],
 }
+
+/// Where a decode's rows go, in order; an error stops the decode.
+pub(crate) type RowSink<'s> = dyn FnMut(Rows) -> io::Result<()> + 's;
 
 /// The scale a decode works at, in eighths: samples per block edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,14 +93,18 @@ struct Planes {
     dc: Vec<Vec<i32>>,
 }
 
-/// Decodes the JPEG in `input` (from its SOI) at `scale`. A progressive
-/// frame decodes at [`Scale::Eighth`] only (`Unsupported` otherwise), as do
-/// frames of other than one or three components.
-pub(crate) fn decode(
+/// Decodes the JPEG in `input` (from its SOI) at `scale`, handing its rows
+/// to `sink` in order: as each row of MCUs is done when the image is one
+/// interleaved scan (what cameras write), so that whoever takes them can work
+/// while the decode goes on; otherwise all at the end. A progressive frame
+/// decodes at [`Scale::Eighth`] only (`Unsupported` otherwise), as do frames
+/// of other than one or three components.
+pub(crate) fn decode_rows(
     input: &mut impl BufRead,
     scale: Scale,
     max_pixels: u64,
-) -> io::Result<Decoded> {
+    sink: &mut RowSink,
+) -> io::Result<()> {
     if (byte(input)?, byte(input)?) != (Some(0xff), Some(0xd8)) {
         return Err(invalid("not a JPEG file"));
     }
@@ -105,7 +112,7 @@ pub(crate) fn decode(
     let mut tables = Tables::default();
     let mut restart_interval = 0usize;
     let mut adobe_rgb = false;
-    let mut scans = 0;
+    let mut emitter: Option<Emitter> = None;
     let mut pending = None;
     loop {
         let marker = match pending.take() {
@@ -148,6 +155,7 @@ pub(crate) fn decode(
                     .as_mut()
                     .ok_or_else(|| invalid("a scan before the frame header"))?;
                 let scan = parse_scan(&body, frame)?;
+                let emitter = emitter.get_or_insert_with(|| Emitter::new(frame, scale, adobe_rgb));
                 let mut bits = Bits::new(input);
                 let context = ScanContext {
                     frame,
@@ -155,17 +163,33 @@ pub(crate) fn decode(
                     tables: &tables,
                     restart_interval,
                 };
+                // A scan of every component gives whole rows as it goes.
+                let interleaved = scan.components.len() == frame.components.len();
+                let mut row_done = |planes: &Planes, mcu_row: usize| match interleaved {
+                    true => {
+                        emitter.up_to(planes, (mcu_row + 1) * frame.v_max * scale.samples(), sink)
+                    }
+                    false => Ok(()),
+                };
                 if !frame.progressive {
                     match scale {
-                        Scale::Eighth => sequential_scan::<1>(&mut bits, &context, planes)?,
-                        Scale::Quarter => sequential_scan::<2>(&mut bits, &context, planes)?,
-                        Scale::ThreeEighths => sequential_scan::<3>(&mut bits, &context, planes)?,
-                        Scale::Half => sequential_scan::<4>(&mut bits, &context, planes)?,
+                        Scale::Eighth => {
+                            sequential_scan::<1>(&mut bits, &context, planes, &mut row_done)?
+                        }
+                        Scale::Quarter => {
+                            sequential_scan::<2>(&mut bits, &context, planes, &mut row_done)?
+                        }
+                        Scale::ThreeEighths => {
+                            sequential_scan::<3>(&mut bits, &context, planes, &mut row_done)?
+                        }
+                        Scale::Half => {
+                            sequential_scan::<4>(&mut bits, &context, planes, &mut row_done)?
+                        }
                     }
-                    scans += 1;
+                    emitter.scans += 1;
                 } else if scan.spectral_start == 0 {
                     dc_scan(&mut bits, &context, planes)?;
-                    scans += 1;
+                    emitter.scans += 1;
                 }
                 if bits.truncated {
                     // A file cut inside a scan: part of the image is missing.
@@ -179,11 +203,30 @@ pub(crate) fn decode(
             _ => {}
         }
     }
-    let (frame, planes) = frame.ok_or_else(|| invalid("no frame header"))?;
-    if scans == 0 {
-        return Err(invalid("no scan"));
-    }
-    finish(&frame, planes, &tables, scale, adobe_rgb)
+    let (frame, mut planes) = frame.ok_or_else(|| invalid("no frame header"))?;
+    let mut emitter = emitter
+        .filter(|e| e.scans > 0)
+        .ok_or_else(|| invalid("no scan"))?;
+    dc_samples(&frame, &mut planes, &tables)?;
+    emitter.up_to(&planes, emitter.height, sink)
+}
+
+/// The whole image at `scale`, as [`decode_rows`] gives it.
+#[cfg(test)]
+pub(crate) fn decode(
+    input: &mut impl BufRead,
+    scale: Scale,
+    max_pixels: u64,
+) -> io::Result<(usize, usize, Pixels, Vec<u8>)> {
+    let mut image = (0, 0, Pixels::Gray, Vec::new());
+    decode_rows(input, scale, max_pixels, &mut |rows| {
+        image.0 = rows.width;
+        image.1 = rows.height;
+        image.2 = rows.pixels;
+        image.3.extend_from_slice(rows.data);
+        Ok(())
+    })?;
+    Ok(image)
 }
 
 fn unsupported(what: &'static str) -> io::Error {
@@ -222,6 +265,9 @@ fn start(frame: Frame, scale: Scale) -> io::Result<(Frame, Planes)> {
     Ok((frame, planes))
 }
 
+/// Called after each row of MCUs with the planes so far.
+type RowDone<'r> = dyn FnMut(&Planes, usize) -> io::Result<()> + 'r;
+
 struct ScanContext<'a> {
     frame: &'a Frame,
     scan: &'a Scan,
@@ -244,11 +290,20 @@ impl ScanContext<'_> {
 
     /// Every block of the scan in coding order, as (scan component, block
     /// column, block row, that component's DC prediction), the predictions
-    /// reset at each restart.
+    /// reset at each restart; `row_done` after each row of MCUs.
     fn for_each_block<R: BufRead>(
         &self,
         bits: &mut Bits<R>,
-        mut block: impl FnMut(&mut Bits<R>, usize, usize, usize, &mut i32) -> io::Result<()>,
+        planes: &mut Planes,
+        mut block: impl FnMut(
+            &mut Bits<R>,
+            &mut Planes,
+            usize,
+            usize,
+            usize,
+            &mut i32,
+        ) -> io::Result<()>,
+        row_done: &mut RowDone,
     ) -> io::Result<()> {
         let (mcus_w, mcus_h, single) = self.mcus();
         let mut predictions = [0i32; 4];
@@ -266,11 +321,13 @@ impl ScanContext<'_> {
                     let (h, v) = if single { (1, 1) } else { (c.h, c.v) };
                     for by in 0..v {
                         for bx in 0..h {
-                            block(bits, k, mx * h + bx, my * v + by, &mut predictions[k])?;
+                            let (x, y) = (mx * h + bx, my * v + by);
+                            block(bits, planes, k, x, y, &mut predictions[k])?;
                         }
                     }
                 }
             }
+            row_done(planes, my)?;
         }
         Ok(())
     }
@@ -289,6 +346,7 @@ fn sequential_scan<const N: usize>(
     bits: &mut Bits<impl BufRead>,
     context: &ScanContext,
     planes: &mut Planes,
+    row_done: &mut RowDone,
 ) -> io::Result<()> {
     let idct = ReducedIdct::<N>::new();
     let mut slots = Vec::new();
@@ -303,7 +361,7 @@ fn sequential_scan<const N: usize>(
             component.blocks_h,
         ));
     }
-    context.for_each_block(bits, |bits, k, x, y, prediction| {
+    let block = |bits: &mut Bits<_>, planes: &mut Planes, k: usize, x, y, prediction: &mut i32| {
         let (index, dc_table, ac_table, ref low, blocks_w, blocks_h) = slots[k];
         *prediction = prediction.wrapping_add(bits.dc_difference(dc_table)?);
         if x >= blocks_w || y >= blocks_h {
@@ -335,7 +393,8 @@ fn sequential_scan<const N: usize>(
             }
         }
         Ok(())
-    })
+    };
+    context.for_each_block(bits, planes, block, row_done)
 }
 
 /// Where each zigzag position lands in the low-frequency N×N block a scaled
@@ -386,7 +445,7 @@ fn dc_scan(
             false => None,
         });
     }
-    context.for_each_block(bits, |bits, k, x, y, prediction| {
+    let block = |bits: &mut Bits<_>, planes: &mut Planes, k: usize, x, y, prediction: &mut i32| {
         let index = context.scan.components[k].index;
         let blocks_w = context.frame.components[index].blocks_w;
         let dc = planes.dc[index].get_mut(y * blocks_w + x);
@@ -403,18 +462,13 @@ fn dc_scan(
             }
         }
         Ok(())
-    })
+    };
+    context.for_each_block(bits, planes, block, &mut |_, _| Ok(()))
 }
 
-/// The pixels: a progressive frame's DCs become its samples, then the
-/// planes are composed at the scaled size (rounded up, as libjpeg does).
-fn finish(
-    frame: &Frame,
-    mut planes: Planes,
-    tables: &Tables,
-    scale: Scale,
-    adobe_rgb: bool,
-) -> io::Result<Decoded> {
+/// A progressive frame's DCs become its samples (a baseline frame has
+/// none: its blocks wrote their samples as they were decoded).
+fn dc_samples(frame: &Frame, planes: &mut Planes, tables: &Tables) -> io::Result<()> {
     for ((samples, dc), component) in planes
         .samples
         .iter_mut()
@@ -427,32 +481,66 @@ fn finish(
             *sample = dc_sample(dc.wrapping_mul(quant));
         }
     }
-    let n = scale.samples();
-    let (width, height) = (
-        (frame.width * n).div_ceil(8),
-        (frame.height * n).div_ceil(8),
-    );
-    let views: Vec<Plane> = planes
-        .samples
-        .iter()
-        .zip(&frame.components)
-        .map(|(samples, c)| Plane {
-            samples,
-            stride: c.blocks_w * n,
-            h: c.h,
-            v: c.v,
+    Ok(())
+}
+
+/// Hands out the image's rows, at the scaled size (rounded up, as libjpeg
+/// does), as the planes come to hold them.
+struct Emitter {
+    width: usize,
+    height: usize,
+    pixels: Pixels,
+    interleaver: Interleaver,
+    /// Rows handed out so far, and the scans decoded.
+    emitted: usize,
+    scans: usize,
+    /// Sample columns per component's plane row.
+    strides: Vec<usize>,
+    buffer: Vec<u8>,
+}
+
+impl Emitter {
+    fn new(frame: &Frame, scale: Scale, adobe_rgb: bool) -> Emitter {
+        let n = scale.samples();
+        let width = (frame.width * n).div_ceil(8);
+        let sampling: Vec<(usize, usize)> = frame.components.iter().map(|c| (c.h, c.v)).collect();
+        Emitter {
+            width,
+            height: (frame.height * n).div_ceil(8),
+            pixels: match (frame.components.len(), adobe_rgb) {
+                (1, _) => Pixels::Gray,
+                (_, false) => Pixels::YCbCr,
+                (_, true) => Pixels::Rgb,
+            },
+            interleaver: Interleaver::new(width, (frame.h_max, frame.v_max), &sampling),
+            emitted: 0,
+            scans: 0,
+            strides: frame.components.iter().map(|c| c.blocks_w * n).collect(),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Hands out the rows before `end` not handed out yet.
+    fn up_to(&mut self, planes: &Planes, end: usize, sink: &mut RowSink) -> io::Result<()> {
+        let end = end.min(self.height);
+        if end <= self.emitted {
+            return Ok(());
+        }
+        let views: Vec<Plane> = planes
+            .samples
+            .iter()
+            .zip(&self.strides)
+            .map(|(samples, &stride)| Plane { samples, stride })
+            .collect();
+        self.buffer.clear();
+        self.interleaver
+            .rows(self.emitted..end, &views, &mut self.buffer);
+        self.emitted = end;
+        sink(Rows {
+            width: self.width,
+            height: self.height,
+            pixels: self.pixels,
+            data: &self.buffer,
         })
-        .collect();
-    let pixels = match (views.len(), adobe_rgb) {
-        (1, _) => Pixels::Gray,
-        (_, false) => Pixels::YCbCr,
-        (_, true) => Pixels::Rgb,
-    };
-    let data = color::interleave(width, height, (frame.h_max, frame.v_max), &views);
-    Ok(Decoded {
-        width,
-        height,
-        pixels,
-        data,
-    })
+    }
 }
