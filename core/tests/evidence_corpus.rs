@@ -532,10 +532,10 @@ fn a_48_megapixel_photo_stays_well_under_64_mib() {
         );
     }
 
-    // A progressive one: its thumbnail from the DC scans alone, within the
-    // same budget; its preview would need every coefficient at full
-    // resolution, so it is refused from the header, before anything large is
-    // allocated.
+    // A progressive one: its thumbnail from the DC scans alone and its
+    // preview from the low-frequency coefficients it keeps, each within the
+    // same budget; under a tighter limit the preview is refused from the
+    // header, before anything large is allocated.
     let progressive = synthetic_48mp(true);
     let (thumb, peak) = peak_growth(|| {
         make_thumbnail(
@@ -555,8 +555,21 @@ fn a_48_megapixel_photo_stays_well_under_64_mib() {
         peak < BUDGET,
         "peak {peak} bytes for a progressive thumbnail"
     );
-    let (result, peak) =
+    let (preview, peak) =
         peak_growth(|| make_thumbnail(&mut progressive.as_slice(), PREVIEW_EDGE, None, &limits));
+    let preview = preview.unwrap();
+    assert_eq!((preview.width, preview.height), (PREVIEW_EDGE, 960));
+    eprintln!(
+        "48 MP progressive JPEG → {PREVIEW_EDGE} px: peak heap growth {:.1} MiB",
+        peak as f64 / 1048576.0
+    );
+    assert!(peak < BUDGET, "peak {peak} bytes for a progressive preview");
+    let tight = DecodeLimits {
+        max_decode_bytes: 16 << 20,
+        ..limits
+    };
+    let (result, peak) =
+        peak_growth(|| make_thumbnail(&mut progressive.as_slice(), PREVIEW_EDGE, None, &tight));
     assert_eq!(result.unwrap_err().code(), "image_too_large");
     assert!(peak < 1 << 20, "refusal allocated {peak} bytes");
 }

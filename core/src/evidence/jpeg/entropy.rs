@@ -309,6 +309,20 @@ impl<'a, R: BufRead> Bits<'a, R> {
         long_symbol(b, table)
     }
 
+    /// The next Huffman symbol, for the scans that read symbols one by one
+    /// (progressive AC).
+    pub fn decode_symbol(&mut self, table: &Huffman) -> io::Result<u8> {
+        let mut b = self.buffer;
+        let symbol = self.symbol(&mut b, table)?;
+        self.buffer = b;
+        Ok(symbol)
+    }
+
+    /// A `size`-bit value with its sign (T.81 F.2.2.1), size ≤ 16.
+    pub fn signed_bits(&mut self, size: u32) -> io::Result<i32> {
+        Ok(extend(self.bits(size)?, size))
+    }
+
     /// A DC difference (T.81 F.2.2.1).
     pub fn dc_difference(&mut self, table: &Huffman) -> io::Result<i32> {
         let mut b = self.buffer;

@@ -1,24 +1,35 @@
 //! Decoding a JPEG at a reduced scale, 1/8, 1/4, 3/8 or 1/2, for thumbnails
-//! and previews: baseline (and extended) Huffman JPEGs at any of them, and
-//! progressive ones at 1/8 from their DC scans alone (T.81 G.1.2), with one
-//! component (gray) or three (YCbCr, or RGB by Adobe's transform).
+//! and previews: baseline (and extended) Huffman JPEGs ([`sequential`]) and
+//! progressive ones ([`progressive`]: at 1/8 from their DC scans alone), with
+//! one component (gray) or three (YCbCr, or RGB by Adobe's transform). This
+//! module walks the markers, runs the scans and hands out the rows.
 //!
-//! Why our own, measured on the 12 MP corpus photo (`cargo bench -p
-//! fieldproof-core --features bench-libjpeg-turbo --bench capture`):
-//! - jpeg-decoder decodes and keeps every coefficient even at 1/8, and holds
-//!   all of a progressive image's (2 bytes each: 144 MiB at 48 MP, so large
-//!   progressive photos got no thumbnail at all); capture with it took 2.15×
-//!   libjpeg-turbo's 1/8 decode, the preview 2.9× its 1/2 decode.
+//! Why our own. Measured in process on the 12 MP corpus photo and a 48 MP one
+//! (`cargo bench -p fieldproof-core --features bench-libjpeg-turbo --bench
+//! capture`, same run, libjpeg-turbo 3 with its SIMD as the baseline):
+//! - jpeg-decoder decodes every coefficient even at 1/8 and keeps all of a
+//!   progressive image's (2 bytes each: 144 MiB at 48 MP, so large
+//!   progressive photos got no thumbnail at all): capture took 2.15×
+//!   libjpeg-turbo's 1/8 decode, the preview 2.8× its 1/2 decode.
 //! - zune-jpeg (and the `image` crate) decode at full size only: 144 MiB of
 //!   pixels at 48 MP.
-//! - libjpeg-turbo itself is C: untrusted photos (imports) parsed in C, a
-//!   cmake + nasm build for every Android ABI and iOS slice.
+//! - libjpeg-turbo (or mozjpeg) would be as fast as the baseline by
+//!   definition, but it is C parsing untrusted photos (imports come from any
+//!   app), and needs cmake and nasm for every Android ABI and iOS slice
+//!   (~600 KB each). The `mozjpeg` crate turns libjpeg's errors into Rust
+//!   panics unwound through C, which a `panic = "abort"` build turns into an
+//!   abort of the app; TurboJPEG returns error codes, but is still C.
+//! - This decoder, pure Rust with every failure a value: capture 1.05× the
+//!   bare 1/8 decode at 12 MP and 1.04× at 48 MP (goal ≤ 1.3× + 5 ms); the
+//!   preview 1.28× the 1/2 decode at 12 MP and 0.83× at 48 MP (goal ≤ 1.3×),
+//!   its resizing and encoding overlapped with the decode on the other core.
 //!
 //! Here a block costs what it must: at 1/8 its DC alone (AC codes are read
-//! only to be skipped, a whole coefficient per table lookup); at n/8 the
-//! low-frequency n×n coefficients go through a reduced IDCT ([`idct`]). Memory is the component planes at the reduced scale and the
-//! pixels (4.5 MiB at 48 MP and 1/8); a progressive image adds a 4-byte DC
-//! per block, never its coefficients.
+//! only to be skipped, several at a table lookup where they are short); at
+//! n/8 the low-frequency n×n coefficients go through a reduced IDCT
+//! ([`idct`]). Memory is the component planes at the reduced scale (1.1 MiB
+//! at 48 MP and 1/8); a progressive image adds a 4-byte DC per block, never
+//! its coefficients.
 //!
 //! Hostile input costs bounded work: a frame over `max_pixels` is refused
 //! before anything is allocated, every loop consumes input or ends, and a
@@ -27,10 +38,12 @@
 use super::color::{Interleaver, Pixels, Plane};
 use super::entropy::{Bits, Huffman};
 use super::idct::ReducedIdct;
+use super::progressive::{self, Coefficients};
 use super::segments::{
-    self, byte, invalid, next_marker, parse_frame, parse_huffman, parse_quant, parse_scan, segment,
+    byte, invalid, next_marker, parse_frame, parse_huffman, parse_quant, parse_scan, segment,
     skip_entropy_data, Frame, Scan, Tables, ZIGZAG_ROW_COLUMN,
 };
+use super::sequential::sequential_scan;
 use std::io::{self, BufRead, ErrorKind};
 
 /// The next whole rows of a decoded 8-bit image, its pixels interleaved.
@@ -72,8 +85,9 @@ impl Scale {
 
 /// The buffers a decode at `scale` holds at its peak for a frame of
 /// `blocks` 8×8 blocks (all components, padded to whole MCUs) and
-/// `pixels` × `channels` of output: a sample plane per component, a 4-byte DC
-/// per block for a progressive frame, and the output.
+/// `pixels` × `channels` of output: a sample plane per component, the kept
+/// coefficients of a progressive frame, and the output (all of it when the
+/// rows cannot be handed out as they are decoded).
 pub(crate) fn peak_bytes(
     blocks: u64,
     progressive: bool,
@@ -82,23 +96,25 @@ pub(crate) fn peak_bytes(
     channels: u64,
 ) -> u64 {
     let samples = scale.samples() as u64;
-    let dc = if progressive { 4 * blocks } else { 0 };
-    blocks * samples * samples + dc + pixels * channels
+    let coefficients = match progressive {
+        true => blocks * Coefficients::bytes_per_block(scale.samples()),
+        false => 0,
+    };
+    blocks * samples * samples + coefficients + pixels * channels
 }
 
 /// Each component's samples at the decode scale, and for a progressive frame
-/// its blocks' DC coefficients so far.
-struct Planes {
-    samples: Vec<Vec<u8>>,
-    dc: Vec<Vec<i32>>,
+/// the coefficients kept so far.
+pub(super) struct Planes {
+    pub samples: Vec<Vec<u8>>,
+    pub coefficients: Option<Coefficients>,
 }
 
 /// Decodes the JPEG in `input` (from its SOI) at `scale`, handing its rows
 /// to `sink` in order: as each row of MCUs is done when the image is one
 /// interleaved scan (what cameras write), so that whoever takes them can work
-/// while the decode goes on; otherwise all at the end. A progressive frame
-/// decodes at [`Scale::Eighth`] only (`Unsupported` otherwise), as do frames
-/// of other than one or three components.
+/// while the decode goes on; otherwise all at the end. Frames of other than
+/// one or three components are `Unsupported`.
 pub(crate) fn decode_rows(
     input: &mut impl BufRead,
     scale: Scale,
@@ -166,9 +182,7 @@ pub(crate) fn decode_rows(
                 // A scan of every component gives whole rows as it goes.
                 let interleaved = scan.components.len() == frame.components.len();
                 let mut row_done = |planes: &Planes, mcu_row: usize| match interleaved {
-                    true => {
-                        emitter.up_to(planes, (mcu_row + 1) * frame.v_max * scale.samples(), sink)
-                    }
+                    true => emitter.up_to(planes, (mcu_row + 1) * emitter.mcu_rows, sink),
                     false => Ok(()),
                 };
                 if !frame.progressive {
@@ -187,8 +201,8 @@ pub(crate) fn decode_rows(
                         }
                     }
                     emitter.scans += 1;
-                } else if scan.spectral_start == 0 {
-                    dc_scan(&mut bits, &context, planes)?;
+                } else if let Some(kept) = planes.coefficients.as_mut() {
+                    progressive::scan(&mut bits, &context, kept)?;
                     emitter.scans += 1;
                 }
                 if bits.truncated {
@@ -207,8 +221,16 @@ pub(crate) fn decode_rows(
     let mut emitter = emitter
         .filter(|e| e.scans > 0)
         .ok_or_else(|| invalid("no scan"))?;
-    dc_samples(&frame, &mut planes, &tables)?;
-    emitter.up_to(&planes, emitter.height, sink)
+    if let Some(kept) = &planes.coefficients {
+        let samples = &mut planes.samples;
+        match scale {
+            Scale::Eighth => progressive::samples::<1>(&frame, kept, &tables, samples)?,
+            Scale::Quarter => progressive::samples::<2>(&frame, kept, &tables, samples)?,
+            Scale::ThreeEighths => progressive::samples::<3>(&frame, kept, &tables, samples)?,
+            Scale::Half => progressive::samples::<4>(&frame, kept, &tables, samples)?,
+        }
+    }
+    emitter.rest(&planes, sink)
 }
 
 /// The whole image at `scale`, as [`decode_rows`] gives it.
@@ -239,40 +261,27 @@ fn start(frame: Frame, scale: Scale) -> io::Result<(Frame, Planes)> {
     if !matches!(frame.components.len(), 1 | 3) {
         return Err(unsupported("a frame of other than one or three components"));
     }
-    if frame.progressive && scale != Scale::Eighth {
-        return Err(unsupported("a progressive frame above 1/8 scale"));
-    }
     let n = scale.samples();
-    let blocks = |c: &segments::Component| c.blocks_w * c.blocks_h;
     let planes = Planes {
         samples: frame
             .components
             .iter()
-            .map(|c| vec![128; blocks(c) * n * n])
+            .map(|c| vec![128; c.blocks_w * c.blocks_h * n * n])
             .collect(),
-        dc: frame
-            .components
-            .iter()
-            .map(|c| {
-                if frame.progressive {
-                    vec![0; blocks(c)]
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect(),
+        coefficients: frame.progressive.then(|| Coefficients::new(&frame, n)),
     };
     Ok((frame, planes))
 }
 
-/// Called after each row of MCUs with the planes so far.
-type RowDone<'r> = dyn FnMut(&Planes, usize) -> io::Result<()> + 'r;
+/// Called after each row of MCUs with what the scan has decoded so far.
+pub(super) type RowDone<'r, S> = dyn FnMut(&S, usize) -> io::Result<()> + 'r;
 
-struct ScanContext<'a> {
-    frame: &'a Frame,
-    scan: &'a Scan,
-    tables: &'a Tables,
-    restart_interval: usize,
+/// A scan, and what it is decoded with.
+pub(super) struct ScanContext<'a> {
+    pub frame: &'a Frame,
+    pub scan: &'a Scan,
+    pub tables: &'a Tables,
+    pub restart_interval: usize,
 }
 
 impl ScanContext<'_> {
@@ -288,32 +297,27 @@ impl ScanContext<'_> {
         }
     }
 
-    /// Every block of the scan in coding order, as (scan component, block
-    /// column, block row, that component's DC prediction), the predictions
-    /// reset at each restart; `row_done` after each row of MCUs.
-    fn for_each_block<R: BufRead>(
+    /// Every block of the scan in coding order, with `state` (what the scan
+    /// decodes into), the scan component, the block's column and row, and
+    /// that component's running value: zero at the start of each restart
+    /// interval (the DC prediction, or an AC scan's end-of-band run).
+    /// `row_done` after each row of MCUs.
+    pub fn for_each_block<R: BufRead, S>(
         &self,
         bits: &mut Bits<R>,
-        planes: &mut Planes,
-        mut block: impl FnMut(
-            &mut Bits<R>,
-            &mut Planes,
-            usize,
-            usize,
-            usize,
-            &mut i32,
-        ) -> io::Result<()>,
-        row_done: &mut RowDone,
+        state: &mut S,
+        mut block: impl FnMut(&mut Bits<R>, &mut S, usize, usize, usize, &mut i32) -> io::Result<()>,
+        row_done: &mut RowDone<S>,
     ) -> io::Result<()> {
         let (mcus_w, mcus_h, single) = self.mcus();
-        let mut predictions = [0i32; 4];
+        let mut running = [0i32; 4];
         let mut mcu = 0usize;
         for my in 0..mcus_h {
             for mx in 0..mcus_w {
                 if self.restart_interval > 0 && mcu > 0 && mcu.is_multiple_of(self.restart_interval)
                 {
                     bits.restart()?;
-                    predictions = [0; 4];
+                    running = [0; 4];
                 }
                 mcu += 1;
                 for (k, sc) in self.scan.components.iter().enumerate() {
@@ -322,92 +326,38 @@ impl ScanContext<'_> {
                     for by in 0..v {
                         for bx in 0..h {
                             let (x, y) = (mx * h + bx, my * v + by);
-                            block(bits, planes, k, x, y, &mut predictions[k])?;
+                            block(bits, state, k, x, y, &mut running[k])?;
                         }
                     }
                 }
             }
-            row_done(planes, my)?;
+            row_done(state, my)?;
         }
         Ok(())
     }
 
-    fn table<'t>(&self, tables: &'t [Option<Huffman>; 4], id: usize) -> io::Result<&'t Huffman> {
+    pub fn table<'t>(
+        &self,
+        tables: &'t [Option<Huffman>; 4],
+        id: usize,
+    ) -> io::Result<&'t Huffman> {
         tables[id]
             .as_ref()
             .ok_or_else(|| invalid("a scan names a Huffman table not defined"))
     }
 }
 
-/// A baseline scan at N samples per block edge: each block's DC, and its
-/// low-frequency N×N coefficients through the reduced IDCT (N = 1: the DC
-/// alone, the AC codes skipped).
-fn sequential_scan<const N: usize>(
-    bits: &mut Bits<impl BufRead>,
-    context: &ScanContext,
-    planes: &mut Planes,
-    row_done: &mut RowDone,
-) -> io::Result<()> {
-    let idct = ReducedIdct::<N>::new();
-    let mut slots = Vec::new();
-    for sc in &context.scan.components {
-        let component = &context.frame.components[sc.index];
-        slots.push((
-            sc.index,
-            context.table(&context.tables.dc, sc.dc_table)?,
-            context.table(&context.tables.ac, sc.ac_table)?,
-            LowFrequencies::new(N, context.tables.quant(component)?),
-            component.blocks_w,
-            component.blocks_h,
-        ));
-    }
-    let block = |bits: &mut Bits<_>, planes: &mut Planes, k: usize, x, y, prediction: &mut i32| {
-        let (index, dc_table, ac_table, ref low, blocks_w, blocks_h) = slots[k];
-        *prediction = prediction.wrapping_add(bits.dc_difference(dc_table)?);
-        if x >= blocks_w || y >= blocks_h {
-            return bits.skip_ac_coefficients(ac_table);
-        }
-        let stride = blocks_w * N;
-        let out = &mut planes.samples[index][y * N * stride + x * N..];
-        let dc = prediction.wrapping_mul(low.dc_quant);
-        if N == 1 {
-            bits.skip_ac_coefficients(ac_table)?;
-            out[0] = dc_sample(dc);
-            return Ok(());
-        }
-        let mut block = [[0f32; N]; N];
-        block[0][0] = dc as f32;
-        let mut any_ac = false;
-        bits.ac_coefficients(ac_table, low.last, |at, value| {
-            if let Some((u, v, quant)) = low.at[at] {
-                block[usize::from(u)][usize::from(v)] = value as f32 * quant;
-                any_ac = true;
-            }
-        })?;
-        if any_ac {
-            idct.samples(&block, out, stride);
-        } else {
-            let flat = dc_sample(dc);
-            for row in out.chunks_mut(stride).take(N) {
-                row[..N].fill(flat);
-            }
-        }
-        Ok(())
-    };
-    context.for_each_block(bits, planes, block, row_done)
-}
-
 /// Where each zigzag position lands in the low-frequency N×N block a scaled
 /// decode keeps (none past it), with its quantiser.
-struct LowFrequencies {
-    at: [Option<(u8, u8, f32)>; 64],
+pub(super) struct LowFrequencies {
+    pub at: [Option<(u8, u8, f32)>; 64],
     /// The last zigzag position in the block.
-    last: usize,
-    dc_quant: i32,
+    pub last: usize,
+    pub dc_quant: i32,
 }
 
 impl LowFrequencies {
-    fn new(n: usize, quant: &[u16; 64]) -> Self {
+    pub fn new(n: usize, quant: &[u16; 64]) -> Self {
         let mut at = [None; 64];
         let mut last = 0;
         for (k, slot) in at.iter_mut().enumerate() {
@@ -426,62 +376,27 @@ impl LowFrequencies {
 }
 
 /// A block that is its DC alone: DC / 8 + 128, as libjpeg's 1×1 IDCT rounds.
-fn dc_sample(dequantised_dc: i32) -> u8 {
+pub(super) fn dc_sample(dequantised_dc: i32) -> u8 {
     ((dequantised_dc.saturating_add(4) >> 3) + 128).clamp(0, 255) as u8
 }
 
-/// One progressive DC scan, the first (`approx_high` 0) or a refinement.
-fn dc_scan(
-    bits: &mut Bits<impl BufRead>,
-    context: &ScanContext,
-    planes: &mut Planes,
-) -> io::Result<()> {
-    let first = context.scan.approx_high == 0;
-    let shift = u32::from(context.scan.approx_low);
-    let mut tables = Vec::new();
-    for sc in &context.scan.components {
-        tables.push(match first {
-            true => Some(context.table(&context.tables.dc, sc.dc_table)?),
-            false => None,
-        });
-    }
-    let block = |bits: &mut Bits<_>, planes: &mut Planes, k: usize, x, y, prediction: &mut i32| {
-        let index = context.scan.components[k].index;
-        let blocks_w = context.frame.components[index].blocks_w;
-        let dc = planes.dc[index].get_mut(y * blocks_w + x);
-        if let Some(table) = tables[k] {
-            // Hostile differences may run a prediction past any real
-            // DC; they wrap rather than stop.
-            *prediction = prediction.wrapping_add(bits.dc_difference(table)?);
-            if let Some(dc) = dc {
-                *dc = prediction.wrapping_shl(shift);
-            }
-        } else if bits.bits(1)? == 1 {
-            if let Some(dc) = dc {
-                *dc |= 1 << shift;
-            }
+/// Writes a block's N×N samples into `out` (rows `stride` apart) from its
+/// dequantised low-frequency coefficients; a block of a DC alone is flat.
+pub(super) fn block_samples<const N: usize>(
+    idct: &ReducedIdct<N>,
+    block: &[[f32; N]; N],
+    dc_alone: bool,
+    out: &mut [u8],
+    stride: usize,
+) {
+    if dc_alone {
+        let flat = dc_sample(block[0][0] as i32);
+        for row in out.chunks_mut(stride).take(N) {
+            row[..N].fill(flat);
         }
-        Ok(())
-    };
-    context.for_each_block(bits, planes, block, &mut |_, _| Ok(()))
-}
-
-/// A progressive frame's DCs become its samples (a baseline frame has
-/// none: its blocks wrote their samples as they were decoded).
-fn dc_samples(frame: &Frame, planes: &mut Planes, tables: &Tables) -> io::Result<()> {
-    for ((samples, dc), component) in planes
-        .samples
-        .iter_mut()
-        .zip(&planes.dc)
-        .zip(&frame.components)
-        .filter(|((_, dc), _)| !dc.is_empty())
-    {
-        let quant = i32::from(tables.quant(component)?[0]);
-        for (sample, &dc) in samples.iter_mut().zip(dc) {
-            *sample = dc_sample(dc.wrapping_mul(quant));
-        }
+    } else {
+        idct.samples(block, out, stride);
     }
-    Ok(())
 }
 
 /// Hands out the image's rows, at the scaled size (rounded up, as libjpeg
@@ -491,6 +406,8 @@ struct Emitter {
     height: usize,
     pixels: Pixels,
     interleaver: Interleaver,
+    /// Pixel rows in a row of MCUs.
+    mcu_rows: usize,
     /// Rows handed out so far, and the scans decoded.
     emitted: usize,
     scans: usize,
@@ -513,11 +430,21 @@ impl Emitter {
                 (_, true) => Pixels::Rgb,
             },
             interleaver: Interleaver::new(width, (frame.h_max, frame.v_max), &sampling),
+            mcu_rows: frame.v_max * n,
             emitted: 0,
             scans: 0,
             strides: frame.components.iter().map(|c| c.blocks_w * n).collect(),
             buffer: Vec::new(),
         }
+    }
+
+    /// Hands out every row not handed out yet, a row of MCUs at a time.
+    fn rest(&mut self, planes: &Planes, sink: &mut RowSink) -> io::Result<()> {
+        while self.emitted < self.height {
+            let end = self.emitted + self.mcu_rows;
+            self.up_to(planes, end, sink)?;
+        }
+        Ok(())
     }
 
     /// Hands out the rows before `end` not handed out yet.

@@ -85,6 +85,7 @@ pub(super) struct Scan {
     /// Index into the frame's components, with each one's DC and AC tables.
     pub components: Vec<ScanComponent>,
     pub spectral_start: u8,
+    pub spectral_end: u8,
     pub approx_high: u8,
     pub approx_low: u8,
 }
@@ -178,6 +179,7 @@ pub(super) fn parse_scan(body: &[u8], frame: &Frame) -> io::Result<Scan> {
     Ok(Scan {
         components,
         spectral_start: tail[0],
+        spectral_end: tail[1],
         approx_high: tail[2] >> 4,
         approx_low: tail[2] & 0x0f,
     })

@@ -12,9 +12,9 @@
 //! and Adobe CMYK and YCCK (shown converted to RGB).
 //!
 //! Two decoders: our own ([`super::jpeg::scaled`]) for what phones write, gray
-//! and YCbCr at 1/8, 1/4, 3/8 and 1/2 (progressive at 1/8), which is every
-//! thumbnail and preview of a photo over 2560 px; jpeg-decoder for the rest
-//! (full size, CMYK, a progressive preview). Ours reports every failure as a
+//! and YCbCr, baseline and progressive, at 1/8, 1/4, 3/8 and 1/2, which is
+//! every thumbnail and preview of a photo over 2560 px; jpeg-decoder for the
+//! rest (full size, CMYK and YCCK). Ours reports every failure as a
 //! value; jpeg-decoder has panicking paths on malformed data, caught here,
 //! which needs the `panic = "unwind"` every profile of the workspace keeps
 //! (uniffi relies on it too).
@@ -302,12 +302,11 @@ impl Plan {
 }
 
 /// The scales our own decoder takes a frame at: gray and YCbCr (or RGB),
-/// baseline at 1/8 to 1/2, progressive at 1/8 (its DC scans). The rest (full
-/// size, CMYK, progressive above 1/8) is jpeg-decoder's.
+/// baseline or progressive, at 1/8 to 1/2. The rest (full size, CMYK) is
+/// jpeg-decoder's.
 fn own_scales(frame: &Frame) -> &'static [Scale] {
-    match (frame.sampling.len(), frame.is_progressive()) {
-        (1 | 3, false) => &Scale::ALL,
-        (1 | 3, true) => &[Scale::Eighth],
+    match frame.sampling.len() {
+        1 | 3 => &Scale::ALL,
         _ => &[],
     }
 }
@@ -687,11 +686,16 @@ mod tests {
             ..frame
         };
         assert!(decoder_bytes(&progressive, 1) > DecodeLimits::default().max_decode_bytes);
-        // Our own decoder from its DC scans alone: a 4-byte DC and a sample per
-        // block, and the RGB output.
+        // Our own decoder from its DC scans alone: a 2-byte DC and a sample per
+        // block, and the output.
         let ours = scaled::peak_bytes(blocks(&progressive), true, Scale::Eighth, 750_000, 3);
-        assert_eq!(ours, 5 * 1_125_000 + 3 * 750_000);
-        assert_eq!(own_scales(&progressive), [Scale::Eighth]);
+        assert_eq!(ours, 3 * 1_125_000 + 3 * 750_000);
+        // Its 1280 px preview at 1/4: 2×2 kept coefficients, a bit per
+        // coefficient and 2×2 samples per block: 28 MiB, under the limit.
+        let preview = scaled::peak_bytes(blocks(&progressive), true, Scale::Quarter, 3_000_000, 3);
+        assert_eq!(preview, (8 + 8 + 4) * 1_125_000 + 3 * 3_000_000);
+        assert!(preview < DecodeLimits::default().max_decode_bytes);
+        assert_eq!(own_scales(&progressive), Scale::ALL);
     }
 
     /// An image's pixels as RGB (or gray), as jpeg-decoder gives them.
@@ -838,29 +842,9 @@ mod tests {
     }
 
     #[test]
-    fn progressive_jpegs_at_one_eighth_come_from_their_dc_scans_alone() {
-        let mut cases = variants(true);
-        cases.push((
-            "a progressive photo from the corpus",
-            corpus_photo("odd/progressive_multi_app13.jpg"),
-        ));
-        for (what, jpeg) in cases {
-            let frame = jpeg::read_header(&mut jpeg.as_slice()).frame.unwrap();
-            assert!(frame.is_progressive(), "{what}");
-            let ours = ours_at(&jpeg, Scale::Eighth, what);
-            let (mean, worst) = difference(&ours, &reference_at(&jpeg, 1), what);
-            // The same DC values; chroma is upsampled nearest here, linearly
-            // there, which moves edges by a pixel.
-            assert!(
-                mean < 3.5 && worst < 40,
-                "{what}: mean {mean:.2}, worst {worst}"
-            );
-        }
-    }
-
-    #[test]
-    fn baseline_jpegs_decode_at_every_reduced_scale_as_jpeg_decoder_does() {
+    fn jpegs_decode_at_every_reduced_scale_as_jpeg_decoder_does() {
         let mut cases = variants(false);
+        cases.extend(variants(true));
         cases.push((
             "the 12 MP corpus photo",
             corpus_photo("camera/olympus_ep3_12mp_42_IndexError.jpg"),
@@ -869,9 +853,21 @@ mod tests {
             "a phone photo",
             corpus_photo("camera/phone_nokia83_gps.jpg"),
         ));
+        // Progressive with successive approximation: DC and AC refinement scans.
+        cases.push((
+            "a progressive photo from the corpus",
+            corpus_photo("odd/progressive_multi_app13.jpg"),
+        ));
         for (what, jpeg) in &cases {
             let frame = jpeg::read_header(&mut jpeg.as_slice()).frame.unwrap();
-            assert!(!frame.is_progressive(), "{what}");
+            let what = &format!(
+                "{what} ({})",
+                if frame.is_progressive() {
+                    "progressive"
+                } else {
+                    "baseline"
+                }
+            );
             for scale in [Scale::Eighth, Scale::Quarter, Scale::Half] {
                 let ours = ours_at(jpeg, scale, what);
                 let reference = reference_at(jpeg, scale.eighths() as u16);
@@ -897,8 +893,10 @@ mod tests {
             resizer.push(&half.data, &mut |row| data.extend_from_slice(row));
             let reference = Image { data, ..ours };
             let (mean, worst) = difference(&ours, &reference, what);
+            // (The most, 3.97, for the small, detailed progressive photo; a
+            // baseline copy of it gives 3.14.)
             assert!(
-                mean < 2.0 && worst < 64,
+                mean < 4.5 && worst < 64,
                 "{what} at 3/8: mean {mean:.2}, worst {worst}"
             );
         }
@@ -914,23 +912,23 @@ mod tests {
             state ^= state << 17;
             state as usize
         };
-        for progressive in [true, false] {
+        let encoded = |progressive| {
             let mut jpeg = Vec::new();
             let mut encoder = Encoder::new(&mut jpeg, 85);
             encoder.set_progressive(progressive);
             encoder.set_restart_interval(3);
             encoder.encode(&pixels, 96, 64, ColorType::Rgb).unwrap();
-            let scales: &[Scale] = if progressive {
-                &[Scale::Eighth]
-            } else {
-                &Scale::ALL
-            };
-            let max_pixels = DecodeLimits::default().max_pixels;
-            for &scale in scales {
+            jpeg
+        };
+        // The corpus photo for refinement scans (successive approximation).
+        let refined = corpus_photo("odd/progressive_multi_app13.jpg");
+        let max_pixels = DecodeLimits::default().max_pixels;
+        for jpeg in [encoded(false), encoded(true), refined] {
+            for scale in Scale::ALL {
                 for cut in (2..jpeg.len()).step_by(37) {
                     let _ = decode_scaled(&jpeg[..cut], scale, max_pixels);
                 }
-                for _ in 0..1_000 {
+                for _ in 0..500 {
                     let mut damaged = jpeg.clone();
                     for _ in 0..1 + next() % 4 {
                         let at = next() % damaged.len();
@@ -967,8 +965,17 @@ mod tests {
         let thumb = thumbnail(&jpeg, THUMBNAIL_EDGE, Some(6)).unwrap();
         // Turned upright: 3000 × 4000 → 240 × 320.
         assert_eq!((thumb.width, thumb.height), (240, 320));
-        // The preview needs the AC coefficients: still refused, by size.
-        let err = thumbnail(&jpeg, PREVIEW_EDGE, None).unwrap_err();
-        assert_eq!(err.code(), "image_too_large");
+        // The preview, from the low-frequency coefficients it keeps.
+        let preview = thumbnail(&jpeg, PREVIEW_EDGE, None).unwrap();
+        assert_eq!((preview.width, preview.height), (1280, 960));
+        let (w, h, pixels) = decoded(&preview);
+        // Left to right the red falls and the blue rises, as in the photo.
+        let at = |x: usize| &pixels[(h / 2 * w + x) * 3..][..3];
+        assert!(at(40)[0] < 40 && at(40)[2] > 215, "{:?}", at(40));
+        assert!(
+            at(w - 40)[0] > 200 && at(w - 40)[2] < 60,
+            "{:?}",
+            at(w - 40)
+        );
     }
 }
