@@ -86,8 +86,8 @@ impl Scale {
 /// The buffers a decode at `scale` holds at its peak for a frame of
 /// `blocks` 8×8 blocks (all components, padded to whole MCUs) and
 /// `pixels` × `channels` of output: a sample plane per component, the kept
-/// coefficients of a progressive frame, and the output (all of it when the
-/// rows cannot be handed out as they are decoded).
+/// coefficients of a progressive frame, and (a bound: it goes out a row of
+/// MCUs at a time) the output.
 pub(crate) fn peak_bytes(
     blocks: u64,
     progressive: bool,
@@ -113,8 +113,9 @@ pub(super) struct Planes {
 /// Decodes the JPEG in `input` (from its SOI) at `scale`, handing its rows
 /// to `sink` in order: as each row of MCUs is done when the image is one
 /// interleaved scan (what cameras write), so that whoever takes them can work
-/// while the decode goes on; otherwise all at the end. Frames of other than
-/// one or three components are `Unsupported`.
+/// while the decode goes on; otherwise once every scan is in, a row of MCUs
+/// at a time all the same. Frames of other than one or three components are
+/// `Unsupported`.
 pub(crate) fn decode_rows(
     input: &mut impl BufRead,
     scale: Scale,
