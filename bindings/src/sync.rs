@@ -9,11 +9,11 @@ use crate::transport::{PlatformTransport, Transport};
 use fieldproof_core::evidence::receipt;
 use fieldproof_core::model::inspection::Review;
 use fieldproof_core::model::sync::{Enrollment, OpStatus, PhotoSync};
-use fieldproof_core::model::task::Task;
+use fieldproof_core::model::task::{Task, TaskProgress};
 use fieldproof_core::model::verification::ReceiptReport;
 use fieldproof_core::sync::{
-    self as core_sync, HttpTransport, InterruptHandle, Progress, ProgressListener, SyncEngine,
-    SyncReport,
+    self as core_sync, EnrollOptions, HttpTransport, InterruptHandle, Progress, ProgressListener,
+    SyncEngine, SyncReport,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -95,16 +95,23 @@ impl BureauSync {
     /// Enrolls this device with the bureau at `server_url` using a one-time code
     /// (a challenge and the enrollment, at most 60 s). `tls_pin`, given with the
     /// code (`sha256/<base64>`), pins the bureau's TLS key from then on.
+    /// `external_gnss` declares that fixes come from an external GNSS receiver
+    /// (a mock provider on Android), so they still prove visits.
     /// Refusals are `InvalidInput`/`InvalidState` with the bureau's code; no
     /// answer is `Network` (`offline`, `timeout`, `tls_pin_mismatch`).
-    #[uniffi::method(default(tls_pin = None))]
+    #[uniffi::method(default(tls_pin = None, external_gnss = false))]
     pub fn enroll(
         &self,
         server_url: String,
         code: String,
         tls_pin: Option<String>,
+        external_gnss: bool,
     ) -> Result<Enrollment> {
-        Ok(self.engine.enroll(&server_url, &code, tls_pin.as_deref())?)
+        let options = EnrollOptions {
+            tls_pin,
+            external_gnss,
+        };
+        Ok(self.engine.enroll_with(&server_url, &code, &options)?)
     }
 
     /// Does as much sync as fits in `timeout_ms` and reports what is left and when
@@ -191,6 +198,17 @@ impl InspectionStore {
     /// Tasks from the bureau, newest first.
     pub fn tasks(&self) -> Result<Vec<Task>> {
         Ok(self.store().tasks()?)
+    }
+
+    /// How a task stands on this device; `None` for one it never received.
+    pub fn task_progress(&self, task_id: String) -> Result<Option<TaskProgress>> {
+        Ok(self.store().task_progress(&task_id)?)
+    }
+
+    /// Declines a task the team cannot or will not do, with the reason the
+    /// dispatcher reads (`task_finished` once completed or declined).
+    pub fn decline_task(&self, task_id: String, reason: String) -> Result<TaskProgress> {
+        Ok(self.store().decline_task(&task_id, &reason)?)
     }
 
     /// The bureau's receipt for evidence record `seq`, once received.

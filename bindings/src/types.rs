@@ -11,6 +11,7 @@ use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementIn
 use fieldproof_core::model::checklist::{
     Answer, AnswerValue, ChecklistItem, ChecklistTemplate, ChoiceOption, ItemKind,
 };
+use fieldproof_core::model::fire::{FireDetection, FireEvent, FireProduct};
 use fieldproof_core::model::inspection::{
     DraftFields, Inspection, InspectionFilter, InspectionPage, InspectionSummary, ResponsibleParty,
     Review, Site, SiteJurisdiction, Status,
@@ -18,7 +19,9 @@ use fieldproof_core::model::inspection::{
 use fieldproof_core::model::matter::Matter;
 use fieldproof_core::model::photo::{CaptureContext, CaptureSource, Derivative, Photo, Position};
 use fieldproof_core::model::sync::{Enrollment, OpState, OpStatus, PhotoSync, UploadState};
-use fieldproof_core::model::task::{Task, TaskLocation};
+use fieldproof_core::model::task::{
+    FireVerdict, Task, TaskClosure, TaskLocation, TaskProgress, TaskState,
+};
 use fieldproof_core::model::track::{FixOutcome, SealedSegment, Track, TrackPoint, TrackStats};
 use fieldproof_core::model::verification::{EvidenceFailure, EvidenceReport, ReceiptReport};
 use fieldproof_core::store::{MediaScan, NewTrack, OutboxOp, PreviewReport};
@@ -586,6 +589,71 @@ pub struct Task {
     pub location: Option<TaskLocation>,
     pub due_ms: Option<i64>,
     pub created_ms: i64,
+    pub event: Option<FireEvent>,
+    pub closed: Option<TaskClosure>,
+}
+
+#[uniffi::remote(Enum)]
+pub enum FireProduct {
+    Modis,
+    Viirs,
+}
+
+#[uniffi::remote(Record)]
+pub struct FireDetection {
+    pub product: FireProduct,
+    pub satellite: String,
+    pub time_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub confidence: String,
+    pub frp_mw: Option<f64>,
+    pub daynight: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct FireEvent {
+    pub id: String,
+    pub first_detected_ms: i64,
+    pub last_detected_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub detections: Vec<FireDetection>,
+    pub key_zone: Option<String>,
+}
+
+#[uniffi::remote(Enum)]
+pub enum FireVerdict {
+    ConfirmedBurning,
+    NoFireFound,
+    StaticSource,
+    NotReachable,
+}
+
+#[uniffi::remote(Record)]
+pub struct TaskClosure {
+    pub inspection_id: String,
+    pub verdict: Option<FireVerdict>,
+    pub closed_ms: i64,
+}
+
+#[uniffi::remote(Enum)]
+pub enum TaskState {
+    Dispatched,
+    Received,
+    InProgress,
+    Completed,
+    Declined,
+    Closed,
+}
+
+#[uniffi::remote(Record)]
+pub struct TaskProgress {
+    pub task_id: String,
+    pub state: TaskState,
+    pub state_ms: i64,
+    pub reason: Option<String>,
+    pub inspection_id: Option<String>,
 }
 
 #[uniffi::remote(Enum)]

@@ -59,6 +59,8 @@ pub enum Error {
     AmendmentPending { id: String, amendment: String },
     #[error("inspection {id} was already amended by {by}; amend that one")]
     Superseded { id: String, by: String },
+    #[error("task {id} is {state}: the team's part is over")]
+    TaskFinished { id: String, state: &'static str },
     #[error("track {id} is stopped; start a new one")]
     TrackStopped { id: String },
     #[error("GPX file cannot be read: {reason}")]
@@ -161,6 +163,7 @@ impl Error {
             Error::InvalidId { .. } => "invalid_id",
             Error::InvalidCursor => "invalid_cursor",
             Error::NotFound { .. } => "not_found",
+            Error::TaskFinished { .. } => "task_finished",
             Error::NotDraft { .. } => "not_draft",
             Error::NotSubmitted { .. } => "not_submitted",
             Error::AmendmentPending { .. } => "amendment_pending",
@@ -205,6 +208,7 @@ impl Error {
             | Error::NotSubmitted { .. }
             | Error::AmendmentPending { .. }
             | Error::Superseded { .. }
+            | Error::TaskFinished { .. }
             | Error::TrackStopped { .. }
             | Error::NotEnrolled
             | Error::SyncInProgress

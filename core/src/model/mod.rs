@@ -4,6 +4,7 @@ pub mod acknowledgement;
 pub mod canonical;
 pub mod checklist;
 pub mod division;
+pub mod fire;
 pub mod id;
 pub mod inspection;
 pub mod matter;

@@ -14,6 +14,7 @@ mod received;
 pub mod reference;
 mod schema;
 mod sync;
+mod task_progress;
 
 #[cfg(all(test, unix))]
 mod file_modes;
@@ -33,6 +34,7 @@ use crate::model::checklist::{Answer, ChecklistTemplate};
 use crate::model::id::{new_id, parse_id};
 use crate::model::inspection::{DraftFields, Inspection, InspectionFilter, InspectionPage, Status};
 use crate::model::matter::Matter;
+use crate::model::task::TaskState;
 use crate::time::now_ms;
 use crate::wire::ops::OpKind;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -179,9 +181,13 @@ impl Store {
                 amends_id: None,
                 revision: 0,
             };
-            inspections::insert(tx, &row, &draft, now_ms())?;
+            let now = now_ms();
+            inspections::insert(tx, &row, &draft, now)?;
             inspections::upsert_answers(tx, &id, answers)?;
             self.place_site(tx, &id, &draft)?;
+            if let Some(task_id) = &draft.fields.task_id {
+                task_progress::advance(tx, task_id, TaskState::InProgress, Some(&id), now)?;
+            }
             self.load(tx, &id)
         })
     }
@@ -192,8 +198,12 @@ impl Store {
         let draft = fields.check()?;
         self.write(|tx| {
             editable(tx, &id)?;
-            inspections::update_fields(tx, &id, &draft, now_ms())?;
+            let now = now_ms();
+            inspections::update_fields(tx, &id, &draft, now)?;
             self.place_site(tx, &id, &draft)?;
+            if let Some(task_id) = &draft.fields.task_id {
+                task_progress::advance(tx, task_id, TaskState::InProgress, Some(&id), now)?;
+            }
             self.load(tx, &id)
         })
     }
@@ -248,6 +258,9 @@ impl Store {
                 None => OpKind::InspectionSubmit,
             };
             outbox::enqueue(tx, kind, &id, &submitted, now)?;
+            if let Some(task_id) = &submitted.task_id {
+                task_progress::advance(tx, task_id, TaskState::Completed, Some(&id), now)?;
+            }
             Ok(submitted)
         })
     }

@@ -4,7 +4,7 @@
 //! applied in one transaction: a page is either all in or not at all.
 
 use super::sync::{keep_receipt, save_checkpoint};
-use super::{boundaries, lock, reference, Store};
+use super::{boundaries, lock, reference, task_progress, Store};
 use crate::error::{ErrorKind, Result};
 use crate::evidence::receipt::{Receipt, SignedCheckpoint};
 use crate::geo::datum::Datum;
@@ -135,11 +135,19 @@ fn apply(tx: &Connection, item: &FeedItem, bureau_key: &[u8], now: i64) -> Resul
     match item {
         FeedItem::Task(task) => {
             let body = serde_json::to_string(task).expect("tasks serialise");
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO tasks (id, body, created_ms, received_at_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![task.id, body, task.created_ms, now])?;
+            // A task sent again (its fire event grew, or it was closed) keeps
+            // how it stands here; a new one is reported received.
+            let updated = tx
+                .prepare_cached("UPDATE tasks SET body = ?2, created_ms = ?3 WHERE id = ?1")?
+                .execute(params![task.id, body, task.created_ms])?;
+            if updated == 0 {
+                tx.prepare_cached(
+                    "INSERT INTO tasks (id, body, created_ms, received_at_ms, state_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                )?
+                .execute(params![task.id, body, task.created_ms, now])?;
+                task_progress::received(tx, &task.id, now)?;
+            }
             Ok(true)
         }
         FeedItem::Review(review) => apply_review(tx, review, now),

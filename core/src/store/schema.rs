@@ -9,7 +9,7 @@ use super::reference;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 const CURRENT: &str = include_str!("schema/current.sql");
 
 /// Upgrade step from version `n` is `UPGRADES[n - 1]`.
@@ -19,6 +19,7 @@ const UPGRADES: [fn(&Transaction) -> Result<()>; (VERSION - 1) as usize] = [
     upgrade_from_v3,
     upgrade_from_v4,
     upgrade_from_v5,
+    upgrade_from_v6,
 ];
 
 pub fn user_version(conn: &Connection) -> Result<i64> {
@@ -125,6 +126,21 @@ fn upgrade_from_v5(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
+/// Version 7 keeps how each task stands here (reported to the bureau by
+/// `task.state` ops), and adds the default checklists' version 2 (the fire
+/// verdict) beside the version 1 a device already holds.
+fn upgrade_from_v6(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE tasks ADD COLUMN state TEXT NOT NULL DEFAULT 'received'
+             CHECK (state IN ('received', 'in_progress', 'completed', 'declined'));
+         ALTER TABLE tasks ADD COLUMN state_ms INTEGER;
+         ALTER TABLE tasks ADD COLUMN state_reason TEXT;
+         ALTER TABLE tasks ADD COLUMN inspection_id TEXT;
+         UPDATE tasks SET state_ms = received_at_ms;",
+    )?;
+    reference::seed_defaults(tx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +154,7 @@ mod tests {
         include_str!("schema/history/v3.sql"),
         include_str!("schema/history/v4.sql"),
         include_str!("schema/history/v5.sql"),
+        include_str!("schema/history/v6.sql"),
     ];
 
     /// Everything SQLite knows about the structure, in a form that does not depend
@@ -194,11 +211,23 @@ mod tests {
         describe(&Connection::open(&path).unwrap())
     }
 
-    /// Builds a database as release `version` left it, with one inspection in it.
+    /// Builds a database as release `version` left it, with one inspection in it
+    /// and the default checklists those releases shipped (version 1, without
+    /// the fire verdict).
     fn old_database(path: &std::path::Path, version: usize) {
         let conn = Connection::open(path).unwrap();
         conn.execute_batch(HISTORY[version - 1]).unwrap();
-        reference::seed_defaults(&conn).unwrap();
+        for (matter, name) in crate::model::checklist::defaults::MATTERS {
+            let mut template = crate::model::checklist::defaults::template_for(matter).unwrap();
+            template.version = 1;
+            template.items.retain(|i| i.id != "fire_verdict");
+            reference::put_template(&conn, &template).unwrap();
+            conn.execute(
+                "INSERT INTO matters (code, name, checklist_id) VALUES (?1, ?2, ?3)",
+                [*matter, *name, template.id.as_str()],
+            )
+            .unwrap();
+        }
         conn.execute(
             "INSERT INTO inspections (id, matter, checklist_id, checklist_version, township_code,
                  county_code, lat, lon, reported_lat, reported_lon, reported_datum, address,
@@ -231,6 +260,14 @@ mod tests {
             assert_eq!(
                 kept.site.address, "村口",
                 "data from v{version} survives the upgrade"
+            );
+            assert_eq!(kept.checklist_version, 1, "an inspection keeps its version");
+            // New inspections get the default checklist the app now ships.
+            let current = crate::model::checklist::defaults::template_for("straw_burning");
+            assert_eq!(
+                Some(store.checklist_for_matter("straw_burning").unwrap()),
+                current,
+                "v{version}"
             );
             drop(store);
             let conn = Connection::open(&path).unwrap();

@@ -17,6 +17,16 @@ use crate::wire::enrollment::{
 };
 use std::time::Instant;
 
+/// What an enrollment declares besides the code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnrollOptions {
+    /// The bureau's TLS key pin given with the code (`sha256/<base64>`).
+    pub tls_pin: Option<String>,
+    /// The device's fixes come from an external GNSS receiver (a mock
+    /// provider on Android): its mock-flagged fixes count as proof of visit.
+    pub external_gnss: bool,
+}
+
 /// Enrolls with the bureau at `server_url` using a one-time `code`, proving
 /// possession of the device key by signing the bureau's challenge, and stores
 /// the enrollment (replacing any earlier one). Refusals keep the bureau's codes:
@@ -27,9 +37,10 @@ pub(crate) fn enroll(
     transport: &dyn Transport,
     server_url: &str,
     code: &str,
-    tls_pin: Option<&str>,
+    options: &EnrollOptions,
     deadline: Instant,
 ) -> Result<Enrollment> {
+    let tls_pin = options.tls_pin.as_deref();
     if tls_pin.is_some_and(|pin| tls_pin::parse(pin).is_none()) {
         return Err(Error::InvalidField {
             field: "tls_pin",
@@ -53,6 +64,7 @@ pub(crate) fn enroll(
         nonce: challenge.nonce,
         signature: hex::encode(&signature),
         attestation: None,
+        external_gnss: options.external_gnss,
     };
     let body = serde_json::to_vec(&request).expect("requests serialise");
     let answer: EnrollAnswer = bureau.json("POST", ENROLL_PATH, Some(body))?;

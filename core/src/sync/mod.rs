@@ -16,7 +16,8 @@
 //!    answers with a receipt: custody has started, before any large upload.
 //! 2. **Pull** the feed: tasks and review decisions for the officer, reference
 //!    data, receipts, and the newest checkpoint (it goes into the next evidence
-//!    record). Small, so it fits even a short window.
+//!    record). Small, so it fits even a short window. A task that arrived is
+//!    reported received by a push right after.
 //! 3. **Upload** photos, oldest capture first, since records go in chain order and
 //!    a capture record waits for its photo. On a slow link the previews of all
 //!    waiting photos go first, so the bureau sees every case early. An original
@@ -46,6 +47,7 @@ pub mod tls_pin;
 pub mod transport;
 mod uploads;
 
+pub use enrollment::EnrollOptions;
 pub use http_transport::HttpTransport;
 pub use interrupt::InterruptHandle;
 pub use report::{ErrorClass, Progress, ProgressListener, SyncError, SyncReport, WorkLeft};
@@ -138,9 +140,23 @@ impl SyncEngine {
         code: &str,
         tls_pin: Option<&str>,
     ) -> Result<Enrollment> {
+        let options = EnrollOptions {
+            tls_pin: tls_pin.map(str::to_owned),
+            external_gnss: false,
+        };
+        self.enroll_with(server_url, code, &options)
+    }
+
+    /// [`Self::enroll`], with everything the enrollment may declare.
+    pub fn enroll_with(
+        &self,
+        server_url: &str,
+        code: &str,
+        options: &EnrollOptions,
+    ) -> Result<Enrollment> {
         let deadline = Instant::now() + ENROLL_TIMEOUT;
         let transport = &*self.transport;
-        enrollment::enroll(&self.store, transport, server_url, code, tls_pin, deadline)
+        enrollment::enroll(&self.store, transport, server_url, code, options, deadline)
     }
 
     /// Does as much sync as fits before `deadline` (see the module docs for the
@@ -274,6 +290,9 @@ impl Run<'_> {
     fn work(&mut self) -> Result<()> {
         self.push()?;
         self.pull()?;
+        // What the pull brought may have queued ops of its own (that a task
+        // was received): they go now, not at the next call.
+        self.push()?;
         if self.uploader.chunk.is_slow(self.slow_link_bytes_per_s) {
             for preview in self.store.pending_previews(self.bureau.deadline())? {
                 if self.uploader.upload(preview)? == Outcome::OutOfTime {

@@ -65,6 +65,12 @@ pub struct EnrollRequest {
     /// hex, stored as is for reviewers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<String>,
+    /// The device's fixes come from an external GNSS receiver, which reaches
+    /// Android as a mock location provider: its mock-flagged fixes still count
+    /// as proof of a visit (the reviewer is told). Sent only when true, so an
+    /// older bureau, which refuses unknown fields, still enrolls other devices.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external_gnss: bool,
 }
 
 /// The `201` answer: what the device keeps after enrolling.

@@ -6,6 +6,7 @@
 //! - [`admin`]: `/v1/admin/…` — the bureau's admin API, for the CLI and the console.
 //! - [`custody`]: `/v1/custody/…` — the custody log's public proofs.
 //! - [`enrollment`]: `POST /v1/enroll` — a code and a key for a certificate and a token.
+//! - [`fires`]: `/v1/admin/fires…` — fire points in, the dispatcher's tasks, the figures.
 //! - [`ops`]: `POST /v1/sync/push` — outbox ops and what became of each.
 //! - [`pull`]: `GET /v1/sync/pull` — the change feed after a cursor.
 //! - [`refusal`]: the bureau's error codes a device acts on.
@@ -14,6 +15,7 @@
 pub mod admin;
 pub mod custody;
 pub mod enrollment;
+pub mod fires;
 pub mod ops;
 pub mod pull;
 pub mod refusal;

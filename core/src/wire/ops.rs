@@ -4,6 +4,7 @@
 //! ([`RawValue`]): a signed record inside it is never re-encoded on the way.
 
 use crate::evidence::receipt::{Receipt, SignedCheckpoint};
+use crate::model::task::TaskState;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -24,14 +25,18 @@ pub enum OpKind {
     /// A photo whose upload completed ([`PhotoUploadPayload`]).
     #[serde(rename = "photo.upload")]
     PhotoUpload,
+    /// How a task stands on the device ([`TaskStatePayload`]).
+    #[serde(rename = "task.state")]
+    TaskState,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 4] = [
+    pub const ALL: [OpKind; 5] = [
         OpKind::InspectionSubmit,
         OpKind::InspectionAmend,
         OpKind::EvidenceRecord,
         OpKind::PhotoUpload,
+        OpKind::TaskState,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +45,7 @@ impl OpKind {
             OpKind::InspectionAmend => "inspection.amend",
             OpKind::EvidenceRecord => "evidence.record",
             OpKind::PhotoUpload => "photo.upload",
+            OpKind::TaskState => "task.state",
         }
     }
 
@@ -187,6 +193,25 @@ pub struct PhotoUploadPayload {
     /// Informative; the bureau sniffs nothing from it.
     #[serde(default)]
     pub mime: Option<String>,
+}
+
+/// The longest reason for declining a task, in characters.
+pub const MAX_DECLINE_REASON_CHARS: usize = 500;
+
+/// The payload of [`OpKind::TaskState`]: what the team did with a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskStatePayload {
+    pub task_id: String,
+    /// `received`, `in_progress`, `completed` or `declined`.
+    pub state: TaskState,
+    /// Why, for `declined` (required then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The answering inspection, for `in_progress` and `completed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspection_id: Option<String>,
+    /// Device clock, UTC ms.
+    pub at_ms: i64,
 }
 
 #[cfg(test)]

@@ -252,7 +252,7 @@ fn reviews_tasks_and_reference_data_reach_the_device() {
     let (status, created) = bureau.admin("POST", "/v1/admin/tasks", Some(&task));
     assert_eq!(status, 201, "{created}");
     let mut template = template_for("straw_burning").unwrap();
-    template.version = 2;
+    template.version += 1;
     template.title = format!("{}（2026版）", template.title);
     let checklist = json!({ "template": template, "matter": { "code": "straw_burning", "name": "露天焚烧秸秆" } });
     let (status, published) = bureau.admin("POST", "/v1/admin/checklists", Some(&checklist));
@@ -291,7 +291,7 @@ fn reviews_tasks_and_reference_data_reach_the_device() {
 
     assert_eq!(
         store.checklist_for_matter("straw_burning").unwrap().version,
-        2
+        template.version
     );
     // Only the device's own county arrives, and the geofence uses it.
     let seat = GeoPoint {

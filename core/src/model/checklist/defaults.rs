@@ -1,8 +1,14 @@
 //! The checklists the app ships with, so a device can record inspections before it
 //! has ever synced. The bureau may publish newer versions as reference data.
 //! Labels are Chinese: they are what township staff read on site.
+//!
+//! Version 2 added `fire_verdict`, what the team found at a satellite fire
+//! point (optional: only an inspection answering a fire task needs it). A
+//! published version never changes, so a device that holds version 1 gets
+//! version 2 beside it when it upgrades.
 
 use super::{ChecklistItem, ChecklistTemplate, ChoiceOption, ItemKind};
+use crate::model::task::FireVerdict;
 
 /// Enforcement matters known out of the box: (code, name).
 pub const MATTERS: &[(&str, &str)] = &[
@@ -22,7 +28,7 @@ pub fn template_for(matter: &str) -> Option<ChecklistTemplate> {
 fn straw_burning() -> ChecklistTemplate {
     ChecklistTemplate {
         id: "straw_burning".into(),
-        version: 1,
+        version: 2,
         title: "秸秆露天焚烧现场检查".into(),
         items: vec![
             yes_no("fire_on_arrival", "到达现场时是否有明火", true),
@@ -78,15 +84,33 @@ fn straw_burning() -> ChecklistTemplate {
             ),
             yes_no("responsible_party_identified", "是否查明责任人", true),
             yes_no("warning_issued", "是否已劝导或警告", true),
+            fire_verdict(),
             text("remarks", "备注", 500),
         ],
     }
 }
 
+/// The verdict on a satellite fire point ([`FireVerdict`]'s codes).
+fn fire_verdict() -> ChecklistItem {
+    let pairs: Vec<(&str, &str)> = FireVerdict::ALL
+        .into_iter()
+        .map(|verdict| {
+            let label = match verdict {
+                FireVerdict::ConfirmedBurning => "确认焚烧",
+                FireVerdict::NoFireFound => "未发现火情",
+                FireVerdict::StaticSource => "固定热源（窑炉、电厂等）",
+                FireVerdict::NotReachable => "无法到达",
+            };
+            (verdict.code(), label)
+        })
+        .collect();
+    single(FireVerdict::ITEM_ID, "卫星火点核查结论", &pairs, false)
+}
+
 fn waste_burning() -> ChecklistTemplate {
     ChecklistTemplate {
         id: "waste_burning".into(),
-        version: 1,
+        version: 2,
         title: "垃圾露天焚烧现场检查".into(),
         items: vec![
             yes_no("fire_on_arrival", "到达现场时是否有明火", true),
@@ -128,6 +152,7 @@ fn waste_burning() -> ChecklistTemplate {
             yes_no("responsible_party_identified", "是否查明责任人", true),
             yes_no("warning_issued", "是否已劝导或警告", true),
             yes_no("cleanup_ordered", "是否责令清理现场", false),
+            fire_verdict(),
             text("remarks", "备注", 500),
         ],
     }

@@ -300,12 +300,18 @@ CREATE TABLE receipts (
     received_at_ms  INTEGER NOT NULL
 );
 
--- Work the bureau dispatched to this device's jurisdiction (the task JSON as sent).
+-- Work the bureau dispatched to this device's jurisdiction (the task JSON as sent),
+-- and how it stands here (each change queued for the bureau as a task.state op).
 CREATE TABLE tasks (
     id              TEXT PRIMARY KEY NOT NULL,
     body            TEXT NOT NULL,
     created_ms      INTEGER NOT NULL,
-    received_at_ms  INTEGER NOT NULL
+    received_at_ms  INTEGER NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'received'
+                    CHECK (state IN ('received', 'in_progress', 'completed', 'declined')),
+    state_ms        INTEGER,
+    state_reason    TEXT,
+    inspection_id   TEXT
 ) WITHOUT ROWID;
 
 -- The bureau's review of an inspection recorded here; its status follows it.
