@@ -1,7 +1,7 @@
 //! The bureau's shared state: storage, the bureau key, the custody log and the
 //! limits, opened once at start-up and shared by every request.
 
-use crate::config::{Config, Limits};
+use crate::config::{Config, FireSettings, Limits};
 use crate::custody_log::{BureauKey, LogCache};
 use crate::error::{Error, Result};
 use crate::rate_limits::RateLimits;
@@ -22,10 +22,13 @@ pub const PUBLIC_KEY_FILE: &str = fieldproof_core::case_file::format::BUREAU_KEY
 
 pub struct Bureau {
     pub db: Database,
+    /// Where the database (SQLite), photos, keys and spooled files live.
+    pub data_dir: PathBuf,
     pub key: BureauKey,
     pub log: LogCache,
     pub photos: PhotoFiles,
     pub limits: Limits,
+    pub fires: FireSettings,
     pub rate_limits: RateLimits,
     /// The HTTPS identity, when the bureau serves TLS.
     pub tls: Option<TlsIdentity>,
@@ -76,10 +79,12 @@ impl Bureau {
         log.refresh(&db)?;
         let bureau = Self {
             db,
+            data_dir: dir.clone(),
             key,
             log,
             photos,
             limits: config.limits.clone(),
+            fires: config.fires.clone(),
             rate_limits: RateLimits::new(
                 config.limits.enroll_per_minute,
                 config.limits.auth_failures_per_minute,

@@ -29,6 +29,53 @@ pub struct Config {
     /// fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-droid-fallback.
     pub report_font: Option<PathBuf>,
     pub limits: Limits,
+    /// Satellite fire points (`[fires]`, see bureau/docs/fires.md).
+    pub fires: FireSettings,
+}
+
+/// How fire points become tasks, and how visits are judged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FireSettings {
+    /// MODIS detections of lower confidence (0–100) are kept, not dispatched.
+    pub modis_min_confidence: u8,
+    /// The lowest VIIRS confidence dispatched: `l`, `n` or `h`.
+    pub viirs_min_confidence: String,
+    /// Which detections are dispatched: `both`, `day` or `night`.
+    pub daynight: String,
+    /// A detection joins an event whose detections are this close in time.
+    pub cluster_window_h: u64,
+    /// A fire task is due this long after the event's first detection (a
+    /// key zone may set a shorter time).
+    pub due_h: u64,
+    /// A visit counts within this distance of one of the event's detections.
+    pub visit_radius_m: u64,
+    /// A task no device has received this long after it was dispatched is
+    /// flagged to the dispatcher.
+    pub unreceived_after_h: u64,
+    /// A FIRMS CSV to import every `fetch_every_min` (the FIRMS area API with
+    /// its map key, or an intranet mirror); unset: no fetching.
+    pub fetch_url: Option<String>,
+    pub fetch_every_min: u64,
+    /// Longest wait for the fetch's answer, all of it.
+    pub fetch_timeout_s: u64,
+}
+
+impl Default for FireSettings {
+    fn default() -> Self {
+        Self {
+            modis_min_confidence: 30,
+            viirs_min_confidence: "n".into(),
+            daynight: "both".into(),
+            cluster_window_h: 24,
+            due_h: 24,
+            visit_radius_m: 300,
+            unreceived_after_h: 6,
+            fetch_url: None,
+            fetch_every_min: 60,
+            fetch_timeout_s: 120,
+        }
+    }
 }
 
 /// Where the bureau's certificate comes from.
@@ -93,6 +140,7 @@ impl Default for Config {
             allow_plain_http: false,
             report_font: None,
             limits: Limits::default(),
+            fires: FireSettings::default(),
         }
     }
 }
@@ -193,7 +241,8 @@ impl Config {
             l.enrollment_code_ttl_s,
             0,
             365 * DAY_S,
-        )
+        )?;
+        self.fires.validate()
     }
 
     /// Reads a TOML file; keys not in it keep their defaults.
@@ -205,6 +254,47 @@ impl Config {
             reason: format!("{}: {}", path.display(), e.message()),
         })
     }
+}
+
+impl FireSettings {
+    fn validate(&self) -> Result<()> {
+        let f = self;
+        check(
+            "fires.modis_min_confidence",
+            f.modis_min_confidence.into(),
+            0,
+            100,
+        )?;
+        one_of(
+            "fires.viirs_min_confidence",
+            &f.viirs_min_confidence,
+            &["l", "n", "h"],
+        )?;
+        one_of("fires.daynight", &f.daynight, &["both", "day", "night"])?;
+        check("fires.cluster_window_h", f.cluster_window_h, 1, 24 * 30)?;
+        check("fires.due_h", f.due_h, 1, 24 * 30)?;
+        check("fires.visit_radius_m", f.visit_radius_m, 10, 10_000)?;
+        check("fires.unreceived_after_h", f.unreceived_after_h, 1, 24 * 30)?;
+        check("fires.fetch_every_min", f.fetch_every_min, 1, 24 * 60)?;
+        check("fires.fetch_timeout_s", f.fetch_timeout_s, 1, 3_600)?;
+        match &f.fetch_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                Err(Error::InvalidConfig {
+                    reason: "fires.fetch_url must be an http:// or https:// URL".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig {
+        reason: format!("{key} must be one of {}", allowed.join(", ")),
+    })
 }
 
 fn check(key: &str, value: u64, min: u64, max: u64) -> Result<()> {

@@ -123,6 +123,22 @@ pub enum Error {
     InvalidTemplate { reason: String },
     #[error("this checklist version is already published with other content")]
     ChecklistVersionPublished,
+    #[error("a task the team declines needs a reason")]
+    ReasonRequired,
+    #[error("a device reports received, in_progress, completed or declined")]
+    InvalidTaskState,
+
+    // --- fire points ---
+    #[error(
+        "not a FIRMS fire file: the header has neither brightness (MODIS) nor bright_ti4 (VIIRS)"
+    )]
+    UnknownFireProduct,
+    #[error("the FIRMS file has no {name} column")]
+    MissingColumn { name: &'static str },
+    #[error("invalid CSV: {reason}")]
+    InvalidCsv { reason: String },
+    #[error("the fire fetch failed: {reason}")]
+    FireFetch { reason: String },
 
     // --- photo uploads (tus 1.0) ---
     #[error("this server speaks tus 1.0.0 only")]
@@ -242,6 +258,12 @@ impl Error {
             Error::InvalidGeoJson { .. } => "invalid_geojson",
             Error::InvalidTemplate { .. } => "invalid_template",
             Error::ChecklistVersionPublished => "checklist_version_published",
+            Error::ReasonRequired => "reason_required",
+            Error::InvalidTaskState => "invalid_task_state",
+            Error::UnknownFireProduct => "unknown_fire_product",
+            Error::MissingColumn { .. } => "missing_column",
+            Error::InvalidCsv { .. } => "invalid_csv",
+            Error::FireFetch { .. } => "fire_fetch_failed",
             Error::TusVersionUnsupported => "tus_version_unsupported",
             Error::InvalidTusHeader { .. } => "invalid_tus_header",
             Error::InvalidUploadMetadata { .. } => "invalid_upload_metadata",

@@ -201,9 +201,15 @@ fn keep_track_points(
         return Ok(());
     }
     tx.execute(
-        "INSERT INTO track_points (device_id, seq, points) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING",
-        params![&device.id, record.payload.seq, points],
+        "INSERT INTO track_points (device_id, seq, points, first_ms, last_ms)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        params![
+            &device.id,
+            record.payload.seq,
+            points,
+            segment.first_time_ms,
+            segment.last_time_ms
+        ],
     )?;
     Ok(())
 }

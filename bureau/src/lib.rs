@@ -8,6 +8,7 @@
 //! - [`custody_log`]: the RFC 9162 Merkle log, checkpoints and receipts.
 //! - [`uploads`]: tus 1.0 resumable photo uploads and the photo store.
 //! - [`cases`]: inspections, reviews, tasks and reference data for the admin side.
+//! - [`fires`]: satellite fire points in, fire events and their tasks out, figures.
 //! - [`rate_limits`]: token buckets per address and per device.
 //! - [`tls`]: the HTTPS certificate and the pin devices hold the bureau to.
 //! - [`api`]: the HTTP layer (axum), thin over the above; [`server`] runs it.
@@ -20,6 +21,7 @@ pub mod custody_log;
 pub mod enrollment;
 pub mod error;
 pub mod evidence_ingest;
+pub mod fires;
 pub mod pdf;
 pub mod photo_thumbnails;
 pub mod rate_limits;

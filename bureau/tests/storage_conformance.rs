@@ -1037,6 +1037,7 @@ mod enrollment {
             nonce: challenge.nonce,
             signature: hex::encode(&key.sign(&possession_message(&nonce, code)).unwrap()),
             attestation: Some(hex::encode(b"attestation \x00\xff")),
+            external_gnss: false,
         };
         store
             .db

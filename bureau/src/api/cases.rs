@@ -9,7 +9,7 @@ use crate::cases::inspections::{
 use crate::cases::reference_data::{
     self, BoundaryLoad, ChecklistPublication, PublishedChecklist, StoredBoundary,
 };
-use crate::cases::tasks::{self, NewTask, Task};
+use crate::cases::tasks::{self, NewTask, Task, TaskFilter};
 use crate::cases::Page;
 use crate::error::Error;
 use crate::parse_id;
@@ -19,7 +19,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::geo::datum::Datum;
+use fieldproof_core::model::task::TaskState;
 use fieldproof_core::wire::admin::{OfficerAssignment, ReviewRequest};
+use fieldproof_core::wire::fires::DispatchedTask;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -42,7 +44,7 @@ pub fn routes() -> Router<State> {
 
 /// Query parameters, unknown ones refused with our own error body (axum's
 /// rejection would answer in plain text).
-fn query<T>(query: Result<Query<T>, QueryRejection>, allowed: &str) -> Result<T, Error> {
+pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>, allowed: &str) -> Result<T, Error> {
     query.map(|Query(q)| q).map_err(|_| Error::InvalidRequest {
         reason: format!("query parameters: {allowed}"),
     })
@@ -95,7 +97,9 @@ async fn review_inspection(
     let id = parse_id(&id, "inspection id")?;
     let decision = Decision::parse(&request.decision)?;
     let case = blocking(&state, move |b| {
-        b.db.write(|tx| inspections::review(tx, &id, decision, request.comment.as_deref()))
+        b.db.write(|tx| {
+            inspections::review(tx, &id, decision, request.comment.as_deref(), &b.fires)
+        })
     })
     .await?;
     Ok(axum::Json(case))
@@ -129,6 +133,7 @@ async fn create_task(
 #[serde(deny_unknown_fields)]
 struct TaskQuery {
     jurisdiction: Option<String>,
+    state: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -137,10 +142,25 @@ async fn list_tasks(
     _: AdminAuth,
     Extract(state): Extract<State>,
     params: Result<Query<TaskQuery>, QueryRejection>,
-) -> ApiResult<axum::Json<Page<Task>>> {
-    let q = query(params, "jurisdiction, limit (a number), cursor")?;
+) -> ApiResult<axum::Json<Page<DispatchedTask>>> {
+    let q = query(params, "jurisdiction, state, limit (a number), cursor")?;
+    let filter = TaskFilter {
+        jurisdiction: q.jurisdiction,
+        state: q
+            .state
+            .map(|s| {
+                TaskState::from_code(&s).ok_or_else(|| Error::InvalidRequest {
+                    reason:
+                        "state: dispatched, received, in_progress, completed, declined or closed"
+                            .into(),
+                })
+            })
+            .transpose()?,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = blocking(&state, move |b| {
-        b.db.read(|tx| tasks::list(tx, q.jurisdiction.as_deref(), q.limit, q.cursor.as_deref()))
+        b.db.read(|tx| tasks::list(tx, &filter, &b.fires))
     })
     .await?;
     Ok(axum::Json(page))

@@ -63,6 +63,11 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::CommentRequired
         | Error::InvalidGeoJson { .. }
         | Error::InvalidTemplate { .. }
+        | Error::ReasonRequired
+        | Error::InvalidTaskState
+        | Error::UnknownFireProduct
+        | Error::MissingColumn { .. }
+        | Error::InvalidCsv { .. }
         | Error::PhotoSizeMismatch => 400,
         Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
         Error::DeviceRevoked
@@ -101,6 +106,8 @@ pub fn http_status(error: &Error) -> u16 {
         Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
         Error::Busy => 503,
         Error::DiskFull => 507,
+        // The fire source the bureau polls failed: a gateway's failure.
+        Error::FireFetch { .. } => 502,
         Error::InvalidBureauKey
         | Error::RandomUnavailable
         | Error::LogRewritten { .. }

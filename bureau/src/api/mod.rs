@@ -9,6 +9,7 @@ mod cases;
 mod custody;
 mod enrollment;
 mod error;
+mod fires;
 mod request_log;
 mod sync;
 mod uploads;
@@ -51,6 +52,7 @@ pub fn router(bureau: State) -> Router {
         .merge(admin::routes())
         .merge(cases::routes())
         .merge(case_files::routes())
+        .merge(fires::routes())
         .fallback(|| async { ApiError(Error::NotFound { what: "route" }) });
     request_log::logged(routes)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))

@@ -18,9 +18,10 @@
 //! manifest names each by payload hash and log leaf (`omitted`), so a verifier
 //! sees an unbroken chain without reading another case's data.
 
-use super::inspections::{self, amended_by, RECORDS_OF_CASES, REFUSAL};
+use super::inspections::{self, amended_by};
 use super::on_site_record::{self, OnSiteRecord};
 use super::reference_data;
+use super::{RECORDS_OF_CASES, REFUSAL};
 use crate::bureau::Bureau;
 use crate::custody_log::persisted::latest_checkpoint;
 use crate::custody_log::{BureauKey, LogCache, SignedCheckpoint};

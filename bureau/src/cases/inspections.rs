@@ -5,7 +5,8 @@
 //! Rows are written by the push path ([`crate::sync`]); this module only reads
 //! them and records the review.
 
-use super::{page_size, text_field, within_jurisdiction, Cursor, Page};
+use super::{page_size, text_field, within_jurisdiction, Cursor, Page, RECORDS_OF_CASES, REFUSAL};
+use crate::config::FireSettings;
 use crate::enrollment::check_jurisdiction;
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx, Value};
@@ -166,25 +167,6 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
     Ok(Page { items, next_cursor })
 }
 
-/// Why an evidence record `e` may not attach to the inspection `i` it names,
-/// in SQL over `e`, `i` and the record's device `d`; NULL when it may. A record
-/// attaches when its device is enrolled for one of the case's officers (the one
-/// who submitted it, or one the bureau assigned) and the officer its signed
-/// context names, if any, is its device's. Any other record naming the case is
-/// kept and shown apart, and counts for nothing: a device elsewhere cannot
-/// change a case's evidence status by naming it.
-pub(crate) const REFUSAL: &str = "CASE
-    WHEN e.claimed_officer_id IS NOT NULL AND e.claimed_officer_id <> d.officer_id
-        THEN 'officer_mismatch'
-    WHEN d.officer_id = i.officer_id OR EXISTS (SELECT 1 FROM inspection_officers o
-        WHERE o.inspection_id = i.id AND o.officer_id = d.officer_id) THEN NULL
-    ELSE 'not_case_officer' END";
-
-/// Evidence records with the inspection they name and the device that sent them.
-pub(crate) const RECORDS_OF_CASES: &str = "evidence_records e
-    JOIN inspections i ON i.id = e.inspection_id
-    JOIN devices d ON d.id = e.device_id";
-
 /// One inspection with its evidence records.
 pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
     let row = tx
@@ -267,11 +249,15 @@ pub fn assign_officer(tx: &mut Tx, id: &str, officer_id: &str) -> Result<Inspect
 /// Records a review decision and tells the inspection's jurisdiction and the
 /// device that sent it (feed kind `review`). Only an inspection waiting for
 /// review, and not superseded by an amendment, can be reviewed, and only once.
+///
+/// Accepting an inspection that answers a task closes the task
+/// ([`super::tasks::close_by_review`]).
 pub fn review(
     tx: &mut Tx,
     id: &str,
     decision: Decision,
     comment: Option<&str>,
+    fires: &FireSettings,
 ) -> Result<InspectionCase> {
     let comment = match comment {
         Some(text) => {
@@ -324,7 +310,11 @@ pub fn review(
         &body,
     )?;
     feed::append(tx, Audience::Device(&device_id), ChangeKind::Review, &body)?;
-    get(tx, id)
+    let case = get(tx, id)?;
+    if let (Decision::Accept, Some(task_id)) = (decision, &case.summary.task_id) {
+        super::tasks::close_by_review(tx, task_id, id, &case.inspection, fires)?;
+    }
+    Ok(case)
 }
 
 fn where_clause(conditions: &[String]) -> String {

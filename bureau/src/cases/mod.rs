@@ -4,8 +4,10 @@
 //! - [`inspections`]: submitted inspections with their evidence and its
 //!   verification status, and their review (accept, or return with a comment).
 //! - [`tasks`]: work dispatched to a jurisdiction (e.g. a satellite fire point to
-//!   verify on site).
-//! - [`reference_data`]: jurisdiction boundaries and checklist templates.
+//!   verify on site), where it stands, and its closing; [`visits`]: whether the
+//!   answering team's signed fixes prove they were at the fire.
+//! - [`reference_data`]: jurisdiction boundaries and checklist templates;
+//!   [`fire_reference`]: static heat sources and key zones.
 //! - [`case_file`]: a case taken out of the system for legal review or a
 //!   court, with its printed on-site record ([`on_site_record`]).
 //!
@@ -15,10 +17,12 @@
 //! before the first write: a refused request changes nothing.
 
 pub mod case_file;
+pub mod fire_reference;
 pub mod inspections;
 pub mod on_site_record;
 pub mod reference_data;
 pub mod tasks;
+pub mod visits;
 
 pub use fieldproof_core::wire::admin::Page;
 
@@ -79,6 +83,30 @@ pub(crate) fn text_field(text: &str, field: &'static str, limit: usize) -> Resul
         return Err(Error::TextTooLong { field, limit });
     }
     Ok(text.to_owned())
+}
+
+/// Why an evidence record `e` may not attach to the inspection `i` it names,
+/// in SQL over `e`, `i` and the record's device `d`; NULL when it may. A record
+/// attaches when its device is enrolled for one of the case's officers (the one
+/// who submitted it, or one the bureau assigned) and the officer its signed
+/// context names, if any, is its device's. Any other record naming the case is
+/// kept and shown apart, and counts for nothing: a device elsewhere cannot
+/// change a case's evidence status by naming it.
+pub(crate) const REFUSAL: &str = "CASE
+    WHEN e.claimed_officer_id IS NOT NULL AND e.claimed_officer_id <> d.officer_id
+        THEN 'officer_mismatch'
+    WHEN d.officer_id = i.officer_id OR EXISTS (SELECT 1 FROM inspection_officers o
+        WHERE o.inspection_id = i.id AND o.officer_id = d.officer_id) THEN NULL
+    ELSE 'not_case_officer' END";
+
+/// Evidence records with the inspection they name and the device that sent them.
+pub(crate) const RECORDS_OF_CASES: &str = "evidence_records e
+    JOIN inspections i ON i.id = e.inspection_id
+    JOIN devices d ON d.id = e.device_id";
+
+/// A duration in hours as milliseconds (configured hours are bounded).
+pub(crate) fn hours_ms(hours: u64) -> i64 {
+    i64::try_from(hours).unwrap_or(i64::MAX / 3_600_000) * 3_600_000
 }
 
 /// `substr(column, 1, length(code)) = code`: the column's code lies within the

@@ -132,9 +132,20 @@ pub fn list_boundaries(tx: &mut Tx) -> Result<Vec<StoredBoundary>> {
     .collect()
 }
 
+/// Every stored boundary, as devices receive it.
+pub fn boundaries(tx: &mut Tx) -> Result<Vec<Boundary>> {
+    tx.query(
+        "SELECT body FROM reference_data WHERE kind = $1 ORDER BY key",
+        params![BOUNDARY],
+    )?
+    .iter()
+    .map(|row| serde_json::from_str(&row.text(0)?).map_err(|_| unreadable()))
+    .collect()
+}
+
 /// A jurisdiction as a GeoJSON MultiPolygon Feature, WGS-84, 7 decimals (about
 /// 1 cm, finer than any boundary survey; keeps the feed small).
-fn feature(j: &Jurisdiction) -> Value {
+pub(super) fn feature(j: &Jurisdiction) -> Value {
     let position = |p: &LatLon| json!([round7(p.lon), round7(p.lat)]);
     let polygons: Vec<Value> = j
         .polygons
@@ -292,7 +303,7 @@ fn summary(
 // --- storage ---
 
 /// Inserts or replaces one item; false when it was stored exactly so already.
-fn put(tx: &mut Tx, kind: &str, key: &str, body: &str, now: i64) -> Result<bool> {
+pub(super) fn put(tx: &mut Tx, kind: &str, key: &str, body: &str, now: i64) -> Result<bool> {
     let stored = tx.query_opt(
         "SELECT body FROM reference_data WHERE kind = $1 AND key = $2",
         params![kind, key],
@@ -316,7 +327,7 @@ fn put(tx: &mut Tx, kind: &str, key: &str, body: &str, now: i64) -> Result<bool>
     }
 }
 
-fn unreadable() -> Error {
+pub(super) fn unreadable() -> Error {
     Error::Storage {
         reason: "stored reference data is not readable".into(),
     }

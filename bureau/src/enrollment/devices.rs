@@ -83,9 +83,9 @@ pub fn enroll(
     let id = &certificate.device_id;
     spend_code(tx, &request.code, id, now)?;
     tx.execute(
-        "INSERT INTO devices (id, officer_id, jurisdiction, role, public_key, key_id, attestation, certificate, enrolled_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        params![id, &certificate.officer_id, &certificate.jurisdiction, role.as_str(), public_key.clone(), &kid, attestation, signed.clone(), now],
+        "INSERT INTO devices (id, officer_id, jurisdiction, role, public_key, key_id, attestation, certificate, enrolled_ms, external_gnss)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params![id, &certificate.officer_id, &certificate.jurisdiction, role.as_str(), public_key.clone(), &kid, attestation, signed.clone(), now, i64::from(request.external_gnss)],
     )?;
     tx.execute(
         "INSERT INTO device_keys (key_id, device_id, public_key, from_seq) VALUES ($1, $2, $3, 1)",

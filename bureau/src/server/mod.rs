@@ -9,7 +9,7 @@ use crate::api;
 use crate::bureau::Bureau;
 use crate::config::Config;
 use crate::error::Result;
-use crate::uploads;
+use crate::{fires, uploads};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,13 +19,21 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 /// Serves `bureau` on an already bound listener until `shutdown` completes.
-/// Expired photo uploads are swept at start-up and periodically while it serves.
+/// Expired photo uploads are swept at start-up and periodically while it serves;
+/// a configured fire source is fetched likewise. Fire files a crash left
+/// spooled are removed first.
 pub async fn serve(
     bureau: Arc<Bureau>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    fires::spool::clear(&bureau.data_dir)?;
     let sweeper = tokio::spawn(uploads::sweep_periodically(bureau.clone()));
+    let fire_fetch = bureau
+        .fires
+        .fetch_url
+        .clone()
+        .map(|url| tokio::spawn(fires::fetch::poll_periodically(bureau.clone(), url)));
     let limits = connections::ConnectionLimits {
         max_connections: bureau.limits.max_connections,
         header_timeout: Duration::from_secs(bureau.limits.header_timeout_s),
@@ -34,6 +42,10 @@ pub async fn serve(
     connections::serve_connections(listener, api::router(bureau.clone()), limits, shutdown).await;
     sweeper.abort();
     let _ = sweeper.await;
+    if let Some(fetch) = fire_fetch {
+        fetch.abort();
+        let _ = fetch.await;
+    }
     // The bureau's last handle goes on a blocking thread: closing a PostgreSQL
     // pool blocks, which an async thread must not do.
     let _ = tokio::task::spawn_blocking(move || drop(bureau)).await;

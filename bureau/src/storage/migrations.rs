@@ -34,6 +34,11 @@ pub const STEPS: &[Step] = &[
         sqlite: include_str!("schema/sqlite/v3.sql"),
         postgres: include_str!("schema/postgres/v3.sql"),
     },
+    Step {
+        version: 4,
+        sqlite: include_str!("schema/sqlite/v4.sql"),
+        postgres: include_str!("schema/postgres/v4.sql"),
+    },
 ];
 
 /// The schema version this code writes.

@@ -4,6 +4,7 @@ pub mod feed;
 mod inspection_ops;
 pub mod pull;
 pub mod push;
+mod task_ops;
 
 use crate::error::{Error, Result};
 use serde_json::value::RawValue;

@@ -7,7 +7,7 @@
 //! result as `duplicate`. Storage failures abort the whole batch (the device
 //! retries it; nothing of it was committed).
 
-use super::{inspection_ops, payload};
+use super::{inspection_ops, payload, task_ops};
 use crate::bureau::Bureau;
 use crate::custody_log::persisted;
 use crate::enrollment::{Device, Role};
@@ -169,6 +169,7 @@ fn apply(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
         OpKind::InspectionAmend => inspection_ops::submit(tx, device, &op.payload, true)?,
         OpKind::EvidenceRecord => return evidence_record(tx, device, op),
         OpKind::PhotoUpload => photo_upload(tx, device, &payload(&op.payload)?)?,
+        OpKind::TaskState => task_ops::report(tx, device, &op.op_id, &payload(&op.payload)?)?,
     };
     Ok(OpResult {
         result: Some(detail),
@@ -177,12 +178,13 @@ fn apply(tx: &mut Tx, device: &Device, op: &Op) -> Result<OpResult> {
 }
 
 /// What each role's devices may push. Township staff and county officers
-/// inspect: they submit and amend inspections with their evidence. Reviewers
-/// decide cases at the bureau, so their devices open and amend none; their own
-/// evidence chain (records, photos) is still received and judged like any other.
+/// inspect: they submit and amend inspections with their evidence and report
+/// on the tasks they are sent. Reviewers decide cases at the bureau, so their
+/// devices open and amend none; their own evidence chain (records, photos) is
+/// still received and judged like any other.
 fn may_push(role: Role, kind: OpKind) -> bool {
     match kind {
-        OpKind::InspectionSubmit | OpKind::InspectionAmend => {
+        OpKind::InspectionSubmit | OpKind::InspectionAmend | OpKind::TaskState => {
             matches!(role, Role::TownshipStaff | Role::CountyOfficer)
         }
         OpKind::EvidenceRecord | OpKind::PhotoUpload => true,

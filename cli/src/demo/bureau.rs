@@ -111,6 +111,7 @@ pub fn round_trip(
     let report = sync_until_settled(&engine)?;
     step("synced", summary(&report));
 
+    let fires = bureau.server.bureau.fires.clone();
     let evidence = bureau.admin(|tx| {
         create(
             tx,
@@ -122,7 +123,13 @@ pub fn round_trip(
                 due_ms: None,
             },
         )?;
-        review(tx, latest_id, Decision::Accept, Some("Evidence complete."))?;
+        review(
+            tx,
+            latest_id,
+            Decision::Accept,
+            Some("Evidence complete."),
+            &fires,
+        )?;
         Ok(get(tx, original_id)?.summary.evidence)
     })?;
     step(
