@@ -114,3 +114,94 @@ pub fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// One satellite fire detection as a test writes it into a FIRMS file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirmsRow {
+    pub lat: f64,
+    pub lon: f64,
+    pub time_ms: i64,
+    /// As FIRMS writes it: `T`/`A` for MODIS, `N`/`N20`/`N21` for VIIRS.
+    pub satellite: String,
+    /// 0–100 for MODIS, `l`/`n`/`h` for VIIRS.
+    pub confidence: String,
+    pub day: bool,
+}
+
+/// A MODIS C6.1 file (the columns FIRMS publishes), `acq_time` zero-padded.
+pub fn modis_csv(rows: &[FirmsRow]) -> String {
+    let mut csv = String::from(
+        "latitude,longitude,brightness,scan,track,acq_date,acq_time,satellite,confidence,version,bright_t31,frp,daynight\n",
+    );
+    for r in rows {
+        let (date, time) = firms_time(r.time_ms);
+        csv += &format!(
+            "{:.4},{:.4},331.6,1.1,1,{date},{time:04},{},{},6.1NRT,296.2,18.4,{}\n",
+            r.lat,
+            r.lon,
+            r.satellite,
+            r.confidence,
+            if r.day { "D" } else { "N" }
+        );
+    }
+    csv
+}
+
+/// A VIIRS 375 m file (the columns FIRMS publishes), `acq_time` without its
+/// leading zeros, as FIRMS writes it.
+pub fn viirs_csv(rows: &[FirmsRow]) -> String {
+    let mut csv = String::from(
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight\n",
+    );
+    for r in rows {
+        let (date, time) = firms_time(r.time_ms);
+        csv += &format!(
+            "{:.5},{:.5},335.2,0.39,0.36,{date},{time},{},VIIRS,{},2.0NRT,289.1,6.3,{}\n",
+            r.lat,
+            r.lon,
+            r.satellite,
+            r.confidence,
+            if r.day { "D" } else { "N" }
+        );
+    }
+    csv
+}
+
+/// `acq_date` (YYYY-MM-DD) and `acq_time` (HHMM as a number) of a time.
+fn firms_time(ms: i64) -> (String, i64) {
+    let t = crate::time::CivilTime::from_ms(ms);
+    (
+        format!("{:04}-{:02}-{:02}", t.year, t.month, t.day),
+        t.hour * 100 + t.minute,
+    )
+}
+
+/// A point inside the jurisdiction `code` of `index` (WGS-84), found by
+/// trying points of its bounding box from `seed`: the same seed, the same
+/// point.
+pub fn point_inside(
+    index: &crate::geo::jurisdiction::JurisdictionIndex,
+    code: &str,
+    seed: u64,
+) -> crate::geo::datum::LatLon {
+    let bbox = index.get(code).expect("the jurisdiction is loaded").bbox;
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut unit = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..10_000 {
+        let p = crate::geo::datum::LatLon {
+            lat: bbox.min_lat + unit() * (bbox.max_lat - bbox.min_lat),
+            lon: bbox.min_lon + unit() * (bbox.max_lon - bbox.min_lon),
+        };
+        // Well inside, so nearby points of a test stay inside too.
+        let placement = index.placement(code, p).expect("loaded");
+        if placement.inside && placement.distance_m > 2_000.0 {
+            return p;
+        }
+    }
+    panic!("no point found inside {code}")
+}

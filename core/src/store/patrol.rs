@@ -148,7 +148,8 @@ impl Store {
                 // validation, so it is counted as invalid like any other bad value.
                 time_ms: p.time_ms.unwrap_or(0),
                 provider: "gpx".into(),
-                mock: false,
+                // A file Fieldproof wrote says which fixes were mocked; others do not.
+                mock: p.mock.unwrap_or(false),
             });
         self.write(|tx| {
             let now = now_ms();
