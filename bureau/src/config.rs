@@ -274,7 +274,8 @@ impl FireSettings {
         check("fires.cluster_window_h", f.cluster_window_h, 1, 24 * 30)?;
         check("fires.due_h", f.due_h, 1, 24 * 30)?;
         check("fires.visit_radius_m", f.visit_radius_m, 10, 10_000)?;
-        check("fires.unreceived_after_h", f.unreceived_after_h, 1, 24 * 30)?;
+        // 0 flags every task no device has yet: only tests want it.
+        check("fires.unreceived_after_h", f.unreceived_after_h, 0, 24 * 30)?;
         check("fires.fetch_every_min", f.fetch_every_min, 1, 24 * 60)?;
         check("fires.fetch_timeout_s", f.fetch_timeout_s, 1, 3_600)?;
         match &f.fetch_url {

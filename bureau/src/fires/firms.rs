@@ -66,7 +66,8 @@ pub struct FirmsReader<R> {
     record: csv::StringRecord,
     /// Fields in the header: every row must have as many.
     header_len: usize,
-    /// Line of the last row read (the header is line 1).
+    /// Line of the last row read (the header is line 1), counting a row a
+    /// line; the csv crate passes over blank lines.
     line: u64,
     /// Times after this are refused (the clock plus a day of slack).
     latest_ms: i64,
@@ -138,10 +139,9 @@ impl<R: Read> FirmsReader<R> {
         {
             return Ok(None);
         }
-        self.line = self.record.position().map_or(self.line + 1, |p| p.line());
-        if self.record.len() == 1 && self.record[0].trim().is_empty() {
-            return self.next_row(); // a blank line
-        }
+        // One line per row, as FIRMS writes them (the csv crate's own line
+        // count runs one short after CRLF line ends).
+        self.line += 1;
         let line = self.line;
         Ok(Some(self.parse().map_err(|code| RejectedRow {
             line,

@@ -85,6 +85,11 @@ impl TestBureau {
         }
     }
 
+    /// The running bureau's shared state, for checks against its storage.
+    pub fn bureau(&self) -> &fieldproof_bureau::Bureau {
+        &self.server.as_ref().expect("the bureau is running").bureau
+    }
+
     /// An admin request: returns (status, JSON body or Null).
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         request(
