@@ -1,12 +1,15 @@
 //! `fieldproof device`: a device's side of sync from a shell — enroll the device
 //! database with a bureau, then sync it (push the outbox, pull the bureau's
-//! changes, upload photos) within a deadline, printing the sync report.
+//! changes, upload photos) within a deadline, printing the sync report; list the
+//! tasks the bureau sent and decline one.
 
 use crate::output::{self, Failure, Output};
 use crate::progress::Progress;
 use clap::{Args as ClapArgs, Subcommand};
 use fieldproof_core::store::Store;
-use fieldproof_core::sync::{ErrorClass, HttpTransport, SyncEngine, SyncOptions, SyncReport};
+use fieldproof_core::sync::{
+    EnrollOptions, ErrorClass, HttpTransport, SyncEngine, SyncOptions, SyncReport,
+};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +43,10 @@ enum Command {
         /// the device talks only to a server holding that key.
         #[arg(long)]
         tls_pin: Option<String>,
+        /// The device's fixes come from an external GNSS receiver through the
+        /// mock provider: its mock-flagged fixes then count as proof of visit.
+        #[arg(long)]
+        external_gnss: bool,
     },
     /// Sync once: push, pull, upload photos until done or the deadline; prints the
     /// sync report (`ops_pushed, records_pulled, bytes_uploaded, receipts,
@@ -53,20 +60,42 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         deadline_s: u64,
     },
+    /// The tasks the bureau sent, newest first, one per line: `id, title,
+    /// jurisdiction, due_ms, event, closed, progress{state, state_ms, reason,
+    /// inspection_id}`.
+    Tasks,
+    /// Declines a task with the reason the dispatcher will read; the next sync
+    /// reports it. Prints the task's progress.
+    DeclineTask {
+        /// The task's id.
+        id: String,
+        /// Why it cannot or will not be done (at most 500 characters).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub fn run(args: Args) -> ExitCode {
     let out = Output::new(args.json);
-    let engine = match Store::open(&args.db) {
-        Ok(store) => SyncEngine::new(Arc::new(store), Arc::new(HttpTransport::new())),
+    let store = match Store::open(&args.db) {
+        Ok(store) => Arc::new(store),
         Err(err) => return output::fail(&err, out.json),
     };
+    let engine = SyncEngine::new(store.clone(), Arc::new(HttpTransport::new()));
     match args.command {
         Command::Enroll {
             server,
             code,
             tls_pin,
-        } => match engine.enroll(&server, &code, tls_pin.as_deref()) {
+            external_gnss,
+        } => match engine.enroll_with(
+            &server,
+            &code,
+            &EnrollOptions {
+                tls_pin,
+                external_gnss,
+            },
+        ) {
             Ok(e) => {
                 let line = json!({
                     "server_url": e.server_url, "device_id": e.device_id,
@@ -100,7 +129,39 @@ pub fn run(args: Args) -> ExitCode {
                 Err(err) => output::fail(&err, out.json),
             }
         }
+        Command::Tasks => match list_tasks(&out, &store) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => output::fail(&err, out.json),
+        },
+        Command::DeclineTask { id, reason } => match store.decline_task(&id, &reason) {
+            Ok(progress) => {
+                out.print(&progress, || format!("task {id} declined"));
+                ExitCode::SUCCESS
+            }
+            Err(err) => output::fail(&err, out.json),
+        },
     }
+}
+
+fn list_tasks(out: &Output, store: &Store) -> fieldproof_core::Result<()> {
+    for task in store.tasks()? {
+        let progress = store.task_progress(&task.id)?;
+        let mut line = serde_json::to_value(&task).expect("a task serializes");
+        line["progress"] = json!(progress);
+        out.print(&line, || {
+            let state = progress.as_ref().map_or("received", |p| p.state.code());
+            let closed = if task.closed.is_some() {
+                ", closed"
+            } else {
+                ""
+            };
+            format!(
+                "{}  {}  [{state}{closed}]  {}",
+                task.id, task.jurisdiction, task.title
+            )
+        });
+    }
+    Ok(())
 }
 
 /// Prints the report; a sync that stopped on an error then fails with it, as

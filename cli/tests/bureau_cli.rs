@@ -1,7 +1,8 @@
 //! `fieldproof serve` and `fieldproof admin` as an operator would use them: the
 //! real binary serving on loopback, the admin commands against it, a device
 //! enrolled over HTTP with a printed code, and an inspection recorded with the
-//! device commands, pushed, listed and reviewed. Every wait is bounded.
+//! device commands, pushed, listed and reviewed; satellite fire points imported
+//! from a file with their tasks and figures. Every wait is bounded.
 
 mod support;
 
@@ -627,4 +628,96 @@ fn an_unreachable_bureau_and_a_bad_configuration_fail_distinctly() {
         )),
         ("invalid_config".into(), 3)
     );
+}
+
+#[test]
+fn fire_points_are_imported_from_a_file_and_counted() {
+    use fieldproof_core::fixtures::{modis_csv, point_inside, FirmsRow};
+    use fieldproof_core::geo::datum::Datum;
+    use fieldproof_core::geo::jurisdiction::JurisdictionIndex;
+
+    let dir = tempfile::tempdir().unwrap();
+    let token = "fires-cli-test-admin-token";
+    let server = Server::start(
+        &dir.path().join("bureau"),
+        &[("FIELDPROOF_ADMIN_TOKEN", token)],
+    );
+    let url = server.url.clone();
+    let ok = |args: &[&str]| ok(&url, token, args);
+    let admin = |args: &[&str]| admin(&url, token, args);
+    let changsha = corpus("boundaries").join("counties_by_city/430100.json");
+    ok(&[
+        "boundaries",
+        "load",
+        changsha.to_str().unwrap(),
+        "--datum",
+        "gcj02",
+    ]);
+
+    // Two fire points a pass apart in one county, one in another: two events.
+    let mut index = JurisdictionIndex::new();
+    index
+        .load_geojson(&std::fs::read(&changsha).unwrap(), Datum::Gcj02)
+        .unwrap();
+    let now = fieldproof_core::time::now_ms();
+    let row = |code: &str, seed: u64, time_ms: i64| {
+        let p = point_inside(&index, code, seed);
+        FirmsRow {
+            lat: p.lat,
+            lon: p.lon,
+            time_ms,
+            satellite: "T".into(),
+            confidence: "80".into(),
+            day: true,
+        }
+    };
+    let first = row("430121", 1, now - 3_600_000);
+    let again = FirmsRow {
+        time_ms: now - 1_800_000,
+        ..first.clone()
+    };
+    let csv = dir.path().join("MODIS_C6_1_China_24h.csv");
+    std::fs::write(&csv, modis_csv(&[first, again, row("430181", 2, now)])).unwrap();
+    let csv = csv.to_str().unwrap();
+
+    let import = &ok(&["fires", "import", csv])[0];
+    assert_eq!(import["product"], "modis", "{import}");
+    assert_eq!(import["imported"], 3, "{import}");
+    assert_eq!(import["events_new"], 2, "{import}");
+    assert_eq!(import["tasks_created"], 2, "{import}");
+    let again = &ok(&["fires", "import", csv])[0];
+    assert_eq!(again["duplicates"], 3, "{again}");
+    assert_eq!(again["tasks_created"], 0, "{again}");
+
+    let tasks = ok(&["tasks", "list", "--state", "dispatched"]);
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert!(tasks.iter().all(|t| t["event"]["detections"].is_array()));
+    let stats = &ok(&["fires", "stats", "--jurisdiction", "4301"])[0];
+    assert_eq!(stats["total"]["events"], 2, "{stats}");
+    assert_eq!(stats["counties"].as_array().unwrap().len(), 2, "{stats}");
+
+    // The human-readable lines, and files that are not FIRMS files.
+    let text = admin(&["fires", "import", csv]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with("modis: 3 rows, 0 imported, 3 duplicates"),
+        "{text}"
+    );
+    let not_firms = dir.path().join("notes.csv");
+    std::fs::write(&not_firms, "name,place\nfoo,bar\n").unwrap();
+    let refused = admin(&["fires", "import", not_firms.to_str().unwrap(), "--json"]);
+    assert_eq!(failure(&refused).0, "unknown_fire_product");
+    let cut = dir.path().join("cut.csv");
+    std::fs::write(
+        &cut,
+        "latitude,longitude,brightness,acq_date\n28.1,113.1,330,2026-12-01\n",
+    )
+    .unwrap();
+    let refused = admin(&["fires", "import", cut.to_str().unwrap(), "--json"]);
+    assert_eq!(failure(&refused).0, "missing_column");
+    let absent = admin(&["fires", "import", "/nonexistent/fires.csv", "--json"]);
+    assert_eq!(failure(&absent), ("io_error".into(), 3));
+    let no_datum = admin(&["fires", "key-zones", csv]);
+    assert!(!no_datum.status.success(), "the datum is required");
+    assert_eq!(ok(&["fires", "stats"])[0]["total"]["events"], 2);
 }

@@ -1,7 +1,8 @@
 //! `fieldproof device enroll` and `fieldproof device sync` against the real
 //! binary's `serve` on loopback: a device database with an inspection and a photo
 //! is enrolled with a printed code and synced until nothing is left; an
-//! unreachable bureau and a database never enrolled fail with their codes.
+//! unreachable bureau and a database never enrolled fail with their codes; a
+//! task the bureau sent is listed and declined, and the bureau sees it declined.
 
 use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::geo::datum::Datum;
@@ -51,20 +52,29 @@ impl Server {
     }
 
     fn enrollment_code(&self) -> String {
+        let body = r#"{"officer_name":"测试","jurisdiction":"430121","role":"township_staff"}"#;
+        let code = self.admin("/v1/admin/enrollment-codes", Some(body));
+        code["code"].as_str().unwrap().to_owned()
+    }
+
+    /// An admin request: a POST of `body` as JSON, or a GET; its JSON answer.
+    fn admin(&self, path: &str, body: Option<&str>) -> Value {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .new_agent();
-        let body = r#"{"officer_name":"测试","jurisdiction":"430121","role":"township_staff"}"#;
-        let mut answer = agent
-            .post(format!("{}/v1/admin/enrollment-codes", self.url))
-            .header("Authorization", format!("Bearer {ADMIN_TOKEN}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .expect("an enrollment code");
-        let code: Value =
-            serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap();
-        code["code"].as_str().unwrap().to_owned()
+        let url = format!("{}{path}", self.url);
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let mut answer = match body {
+            Some(body) => agent
+                .post(url)
+                .header("Authorization", auth)
+                .header("Content-Type", "application/json")
+                .send(body),
+            None => agent.get(url).header("Authorization", auth).call(),
+        }
+        .expect("the bureau answers");
+        serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap()
     }
 }
 
@@ -182,4 +192,62 @@ fn a_device_enrolls_and_syncs_until_nothing_is_left() {
     assert_eq!(lines[0]["last_error"]["class"], "offline");
     assert!(lines[0]["work_left"]["ops"].as_u64().unwrap() > 0);
     assert_eq!(lines.last().unwrap()["error"]["code"], "offline");
+}
+
+#[test]
+fn a_device_lists_the_tasks_it_received_and_declines_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("bureau"));
+    let db = dir.path().join("device.db");
+    let code = server.enrollment_code();
+    let enrolled = device(
+        &db,
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--code",
+            &code,
+            "--external-gnss",
+        ],
+    );
+    assert!(enrolled.status.success(), "{enrolled:?}");
+    let task = server.admin(
+        "/v1/admin/tasks",
+        Some(r#"{"jurisdiction":"430121","title":"核查火点"}"#),
+    );
+    let task_id = task["id"].as_str().unwrap();
+
+    let nothing_yet = device(&db, &["tasks"]);
+    assert!(nothing_yet.status.success());
+    assert!(json_lines(&nothing_yet).is_empty());
+
+    assert!(device(&db, &["sync", "--deadline-s", "30"])
+        .status
+        .success());
+    let listed = json_lines(&device(&db, &["tasks"]));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], task_id);
+    assert_eq!(listed[0]["progress"]["state"], "received");
+
+    let no_reason = device(&db, &["decline-task", task_id, "--reason", "  "]);
+    assert_eq!(no_reason.status.code(), Some(3), "{no_reason:?}");
+    assert_eq!(json_lines(&no_reason)[0]["error"]["code"], "invalid_field");
+    let unknown = device(&db, &["decline-task", "not-a-task", "--reason", "x"]);
+    assert!(!unknown.status.success());
+
+    let declined = device(&db, &["decline-task", task_id, "--reason", "道路中断"]);
+    assert!(declined.status.success(), "{declined:?}");
+    assert_eq!(json_lines(&declined)[0]["state"], "declined");
+    let again = device(&db, &["decline-task", task_id, "--reason", "再次"]);
+    assert_eq!(json_lines(&again)[0]["error"]["code"], "task_finished");
+
+    assert!(device(&db, &["sync", "--deadline-s", "30"])
+        .status
+        .success());
+    let at_bureau = server.admin("/v1/admin/tasks?state=declined", None);
+    let items = at_bureau["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{at_bureau}");
+    assert_eq!(items[0]["id"], task_id);
+    assert_eq!(items[0]["state"], "declined");
 }

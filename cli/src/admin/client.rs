@@ -97,9 +97,14 @@ impl Client {
         body: Option<Vec<u8>>,
     ) -> Result<T> {
         let text = self.answer_text(method, path, query, body)?;
-        // One parse: a syntax error means it is not JSON at all, a data error
-        // that it is JSON of a form this CLI does not know.
-        serde_json::from_str(&text).map_err(|e| {
+        self.parse_answer(path, &text)
+    }
+
+    /// An answer of the admin API's type. One parse: a syntax error means it
+    /// is not JSON at all, a data error that it is JSON of a form this CLI
+    /// does not know.
+    fn parse_answer<T: DeserializeOwned>(&self, path: &str, text: &str) -> Result<T> {
+        serde_json::from_str(text).map_err(|e| {
             let message = if e.is_data() {
                 format!(
                     "{} answered {path} in a form this CLI does not know ({e}): is it a newer or older bureau?",
@@ -189,6 +194,41 @@ impl Client {
                 .content_type("application/json")
                 .send(&body.unwrap_or_default()[..]),
         };
+        self.checked(sent)
+    }
+
+    /// POSTs the file at `file` as `content_type`, streamed (through
+    /// `progress`); a 2xx answer of the admin API's type, or its failure.
+    pub fn post_file<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        file: &std::path::Path,
+        progress: &Progress,
+    ) -> Result<T> {
+        let opened = std::fs::File::open(file).map_err(|e| {
+            Failure::new(
+                "io_error",
+                format!("cannot read {}: {e}", file.display()),
+                3,
+            )
+        })?;
+        let mut reader = progress.reader(opened);
+        let sent = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .content_type(content_type)
+            .send(ureq::SendBody::from_reader(&mut reader));
+        let text = read_text(self.checked(sent)?).map_err(|e| cut_off(&e))?;
+        self.parse_answer(path, &text)
+    }
+
+    /// The 2xx response of a request sent, or the failure its error body names.
+    fn checked(
+        &self,
+        sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
         let response = sent.map_err(|e| {
             Failure::new(
                 "unreachable",

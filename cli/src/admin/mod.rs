@@ -1,5 +1,6 @@
 //! `fieldproof admin`: the bureau's admin API from a shell — officers, enrollment
-//! codes, devices, tasks, reference data, inspections and their review.
+//! codes, devices, tasks, satellite fire points, reference data, inspections
+//! and their review.
 //!
 //! Results print as text, or with `--json` one JSON document per line. A refusal
 //! by the bureau prints its own `{"error":{"code","message"}}` and exits by kind:
@@ -10,6 +11,7 @@
 mod cases;
 mod client;
 mod enrollment;
+mod fires;
 mod reference;
 mod tasks;
 
@@ -18,6 +20,7 @@ use cases::{InspectionCommand, ReviewCommand};
 use clap::{Args as ClapArgs, Subcommand};
 use client::Client;
 use enrollment::{DeviceCommand, EnrollmentCodeCommand, OfficerCommand};
+use fires::FireCommand;
 use reference::{BoundaryCommand, ChecklistCommand};
 use std::process::ExitCode;
 use tasks::TaskCommand;
@@ -63,6 +66,9 @@ enum Command {
     /// Tasks dispatched to a jurisdiction (e.g. a fire point to verify).
     #[command(subcommand)]
     Tasks(TaskCommand),
+    /// Satellite fire points (NASA FIRMS): import, reference data, figures.
+    #[command(subcommand)]
+    Fires(FireCommand),
     /// Jurisdiction boundaries (GeoJSON), sent to the devices they concern.
     #[command(subcommand)]
     Boundaries(BoundaryCommand),
@@ -107,6 +113,7 @@ fn execute(args: Args, out: &Output) -> Result<()> {
         Command::EnrollmentCode(command) => enrollment::enrollment_code(command, &client, out),
         Command::Devices(command) => enrollment::devices(command, &client, out),
         Command::Tasks(command) => tasks::tasks(command, &client, out),
+        Command::Fires(command) => fires::fires(command, &client, out),
         Command::Boundaries(command) => reference::boundaries(command, &client, out),
         Command::Checklists(command) => reference::checklists(command, &client, out),
         Command::Inspections(command) => cases::inspections(command, &client, out),

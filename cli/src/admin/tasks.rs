@@ -6,6 +6,7 @@ use super::Result;
 use crate::output::Output;
 use clap::Subcommand;
 use fieldproof_core::wire::admin::{NewLocation, NewTask, Task};
+use fieldproof_core::wire::fires::DispatchedTask;
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
@@ -28,11 +29,16 @@ pub enum TaskCommand {
         #[arg(long)]
         due_ms: Option<i64>,
     },
-    /// List tasks, newest first.
+    /// List tasks, newest first, with where each stands (`dispatched`,
+    /// `received`, `in_progress`, `completed`, `declined`, `closed`), since
+    /// when, and `unreceived` when no device has it in time.
     List {
         /// Tasks within this jurisdiction (codes starting with it).
         #[arg(long)]
         jurisdiction: Option<String>,
+        /// Tasks in this state only.
+        #[arg(long)]
+        state: Option<String>,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -61,9 +67,33 @@ pub fn tasks(command: TaskCommand, client: &Client, out: &Output) -> Result<()> 
             let task: Task = client.post("/v1/admin/tasks", &new)?;
             out.print(&task, || task_line(&task));
         }
-        TaskCommand::List { jurisdiction, page } => {
-            let filter = [("jurisdiction", jurisdiction)];
-            list_pages(client, out, "/v1/admin/tasks", &filter, &page, task_line)?;
+        TaskCommand::List {
+            jurisdiction,
+            state,
+            page,
+        } => {
+            let filter = [("jurisdiction", jurisdiction), ("state", state)];
+            list_pages(
+                client,
+                out,
+                "/v1/admin/tasks",
+                &filter,
+                &page,
+                |t: &DispatchedTask| {
+                    let flag = if t.unreceived { "  UNRECEIVED" } else { "" };
+                    let visit = match &t.visit {
+                        Some(v) if v.visited => "  visited",
+                        Some(_) => "  visit not proven",
+                        None => "",
+                    };
+                    format!(
+                        "{}  {} since {}{flag}{visit}",
+                        task_line(&t.task),
+                        t.state.code(),
+                        fieldproof_core::time::utc_text(t.state_ms)
+                    )
+                },
+            )?;
         }
     }
     Ok(())
