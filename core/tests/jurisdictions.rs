@@ -217,7 +217,7 @@ fn neighbouring_provinces_are_in_no_county() {
 
 /// Checks one point near a border and returns where it was located and
 /// how many counties contain it: `locate` answers the same every time and
-/// the same as brute force, agrees with `placement` of every county, and
+/// the same as brute force and `containing`, agrees with `placement` of every county, and
 /// picks the one the point is deepest in (ties: lowest code).
 fn check_border_sample(
     index: &JurisdictionIndex,
@@ -227,6 +227,11 @@ fn check_border_sample(
     let located = index.locate(p);
     assert_eq!(index.locate(p), located, "{what}: repeated call");
     assert_eq!(index.brute_force_locate(p), located, "{what}: brute force");
+    assert_eq!(
+        index.containing(p).map(|j| &j.code),
+        located.as_ref().map(|l| &l.code),
+        "{what}: containing"
+    );
     let containing: Vec<Placement> = index
         .iter()
         .filter(|j| {

@@ -147,15 +147,34 @@ impl JurisdictionIndex {
     /// `p` lies deepest inside (farthest from its boundary), and on a tie the
     /// lowest code, so the same point always gets the same answer.
     pub fn locate(&self, p: LatLon) -> Option<Placement> {
-        let hits = self
+        self.deepest(self.hits(p), p)
+    }
+
+    /// The jurisdiction [`Self::locate`] answers, without measuring how deep
+    /// inside it `p` lies unless another one contains `p` too: for placing
+    /// many points (a satellite fire file) where the depth is not wanted.
+    pub fn containing(&self, p: LatLon) -> Option<&Jurisdiction> {
+        match self.hits(p).as_slice() {
+            [] => None,
+            &[only] => Some(&self.jurisdictions[only]),
+            several => self.get(&self.deepest(several.iter().copied(), p)?.code),
+        }
+    }
+
+    /// The jurisdictions with a polygon containing `p`, by index, each once.
+    fn hits(&self, p: LatLon) -> Vec<usize> {
+        let mut hits: Vec<usize> = self
             .tree
             .locate_all_at_point(&[p.lon, p.lat])
             .filter(|entry| {
                 let r = entry.data;
                 contains(&self.jurisdictions[r.jurisdiction].polygons[r.polygon], p)
             })
-            .map(|entry| entry.data.jurisdiction);
-        self.deepest(hits, p)
+            .map(|entry| entry.data.jurisdiction)
+            .collect();
+        hits.sort_unstable();
+        hits.dedup();
+        hits
     }
 
     /// [`Self::locate`] without the R-tree: every polygon is tested. The
@@ -188,12 +207,9 @@ impl JurisdictionIndex {
         })
     }
 
-    /// Of the jurisdictions `hits` (indices containing `p`, possibly
-    /// repeated), the one `p` is deepest inside; ties go to the lowest code.
-    fn deepest(&self, hits: impl Iterator<Item = usize>, p: LatLon) -> Option<Placement> {
-        let mut hits: Vec<usize> = hits.collect();
-        hits.sort_unstable();
-        hits.dedup();
+    /// Of the jurisdictions `hits` (indices containing `p`, each once), the
+    /// one `p` is deepest inside; ties go to the lowest code.
+    fn deepest(&self, hits: impl IntoIterator<Item = usize>, p: LatLon) -> Option<Placement> {
         let projection = LocalProjection::new(p);
         let (best, depth_m) = hits
             .into_iter()
@@ -471,6 +487,8 @@ mod tests {
         for lon in [0.8, 0.875, 0.95, -0.5, 2.5, 3.5] {
             let p = ll(0.3, lon);
             assert_eq!(index.locate(p), index.brute_force_locate(p), "{lon}");
+            let code = index.locate(p).map(|l| l.code);
+            assert_eq!(index.containing(p).map(|j| j.code.clone()), code, "{lon}");
         }
     }
 
