@@ -1138,14 +1138,15 @@ mod enrollment {
 /// The change feed devices pull: who sees what, and paging by cursor.
 mod change_feed {
     use super::*;
-    use fieldproof_bureau::sync::feed::{append, page, Audience};
+    use fieldproof_bureau::sync::feed::{append, append_all, page, Audience};
     use fieldproof_core::wire::pull::ChangeKind;
     use serde_json::json;
 
     conformance!(
         jurisdiction_prefixes_decide_visibility,
         pages_follow_the_cursor,
-        pages_stop_at_their_byte_budget
+        pages_stop_at_their_byte_budget,
+        entries_appended_together_are_numbered_in_order,
     );
 
     /// Appends one entry per audience; returns them in order with their numbers.
@@ -1174,6 +1175,51 @@ mod change_feed {
                     .collect()
             })
             .unwrap()
+    }
+
+    /// More entries than one statement stores (500), numbered on from the
+    /// entries before, in order, each to its audience; the next entry after.
+    fn entries_appended_together_are_numbered_in_order(store: &Store) {
+        let before = fill(store).len() as i64;
+        let bodies: Vec<serde_json::Value> = (0..1203)
+            .map(|i| json!({ "label": format!("n{i}") }))
+            .collect();
+        let after = store
+            .db
+            .write(|tx| {
+                let audiences = bodies.iter().enumerate().map(|(i, body)| {
+                    let audience = if i % 2 == 0 { "430121" } else { "430122" };
+                    (Audience::Jurisdiction(audience), body)
+                });
+                append_all(tx, ChangeKind::Task, audiences)?;
+                append(
+                    tx,
+                    Audience::Everyone,
+                    ChangeKind::Task,
+                    &json!({ "label": "after" }),
+                )
+            })
+            .unwrap();
+        assert_eq!(after, before + 1203 + 1);
+        let mut seen = Vec::new();
+        let mut cursor = before;
+        loop {
+            let (changes, more) = store
+                .db
+                .read(|tx| page(tx, "device-a", "430121", cursor, by_count(500)))
+                .unwrap();
+            cursor = changes.last().map_or(cursor, |c| c.seq);
+            seen.extend(changes.iter().map(|c| (c.seq, c.body["label"].clone())));
+            if !more {
+                break;
+            }
+        }
+        let expected: Vec<(i64, serde_json::Value)> = (0..1203)
+            .step_by(2)
+            .map(|i| (before + 1 + i, json!(format!("n{i}"))))
+            .chain([(after, json!("after"))])
+            .collect();
+        assert_eq!(seen, expected);
     }
 
     fn labels(changes: &[fieldproof_core::wire::pull::Change]) -> Vec<String> {

@@ -26,7 +26,7 @@ use crate::bureau::Bureau;
 use crate::custody_log::persisted::latest_checkpoint;
 use crate::custody_log::{BureauKey, LogCache, SignedCheckpoint};
 use crate::error::{Error, Result};
-use crate::storage::{PhotoFiles, Tx, Value};
+use crate::storage::{parameters, PhotoFiles, Tx, Value};
 use crate::{now_ms, params};
 use fieldproof_core::case_file::consistency::Revision;
 use fieldproof_core::case_file::format::{
@@ -595,14 +595,13 @@ fn to_row(row: &crate::storage::Row) -> Result<Row> {
 
 /// Accepted, logged records that name an inspection of the line and attach to it.
 fn case_records(tx: &mut Tx, line: &[String]) -> Result<Vec<Row>> {
-    let placeholders: Vec<String> = (1..=line.len()).map(|i| format!("${i}")).collect();
     let values: Vec<Value> = line.iter().map(Value::from).collect();
     tx.query(
         &format!(
             "SELECT {ROW_COLUMNS} FROM {RECORDS_OF_CASES}
              WHERE e.inspection_id IN ({}) AND e.status = 'accepted'
                AND e.leaf_index IS NOT NULL AND ({REFUSAL}) IS NULL",
-            placeholders.join(", ")
+            parameters(1, line.len())
         ),
         &values,
     )?

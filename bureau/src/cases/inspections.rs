@@ -9,7 +9,7 @@ use super::{page_size, text_field, within_jurisdiction, Cursor, Page, RECORDS_OF
 use crate::config::FireSettings;
 use crate::enrollment::check_jurisdiction;
 use crate::error::{Error, Result};
-use crate::storage::{Row, Tx, Value};
+use crate::storage::{parameters, Row, Tx, Value};
 use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::hex;
@@ -342,14 +342,13 @@ fn evidence_summaries(tx: &mut Tx, ids: &[String]) -> Result<HashMap<String, Evi
     if ids.is_empty() {
         return Ok(summaries);
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let values: Vec<Value> = ids.iter().map(Value::from).collect();
     let rows = tx.query(
         &format!(
             "SELECT e.inspection_id, e.status, e.media_status, COUNT(*) FROM {RECORDS_OF_CASES}
              WHERE e.inspection_id IN ({}) AND ({REFUSAL}) IS NULL
              GROUP BY e.inspection_id, e.status, e.media_status",
-            placeholders.join(", ")
+            parameters(1, ids.len())
         ),
         &values,
     )?;

@@ -17,7 +17,7 @@ use super::{hours_ms, RECORDS_OF_CASES, REFUSAL};
 use crate::config::FireSettings;
 use crate::error::Result;
 use crate::params;
-use crate::storage::{Tx, Value};
+use crate::storage::{parameters, Tx, Value};
 use fieldproof_core::evidence::cose::parse_sign1;
 use fieldproof_core::evidence::record::EvidencePayload;
 use fieldproof_core::evidence::track_seal::SealedFix;
@@ -147,12 +147,11 @@ fn track_fixes(
     }
     let mut values: Vec<Value> = vec![from.into(), to.into()];
     values.extend(devices.keys().map(Value::from));
-    let placeholders: Vec<String> = (3..=values.len()).map(|i| format!("${i}")).collect();
     let rows = tx.query(
         &format!(
             "SELECT device_id, seq, points FROM track_points
              WHERE device_id IN ({}) AND (last_ms IS NULL OR (last_ms >= $1 AND first_ms <= $2))",
-            placeholders.join(", ")
+            parameters(3, devices.len())
         ),
         &values,
     )?;
@@ -182,12 +181,11 @@ fn track_fixes(
 fn record_fixes(tx: &mut Tx, inspection_id: &str) -> Result<Vec<Candidate>> {
     let line = amendment_line(tx, inspection_id)?;
     let values: Vec<Value> = line.iter().map(Value::from).collect();
-    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
     let rows = tx.query(
         &format!(
             "SELECT e.device_id, e.seq, e.signed FROM {RECORDS_OF_CASES}
              WHERE e.inspection_id IN ({}) AND e.status = 'accepted' AND ({REFUSAL}) IS NULL",
-            placeholders.join(", ")
+            parameters(1, values.len())
         ),
         &values,
     )?;

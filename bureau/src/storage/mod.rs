@@ -374,9 +374,39 @@ impl Database {
 /// which is what lets readers treat the change feed and the custody log as
 /// append-only sequences even with several writers (PostgreSQL).
 pub fn next_counter(tx: &mut Tx, name: &str) -> Result<i64> {
+    take_counters(tx, name, 1)
+}
+
+/// Takes the next `count` values of a named counter at once, as
+/// [`next_counter`] takes one; returns the last. For many entries written by
+/// one transaction: PostgreSQL slows down with each update of the same row
+/// within a transaction (every update walks the row's earlier versions).
+pub fn take_counters(tx: &mut Tx, name: &str, count: i64) -> Result<i64> {
     tx.query_one(
-        "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-        params![name],
+        "UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value",
+        params![name, count],
     )?
     .int(0)
+}
+
+/// `$first, $first+1, …`: `count` numbered parameters, for an `IN (…)` list or
+/// a row of `VALUES` whose length depends on the data.
+pub fn parameters(first: usize, count: usize) -> String {
+    let mut list = String::with_capacity(count * 5);
+    for n in first..first + count {
+        if n > first {
+            list.push_str(", ");
+        }
+        list.push('$');
+        list.push_str(&n.to_string());
+    }
+    list
+}
+
+/// `($1, …, $columns), ($columns+1, …), …`: `rows` rows of `VALUES`.
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", parameters(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -8,7 +8,7 @@
 //! cursor. Device time is never a cursor.
 
 use crate::error::Result;
-use crate::storage::{next_counter, Tx};
+use crate::storage::{next_counter, take_counters, value_rows, Tx, Value};
 use crate::{now_ms, params};
 use fieldproof_core::wire::pull::{Change, ChangeKind};
 use serde::Serialize;
@@ -30,17 +30,65 @@ pub fn append(
     body: &impl Serialize,
 ) -> Result<i64> {
     let seq = next_counter(tx, "change_feed")?;
-    let (jurisdiction, device) = match audience {
-        Audience::Everyone => (None, None),
-        Audience::Jurisdiction(code) => (Some(code), None),
-        Audience::Device(id) => (None, Some(id)),
-    };
+    let (jurisdiction, device) = addressed(audience);
     let body = serde_json::to_string(body).expect("feed bodies serialise");
     tx.execute(
         "INSERT INTO change_feed (seq, jurisdiction, device_id, kind, body, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
         params![seq, jurisdiction, device, kind.as_str(), body, now_ms()],
     )?;
     Ok(seq)
+}
+
+/// Appends entries in the caller's transaction, numbered in order, taking the
+/// counter once for all of them (many entries from one import).
+pub fn append_all<'a, B: Serialize + 'a>(
+    tx: &mut Tx,
+    kind: ChangeKind,
+    entries: impl ExactSizeIterator<Item = (Audience<'a>, &'a B)>,
+) -> Result<()> {
+    const COLUMNS: usize = 6;
+    const ROWS: usize = 500;
+    let count = entries.len() as i64;
+    if count == 0 {
+        return Ok(());
+    }
+    let mut seq = take_counters(tx, "change_feed", count)? - count;
+    let now = now_ms();
+    let mut values = Vec::with_capacity(ROWS * COLUMNS);
+    let mut entries = entries.peekable();
+    while entries.peek().is_some() {
+        values.clear();
+        for (audience, body) in entries.by_ref().take(ROWS) {
+            seq += 1;
+            let (jurisdiction, device) = addressed(audience);
+            let body = serde_json::to_string(body).expect("feed bodies serialise");
+            values.extend([
+                Value::from(seq),
+                Value::from(jurisdiction),
+                Value::from(device),
+                Value::from(kind.as_str()),
+                Value::from(body),
+                Value::from(now),
+            ]);
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO change_feed (seq, jurisdiction, device_id, kind, body, created_ms)
+                 VALUES {}",
+                value_rows(values.len() / COLUMNS, COLUMNS)
+            ),
+            &values,
+        )?;
+    }
+    Ok(())
+}
+
+fn addressed(audience: Audience<'_>) -> (Option<&str>, Option<&str>) {
+    match audience {
+        Audience::Everyone => (None, None),
+        Audience::Jurisdiction(code) => (Some(code), None),
+        Audience::Device(id) => (None, Some(id)),
+    }
 }
 
 /// Up to `limit` entries after `after` that `device_id` in `jurisdiction` may see,
