@@ -16,7 +16,7 @@ use super::{hours_ms, page_size, text_field, visits, within_jurisdiction, Cursor
 use crate::config::FireSettings;
 use crate::enrollment::check_jurisdiction;
 use crate::error::{Error, Result};
-use crate::storage::{Row, Tx, Value};
+use crate::storage::{parameters, Row, Tx, Value};
 use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::geo::datum::Datum;
@@ -44,13 +44,51 @@ pub fn create(tx: &mut Tx, new: &NewTask) -> Result<Task> {
     Ok(task)
 }
 
-/// A task to verify a fire event on site, dispatched to `jurisdiction`.
+/// Fire tasks made or changed by one import, announced to devices a few
+/// hundred at a time: the change feed's counter is then taken once for each
+/// few hundred, not once a task, and memory holds only those.
+#[derive(Default)]
+#[must_use = "the last tasks are announced by `finish`"]
+pub struct Announcements(Vec<Task>);
+
+impl Announcements {
+    const AT_ONCE: usize = 500;
+
+    fn push(&mut self, tx: &mut Tx, task: Task) -> Result<()> {
+        self.0.push(task);
+        if self.0.len() == Self::AT_ONCE {
+            self.announce(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Announces the tasks not announced yet.
+    pub fn finish(mut self, tx: &mut Tx) -> Result<()> {
+        self.announce(tx)
+    }
+
+    fn announce(&mut self, tx: &mut Tx) -> Result<()> {
+        feed::append_all(
+            tx,
+            ChangeKind::Task,
+            self.0
+                .iter()
+                .map(|task| (Audience::Jurisdiction(&task.jurisdiction), task)),
+        )?;
+        self.0.clear();
+        Ok(())
+    }
+}
+
+/// A task to verify a fire event on site, dispatched to `jurisdiction`;
+/// announced with `announcements`. Returns its id.
 pub fn create_for_event(
     tx: &mut Tx,
+    announcements: &mut Announcements,
     jurisdiction: &str,
     event: FireEvent,
     due_ms: i64,
-) -> Result<Task> {
+) -> Result<String> {
     let task = Task {
         id: uuid::Uuid::now_v7().to_string(),
         jurisdiction: jurisdiction.to_owned(),
@@ -62,25 +100,34 @@ pub fn create_for_event(
         event: Some(event),
         closed: None,
     };
-    dispatch(tx, &task)?;
-    Ok(task)
+    insert(tx, &task)?;
+    let id = task.id.clone();
+    announcements.push(tx, task)?;
+    Ok(id)
 }
 
 /// A fire task's event grew: devices get it again, with the new detections
-/// (and an earlier due time, if a key zone brought one).
-pub fn update_event(tx: &mut Tx, task_id: &str, event: FireEvent, due_ms: i64) -> Result<Task> {
+/// (and an earlier due time, if a key zone brought one), announced with
+/// `announcements`.
+pub fn update_event(
+    tx: &mut Tx,
+    announcements: &mut Announcements,
+    task_id: &str,
+    event: FireEvent,
+    due_ms: i64,
+) -> Result<()> {
     let mut task = load(tx, task_id)?;
     task.title = event_title(&event);
     task.note = Some(event_note(&event));
     task.location = Some(event_location(&event));
     task.due_ms = Some(task.due_ms.map_or(due_ms, |due| due.min(due_ms)));
     task.event = Some(event);
-    store(tx, &task)?;
+    let body = serde_json::to_string(&task).expect("tasks serialise");
     tx.execute(
-        "UPDATE tasks SET due_ms = $1 WHERE id = $2",
-        params![task.due_ms, task_id],
+        "UPDATE tasks SET body = $1, due_ms = $2 WHERE id = $3",
+        params![body, task.due_ms, task_id],
     )?;
-    Ok(task)
+    announcements.push(tx, task)
 }
 
 fn event_title(event: &FireEvent) -> String {
@@ -110,6 +157,12 @@ fn event_location(event: &FireEvent) -> TaskLocation {
 
 /// Stores a new task, dispatched, and announces it.
 fn dispatch(tx: &mut Tx, task: &Task) -> Result<()> {
+    insert(tx, task)?;
+    announce(tx, task)
+}
+
+/// Stores a new task, dispatched.
+fn insert(tx: &mut Tx, task: &Task) -> Result<()> {
     let body = serde_json::to_string(task).expect("tasks serialise");
     tx.execute(
         "INSERT INTO tasks (id, jurisdiction, body, created_ms, event_id, due_ms, state, state_ms)
@@ -124,7 +177,7 @@ fn dispatch(tx: &mut Tx, task: &Task) -> Result<()> {
             TaskState::Dispatched.code()
         ],
     )?;
-    announce(tx, task)
+    Ok(())
 }
 
 /// Rewrites a task's body and announces it again.
@@ -274,13 +327,12 @@ fn histories(tx: &mut Tx, tasks: &[Task]) -> Result<HashMap<String, Vec<TaskStat
     if tasks.is_empty() {
         return Ok(out);
     }
-    let placeholders: Vec<String> = (1..=tasks.len()).map(|i| format!("${i}")).collect();
     let values: Vec<Value> = tasks.iter().map(|t| Value::from(&t.id)).collect();
     let rows = tx.query(
         &format!(
             "SELECT task_id, state, reason, inspection_id, device_id, at_ms, recorded_ms
              FROM task_states WHERE task_id IN ({}) ORDER BY recorded_ms, op_id",
-            placeholders.join(", ")
+            parameters(1, tasks.len())
         ),
         &values,
     )?;

@@ -17,13 +17,14 @@ use crate::cases::hours_ms;
 use crate::cases::tasks;
 use crate::config::FireSettings;
 use crate::error::{Error, Result};
-use crate::storage::{Tx, Value};
+use crate::storage::{parameters, value_rows, Tx, Value};
 use crate::{now_ms, params};
 use fieldproof_core::geo::datum::LatLon;
 use fieldproof_core::model::fire::{FireDetection, FireEvent, FireProduct};
 use fieldproof_core::wire::fires::{FireImport, MAX_REJECTED_LISTED};
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::OnceLock;
 
 /// Rows stored by one statement.
 const BATCH: usize = 500;
@@ -158,17 +159,8 @@ fn store(
         return Ok(());
     }
     let mut values: Vec<Value> = Vec::with_capacity(batch.len() * COLUMNS);
-    let mut rows = Vec::with_capacity(batch.len());
-    for (i, placed) in batch.iter().enumerate() {
+    for placed in batch.iter() {
         let d = &placed.detection;
-        let first = i * COLUMNS;
-        rows.push(format!(
-            "({})",
-            (first + 1..=first + COLUMNS)
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
         values.extend([
             Value::from(d.product.code()),
             Value::from(&d.satellite),
@@ -185,17 +177,14 @@ fn store(
             Value::from(now),
         ]);
     }
-    let inserted = tx.query(
-        &format!(
-            "INSERT INTO fire_detections (product, satellite, time_ms, lat_e6, lon_e6, confidence,
-                 frp_cmw, daynight, fire_type, jurisdiction, filter, key_zone, imported_ms)
-             VALUES {}
-             ON CONFLICT (product, satellite, time_ms, lat_e6, lon_e6) DO NOTHING
-             RETURNING id, product, satellite, time_ms, lat_e6, lon_e6",
-            rows.join(", ")
-        ),
-        &values,
-    )?;
+    // Every full batch has the same statement: built once, prepared once.
+    static FULL_BATCH: OnceLock<String> = OnceLock::new();
+    let sql = if batch.len() == BATCH {
+        FULL_BATCH.get_or_init(|| insert_sql(BATCH)).as_str()
+    } else {
+        &insert_sql(batch.len())
+    };
+    let inserted = tx.query(sql, &values)?;
     let positions: HashMap<Identity, usize> = batch
         .iter()
         .enumerate()
@@ -228,6 +217,18 @@ fn store(
     }
     batch.clear();
     Ok(())
+}
+
+/// The statement storing `rows` detections.
+fn insert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO fire_detections (product, satellite, time_ms, lat_e6, lon_e6, confidence,
+             frp_cmw, daynight, fire_type, jurisdiction, filter, key_zone, imported_ms)
+         VALUES {}
+         ON CONFLICT (product, satellite, time_ms, lat_e6, lon_e6) DO NOTHING
+         RETURNING id, product, satellite, time_ms, lat_e6, lon_e6",
+        value_rows(rows, COLUMNS)
+    )
 }
 
 fn point_of(d: &Detection) -> Point {
@@ -281,6 +282,8 @@ fn dispatch(
         clustering.add(f.point, &f.jurisdiction, i);
     }
     let now = now_ms();
+    let mut members = Vec::with_capacity(fresh.len());
+    let mut announcements = tasks::Announcements::default();
     for (index, cluster) in clustering.clusters.iter().enumerate() {
         if cluster.joined.is_empty() {
             continue;
@@ -311,39 +314,55 @@ fn dispatch(
             None => fires.due_h,
         };
         let due_ms = cluster.first_ms + hours_ms(due_hours);
+        let jurisdiction = &cluster.jurisdiction;
         match &cluster.task_id {
             Some(task_id) => {
                 update_event(tx, &event, zone_id.as_deref(), now)?;
-                tasks::update_event(tx, task_id, event.clone(), due_ms)?;
+                tasks::update_event(tx, &mut announcements, task_id, event.clone(), due_ms)?;
                 answer.events_updated += 1;
             }
             None => {
-                let task =
-                    tasks::create_for_event(tx, &cluster.jurisdiction, event.clone(), due_ms)?;
-                insert_event(
+                let task_id = tasks::create_for_event(
                     tx,
-                    &event,
-                    &cluster.jurisdiction,
-                    zone_id.as_deref(),
-                    &task.id,
-                    now,
+                    &mut announcements,
+                    jurisdiction,
+                    event.clone(),
+                    due_ms,
                 )?;
+                insert_event(tx, &event, jurisdiction, zone_id.as_deref(), &task_id, now)?;
                 answer.events_new += 1;
                 answer.tasks_created += 1;
             }
         }
-        let ids: Vec<i64> = joined.iter().map(|f| f.id).collect();
-        for chunk in ids.chunks(BATCH) {
-            let mut values = vec![Value::from(&event.id)];
-            values.extend(chunk.iter().map(|&id| Value::from(id)));
-            let placeholders: Vec<String> = (2..=values.len()).map(|n| format!("${n}")).collect();
-            tx.execute(
-                &format!(
-                    "UPDATE fire_detections SET event_id = $1 WHERE id IN ({})",
-                    placeholders.join(", ")
-                ),
-                &values,
-            )?;
+        members.extend(joined.iter().map(|f| (f.id, event.id.clone())));
+    }
+    join_events(tx, members)?;
+    announcements.finish(tx)
+}
+
+/// Records each new detection's event, in detection order (the table's own
+/// order, so its pages are visited once), `BATCH` to a statement.
+fn join_events(tx: &mut Tx, mut members: Vec<(i64, String)>) -> Result<()> {
+    members.sort_unstable();
+    static FULL_BATCH: OnceLock<String> = OnceLock::new();
+    for chunk in members.chunks(BATCH) {
+        let values: Vec<Value> = chunk
+            .iter()
+            .flat_map(|(id, event)| [Value::from(*id), Value::from(event)])
+            .collect();
+        let sql = |rows| {
+            // CAST: PostgreSQL types a VALUES column by its first row's parameter.
+            format!(
+                "WITH member (id, event_id) AS (VALUES {})
+                 UPDATE fire_detections SET event_id = member.event_id
+                 FROM member WHERE fire_detections.id = member.id",
+                value_rows(rows, 2).replacen("($1,", "(CAST($1 AS BIGINT),", 1)
+            )
+        };
+        if chunk.len() == BATCH {
+            tx.execute(FULL_BATCH.get_or_init(|| sql(BATCH)), &values)?;
+        } else {
+            tx.execute(&sql(chunk.len()), &values)?;
         }
     }
     Ok(())
@@ -431,13 +450,12 @@ fn open_events(tx: &mut Tx, from: i64, to: i64) -> Result<Vec<Held>> {
     let ids: Vec<String> = by_id.keys().cloned().collect();
     for chunk in ids.chunks(BATCH) {
         let values: Vec<Value> = chunk.iter().map(Value::from).collect();
-        let placeholders: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
         let rows = tx.query(
             &format!(
                 "SELECT event_id, product, satellite, time_ms, lat_e6, lon_e6, confidence, frp_cmw,
                         daynight
                  FROM fire_detections WHERE event_id IN ({}) ORDER BY time_ms, id",
-                placeholders.join(", ")
+                parameters(1, values.len())
             ),
             &values,
         )?;

@@ -62,8 +62,8 @@ impl Territory {
     pub fn place(&self, p: LatLon) -> Option<String> {
         self.levels
             .iter()
-            .find_map(|level| level.locate(p))
-            .map(|placement| placement.code)
+            .find_map(|level| level.containing(p))
+            .map(|jurisdiction| jurisdiction.code.clone())
     }
 
     /// The static heat source `p` lies within the radius of, if any.
@@ -91,7 +91,7 @@ impl Territory {
 
     /// The key zone `p` lies in at `time_ms` (its ban period), if any.
     pub fn key_zone(&self, p: LatLon, time_ms: i64) -> Option<&KeyZone> {
-        let zone = self.zone_info.get(&self.zones.locate(p)?.code)?;
+        let zone = self.zone_info.get(&self.zones.containing(p)?.code)?;
         zone.applies_at(time_ms).then_some(zone)
     }
 }
