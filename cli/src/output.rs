@@ -74,6 +74,21 @@ impl Failure {
         }
     }
 
+    /// A local file that could not be read, with `code`: exit 4 when it does
+    /// not exist, 6 otherwise.
+    pub fn unreadable(code: &str, path: &std::path::Path, error: &std::io::Error) -> Self {
+        let exit = if error.kind() == std::io::ErrorKind::NotFound {
+            4
+        } else {
+            6
+        };
+        Self::new(
+            code,
+            format!("cannot read {}: {error}", path.display()),
+            exit,
+        )
+    }
+
     /// A bureau error, classed by its HTTP status as the API would answer it.
     pub fn from_bureau(error: &fieldproof_bureau::Error) -> Self {
         let exit = match error {

@@ -46,18 +46,8 @@ fn verify(args: &Args, out: &Output) -> Result<ExitCode, Failure> {
     };
     let key = BureauKeyGiven::from_either(key_file.as_deref(), args.bureau_key_id.as_deref())
         .map_err(|e| Failure::new("invalid_bureau_key", e.to_string(), 3))?;
-    let report = verify_case_file(&args.case_file, &key).map_err(|e| {
-        let exit = if e.kind() == std::io::ErrorKind::NotFound {
-            4
-        } else {
-            6
-        };
-        Failure::new(
-            "cannot_read",
-            format!("cannot read {}: {e}", args.case_file.display()),
-            exit,
-        )
-    })?;
+    let report = verify_case_file(&args.case_file, &key)
+        .map_err(|e| Failure::unreadable("cannot_read", &args.case_file, &e))?;
     out.print(&report, || report.to_text());
     Ok(if report.ok {
         ExitCode::SUCCESS

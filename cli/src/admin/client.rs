@@ -206,13 +206,8 @@ impl Client {
         file: &std::path::Path,
         progress: &Progress,
     ) -> Result<T> {
-        let opened = std::fs::File::open(file).map_err(|e| {
-            Failure::new(
-                "io_error",
-                format!("cannot read {}: {e}", file.display()),
-                3,
-            )
-        })?;
+        let opened =
+            std::fs::File::open(file).map_err(|e| Failure::unreadable("io_error", file, &e))?;
         let mut reader = progress.reader(opened);
         let sent = self
             .agent

@@ -50,7 +50,7 @@ pub fn fires(command: FireCommand, client: &Client, out: &Output) -> Result<()> 
     match command {
         FireCommand::Import { file } => {
             let len = std::fs::metadata(&file)
-                .map_err(|e| read_failure(&file, &e))?
+                .map_err(|e| Failure::unreadable("io_error", &file, &e))?
                 .len();
             let progress = Progress::new(out, Some(len), "bytes");
             let import: FireImport =
@@ -81,7 +81,7 @@ pub fn fires(command: FireCommand, client: &Client, out: &Output) -> Result<()> 
 }
 
 fn load(client: &Client, out: &Output, path: &str, file: &PathBuf, datum: String) -> Result<()> {
-    let bytes = std::fs::read(file).map_err(|e| read_failure(file, &e))?;
+    let bytes = std::fs::read(file).map_err(|e| Failure::unreadable("io_error", file, &e))?;
     let load: ReferenceLoad = client.send("POST", path, &[("datum", Some(datum))], Some(bytes))?;
     out.print(&load, || {
         format!(
@@ -92,14 +92,6 @@ fn load(client: &Client, out: &Output, path: &str, file: &PathBuf, datum: String
         )
     });
     Ok(())
-}
-
-fn read_failure(file: &std::path::Path, e: &std::io::Error) -> Failure {
-    Failure::new(
-        "io_error",
-        format!("cannot read {}: {e}", file.display()),
-        3,
-    )
 }
 
 fn import_lines(import: &FireImport) -> String {

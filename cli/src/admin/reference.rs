@@ -9,7 +9,7 @@ use fieldproof_core::wire::admin::{
 };
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum BoundaryCommand {
@@ -52,7 +52,8 @@ pub fn boundaries(command: BoundaryCommand, client: &Client, out: &Output) -> Re
     match command {
         BoundaryCommand::Load { files, datum } => {
             for file in json_files(&files)? {
-                let bytes = std::fs::read(&file).map_err(|e| io_failure(&file, &e))?;
+                let bytes =
+                    std::fs::read(&file).map_err(|e| Failure::unreadable("io_error", &file, &e))?;
                 let load: BoundaryLoad = client.send(
                     "POST",
                     "/v1/admin/boundaries",
@@ -96,7 +97,8 @@ pub fn checklists(command: ChecklistCommand, client: &Client, out: &Output) -> R
             matter_name,
             jurisdiction,
         } => {
-            let bytes = std::fs::read(&file).map_err(|e| io_failure(&file, &e))?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| Failure::unreadable("io_error", &file, &e))?;
             let template: Value = serde_json::from_slice(&bytes).map_err(|e| {
                 Failure::new(
                     "malformed_json",
@@ -151,7 +153,7 @@ fn json_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for path in paths {
         if path.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| io_failure(path, &e))?
+                .map_err(|e| Failure::unreadable("io_error", path, &e))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "geojson"))
                 .collect();
@@ -162,19 +164,6 @@ fn json_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
-}
-
-fn io_failure(path: &Path, error: &std::io::Error) -> Failure {
-    let exit = if error.kind() == std::io::ErrorKind::NotFound {
-        4
-    } else {
-        6
-    };
-    Failure::new(
-        "io_error",
-        format!("cannot read {}: {}", path.display(), error.kind()),
-        exit,
-    )
 }
 
 fn checklist_line(checklist: &PublishedChecklist) -> String {
