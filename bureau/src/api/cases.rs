@@ -84,7 +84,10 @@ async fn get_inspection(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<InspectionCase>> {
     let id = parse_id(&id, "inspection id")?;
-    let case = blocking(&state, move |b| b.db.read(|tx| inspections::get(tx, &id))).await?;
+    let case = blocking(&state, move |b| {
+        b.db.read(|tx| inspections::get(tx, &id, &b.fires))
+    })
+    .await?;
     Ok(axum::Json(case))
 }
 
@@ -114,7 +117,7 @@ async fn assign_officer(
     let id = parse_id(&id, "inspection id")?;
     let officer_id = parse_id(&request.officer_id, "officer_id")?;
     let case = blocking(&state, move |b| {
-        b.db.write(|tx| inspections::assign_officer(tx, &id, &officer_id))
+        b.db.write(|tx| inspections::assign_officer(tx, &id, &officer_id, &b.fires))
     })
     .await?;
     Ok(axum::Json(case))

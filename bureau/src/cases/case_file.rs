@@ -23,6 +23,7 @@ use super::on_site_record::{self, OnSiteRecord};
 use super::reference_data;
 use super::{RECORDS_OF_CASES, REFUSAL};
 use crate::bureau::Bureau;
+use crate::config::FireSettings;
 use crate::custody_log::persisted::latest_checkpoint;
 use crate::custody_log::{BureauKey, LogCache, SignedCheckpoint};
 use crate::error::{Error, Result};
@@ -86,6 +87,7 @@ pub fn plan_now(bureau: &Bureau, id: &str) -> Result<CasePlan> {
             &checkpoint,
             &bureau.key,
             &bureau.photos,
+            &bureau.fires,
         )
     })?;
     // Rendered outside the transaction, before the first byte goes out.
@@ -106,6 +108,7 @@ fn plan(
     checkpoint: &SignedCheckpoint,
     bureau_key: &BureauKey,
     photos: &PhotoFiles,
+    fires: &FireSettings,
 ) -> Result<(CasePlan, OnSiteRecord)> {
     let line = amendment_line(tx, id)?;
     let latest = line
@@ -140,7 +143,7 @@ fn plan(
             Content::Bytes(body.into_bytes()),
         ));
     }
-    let case = inspections::get(tx, &latest)?;
+    let case = inspections::get(tx, &latest, fires)?;
     files.push((format::CASE.into(), Content::Bytes(pretty_json(&case)?)));
     // Records logged after the checkpoint go in the next case file.
     let in_checkpoint = |r: &Row| r.leaf_index < checkpoint.tree_size;

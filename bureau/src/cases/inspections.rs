@@ -167,8 +167,9 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
     Ok(Page { items, next_cursor })
 }
 
-/// One inspection with its evidence records.
-pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
+/// One inspection with its evidence records and, answering a fire task, its
+/// proof of visit.
+pub fn get(tx: &mut Tx, id: &str, fires: &FireSettings) -> Result<InspectionCase> {
     let row = tx
         .query_opt(
             &format!("SELECT {COLUMNS} FROM inspections WHERE id = $1"),
@@ -215,6 +216,10 @@ pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
         .map(|r| r.text(0))
         .collect::<Result<_>>()?;
     let (summary, inspection) = summary(&row, counts)?;
+    let visit = match &summary.task_id {
+        Some(task_id) => super::tasks::visit_for(tx, task_id, id, fires)?,
+        None => None,
+    };
     Ok(InspectionCase {
         summary,
         amended_by: amended_by(tx, id)?,
@@ -222,13 +227,19 @@ pub fn get(tx: &mut Tx, id: &str) -> Result<InspectionCase> {
         evidence_records: attached,
         refused_records: refused,
         assigned_officers,
+        visit,
     })
 }
 
 /// Assigns `officer_id` to inspection `id` and to every amendment after it (a
 /// joint inspection): that officer's devices may then attach evidence to the
 /// case and amend it. Assigning twice changes nothing.
-pub fn assign_officer(tx: &mut Tx, id: &str, officer_id: &str) -> Result<InspectionCase> {
+pub fn assign_officer(
+    tx: &mut Tx,
+    id: &str,
+    officer_id: &str,
+    fires: &FireSettings,
+) -> Result<InspectionCase> {
     tx.query_opt("SELECT 1 FROM inspections WHERE id = $1", params![id])?
         .ok_or(Error::NotFound { what: "inspection" })?;
     tx.query_opt("SELECT 1 FROM officers WHERE id = $1", params![officer_id])?
@@ -243,7 +254,7 @@ pub fn assign_officer(tx: &mut Tx, id: &str, officer_id: &str) -> Result<Inspect
         )?;
         next = amended_by(tx, &revision)?;
     }
-    get(tx, id)
+    get(tx, id, fires)
 }
 
 /// Records a review decision and tells the inspection's jurisdiction and the
@@ -310,11 +321,14 @@ pub fn review(
         &body,
     )?;
     feed::append(tx, Audience::Device(&device_id), ChangeKind::Review, &body)?;
-    let case = get(tx, id)?;
-    if let (Decision::Accept, Some(task_id)) = (decision, &case.summary.task_id) {
-        super::tasks::close_by_review(tx, task_id, id, &case.inspection, fires)?;
+    let case = get(tx, id, fires)?;
+    match (decision, &case.summary.task_id) {
+        (Decision::Accept, Some(task_id)) => {
+            super::tasks::close_by_review(tx, task_id, id, &case.inspection, fires)?;
+            get(tx, id, fires) // with the proof of visit as recorded
+        }
+        _ => Ok(case),
     }
-    Ok(case)
 }
 
 fn where_clause(conditions: &[String]) -> String {

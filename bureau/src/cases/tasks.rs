@@ -407,6 +407,38 @@ pub fn close_by_review(
     store(tx, &task)
 }
 
+/// The proof of visit inspection `inspection_id`, answering task `task_id`,
+/// makes: the one recorded when its acceptance closed the task, else as
+/// judged now. `None` for a task that is not a fire task, or not held here.
+pub fn visit_for(
+    tx: &mut Tx,
+    task_id: &str,
+    inspection_id: &str,
+    fires: &FireSettings,
+) -> Result<Option<Visit>> {
+    let Some(row) = tx.query_opt(
+        "SELECT body, closed_by, visit FROM tasks WHERE id = $1",
+        params![task_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    if row.opt_text(1)?.as_deref() == Some(inspection_id) {
+        if let Some(visit) = row.opt_text(2)? {
+            return serde_json::from_str(&visit)
+                .map(Some)
+                .map_err(|_| Error::Storage {
+                    reason: "a stored proof of visit is not readable".into(),
+                });
+        }
+    }
+    let task = parse_body(&row.text(0)?)?;
+    match &task.event {
+        Some(event) => visits::judge(tx, event, task.due_ms, inspection_id, fires).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// The `fire_verdict` answer of an inspection (JSON as received), if it
 /// gives one this bureau knows.
 pub fn verdict(inspection: &serde_json::Value) -> Option<FireVerdict> {

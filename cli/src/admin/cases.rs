@@ -9,6 +9,7 @@ use clap::Subcommand;
 use fieldproof_core::wire::admin::{
     EvidenceRecord, InspectionCase, InspectionSummary, OfficerAssignment, ReviewRequest,
 };
+use fieldproof_core::wire::fires::Visit;
 
 #[derive(Subcommand)]
 pub enum InspectionCommand {
@@ -163,6 +164,9 @@ fn case_text(case: &InspectionCase) -> String {
     if !case.assigned_officers.is_empty() {
         text += &format!("\n  also assigned: {}", case.assigned_officers.join(", "));
     }
+    if let Some(visit) = &case.visit {
+        text += &visit_line(visit);
+    }
     for record in &case.evidence_records {
         text += &record_line(record);
     }
@@ -184,6 +188,42 @@ fn case_text(case: &InspectionCase) -> String {
     text
 }
 
+/// The proof of visit of a fire task's inspection: a missing proof stands out.
+fn visit_line(visit: &Visit) -> String {
+    let verdict = if visit.visited {
+        "proven"
+    } else {
+        "NOT PROVEN"
+    };
+    let closest = visit.closest.as_ref().map_or(String::new(), |fix| {
+        format!(
+            ", closest {:.0} m at {} ({})",
+            fix.distance_m,
+            fieldproof_core::time::utc_text(fix.at_ms),
+            fix.source
+        )
+    });
+    let excluded: Vec<String> = visit
+        .excluded
+        .iter()
+        .map(|e| format!("{} {}", e.count, e.reason))
+        .collect();
+    let mut line = format!(
+        "\n  visit {verdict} within {:.0} m: {} fixes counted{closest}",
+        visit.radius_m, visit.counted
+    );
+    if !excluded.is_empty() {
+        line += &format!("; not counted: {}", excluded.join(", "));
+    }
+    if visit.external_gnss_fixes > 0 {
+        line += &format!(
+            "; {} from an external GNSS receiver",
+            visit.external_gnss_fixes
+        );
+    }
+    line
+}
+
 fn record_line(record: &EvidenceRecord) -> String {
     format!(
         "\n    seq {} {} {}{} media {} from device {}{}",
@@ -203,4 +243,46 @@ fn record_line(record: &EvidenceRecord) -> String {
             .map(|r| format!(": {r}"))
             .unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldproof_core::wire::fires::{ExcludedFixes, VisitFix};
+
+    fn visit(visited: bool) -> Visit {
+        Visit {
+            visited,
+            radius_m: 300.0,
+            window_from_ms: 0,
+            window_to_ms: 86_400_000,
+            closest: visited.then(|| VisitFix {
+                distance_m: 42.4,
+                at_ms: 3_600_000,
+                accuracy_m: Some(5.0),
+                device_id: "d".into(),
+                source: "track".into(),
+                seq: 3,
+            }),
+            counted: u64::from(visited) * 12,
+            excluded: vec![ExcludedFixes {
+                reason: "mock_location".into(),
+                count: 7,
+            }],
+            external_gnss_fixes: 0,
+        }
+    }
+
+    #[test]
+    fn a_visit_without_proof_stands_out() {
+        assert_eq!(
+            visit_line(&visit(false)),
+            "\n  visit NOT PROVEN within 300 m: 0 fixes counted; not counted: 7 mock_location"
+        );
+        let proven = visit_line(&visit(true));
+        assert!(
+            proven.starts_with("\n  visit proven within 300 m: 12 fixes counted, closest 42 m at "),
+            "{proven}"
+        );
+    }
 }

@@ -130,7 +130,7 @@ pub fn round_trip(
             Some("Evidence complete."),
             &fires,
         )?;
-        Ok(get(tx, original_id)?.summary.evidence)
+        Ok(get(tx, original_id, &fires)?.summary.evidence)
     })?;
     step(
         "reviewed",

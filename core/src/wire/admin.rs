@@ -227,6 +227,12 @@ pub struct InspectionCase {
     /// The officers besides the submitting one that the bureau assigned.
     #[serde(default)]
     pub assigned_officers: Vec<String>,
+    /// For an inspection answering a fire task: the proof of visit its
+    /// officers' signed fixes make — as judged now while it waits for review
+    /// (`visited: false` is the reviewer's flag), as recorded once its
+    /// acceptance closed the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<super::fires::Visit>,
 }
 
 /// `POST /v1/admin/inspections/{id}/officers`: adds an officer to a case (a

@@ -338,7 +338,18 @@ fn mock_fixes_prove_no_visit_unless_an_external_receiver_was_declared() {
         photo_at(&device, &inspection, fire, true);
         device.store.submit(&inspection).unwrap();
         sync_until_done(&engine, 10);
+        // The reviewer sees the proof before deciding, and the same after.
+        let (_, waiting) =
+            bureau.admin("GET", &format!("/v1/admin/inspections/{inspection}"), None);
+        assert_eq!(
+            waiting["visit"]["visited"],
+            json!(external_gnss),
+            "{waiting}"
+        );
         review(&bureau, &inspection);
+        let (_, reviewed) =
+            bureau.admin("GET", &format!("/v1/admin/inspections/{inspection}"), None);
+        assert_eq!(reviewed["visit"], waiting["visit"]);
         closed.push(dispatched(&bureau, &task.id));
     }
     // A phone's mock provider: nothing counts, and the proof says why.
