@@ -212,6 +212,8 @@ fn a_device_lists_the_tasks_it_received_and_declines_one() {
         ],
     );
     assert!(enrolled.status.success(), "{enrolled:?}");
+    let devices = server.admin("/v1/admin/devices", None);
+    assert_eq!(devices[0]["external_gnss"], true, "{devices}");
     let task = server.admin(
         "/v1/admin/tasks",
         Some(r#"{"jurisdiction":"430121","title":"核查火点"}"#),

@@ -149,7 +149,7 @@ fn reenroll(
         officer_id: existing.officer_id,
         jurisdiction: existing.jurisdiction,
         role: existing.role,
-        certificate: hex::encode(&row.blob(7)?),
+        certificate: hex::encode(&row.blob(8)?),
         token,
         token_expires_ms,
         bureau_public_key: hex::encode(bureau_key.public_key()),
@@ -224,14 +224,15 @@ pub fn authenticate(db: &crate::storage::Database, token: &str) -> Result<Device
     if device.revoked_ms.is_some() {
         return Err(Error::DeviceRevoked);
     }
-    if row.int(7)? <= now_ms() {
+    if row.int(8)? <= now_ms() {
         return Err(Error::TokenExpired);
     }
     Ok(device)
 }
 
 const DEVICE_COLUMNS: &str =
-    "d.id, d.officer_id, d.jurisdiction, d.role, d.key_id, d.enrolled_ms, d.revoked_ms";
+    "d.id, d.officer_id, d.jurisdiction, d.role, d.key_id, d.enrolled_ms, \
+     d.revoked_ms, d.external_gnss";
 
 fn device(row: &Row) -> Result<Device> {
     Ok(Device {
@@ -242,6 +243,7 @@ fn device(row: &Row) -> Result<Device> {
         key_id: row.blob(4)?,
         enrolled_ms: row.int(5)?,
         revoked_ms: row.opt_int(6)?,
+        external_gnss: row.int(7)? != 0,
     })
 }
 

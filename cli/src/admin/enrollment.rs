@@ -131,8 +131,13 @@ fn device_line(device: &Device) -> String {
         Some(ms) => format!("revoked at {ms}"),
         None => "active".into(),
     };
+    let gnss = if device.external_gnss {
+        "  external GNSS"
+    } else {
+        ""
+    };
     format!(
-        "{}  {}  {}  officer {}  {state}",
+        "{}  {}  {}  officer {}  {state}{gnss}",
         device.id,
         device.jurisdiction,
         device.role.as_str(),

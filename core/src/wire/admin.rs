@@ -82,6 +82,10 @@ pub struct Device {
     pub key_id: Vec<u8>,
     pub enrolled_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// Its enrollment declared an external GNSS receiver: its mock-flagged
+    /// fixes count as proof of a visit.
+    #[serde(default)]
+    pub external_gnss: bool,
 }
 
 // --- inspections and their review ---
@@ -362,6 +366,7 @@ mod tests {
             key_id: vec![0xab, 0x01],
             enrolled_ms: 1,
             revoked_ms: None,
+            external_gnss: false,
         };
         let text = serde_json::to_value(&device).unwrap();
         assert_eq!(text["key_id"], "ab01");
