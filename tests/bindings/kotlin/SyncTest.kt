@@ -258,7 +258,10 @@ private fun syncWithBuiltInTransport(dir: File, bureau: Bureau) {
     val task = bureau.admin("tasks", "create", "--jurisdiction", "430121", "--title", "核查卫星火点", "--lat", "28.25", "--lon", "113.08")
 
     val reports = syncUntilDone(sync)
-    check(reports.sumOf { it.opsPushed } == 3u, "the inspection, the photo's record and its photo.upload pushed: $reports")
+    // The inspection, the photo's record, its photo.upload, and a task.state
+    // (received) for each task pulled.
+    val expectedOps = 3u + store.tasks().size.toUInt()
+    check(reports.sumOf { it.opsPushed } == expectedOps, "the inspection, the photo's record, its photo.upload and the task taken in pushed: $reports")
     check(reports.sumOf { it.receipts } >= 1u, "a receipt for the record")
     check(reports.sumOf { it.bytesUploaded } == photo.size, "every photo byte uploaded once: $reports")
     check(reports.sumOf { it.recordsPulled } >= 1u, "the task pulled")
@@ -278,6 +281,17 @@ private fun syncWithBuiltInTransport(dir: File, bureau: Bureau) {
     val review = store.review(inspectionId)
     check(review?.decision == Status.ACCEPTED && review.comment == "证据齐全", "review arrived: $review")
     check(store.getInspection(inspectionId).status == Status.ACCEPTED, "inspection accepted")
+
+    // The task was taken in when pulled; declining it needs a reason, and the
+    // dispatcher sees it declined after the next sync.
+    val taskId = jsonField(task, "id")!!
+    check(store.taskProgress(taskId)?.state == TaskState.RECEIVED, "task received: ${store.taskProgress(taskId)}")
+    expect<FieldproofException.InvalidInput>("invalid_field") { store.declineTask(taskId, "  ") }
+    val declined = store.declineTask(taskId, "道路中断，无法到达")
+    check(declined.state == TaskState.DECLINED && declined.reason == "道路中断，无法到达", "declined: $declined")
+    expect<FieldproofException.InvalidState>("task_finished") { store.declineTask(taskId, "再次") }
+    check(sync.syncOnce(SYNC_TIMEOUT_MS).opsPushed == 1u, "the decline pushed")
+    check(jsonField(bureau.admin("tasks", "list", "--state", "declined"), "id") == taskId, "the bureau sees it declined")
 }
 
 private fun syncWithKotlinTransport(dir: File, bureau: Bureau) {
@@ -291,7 +305,8 @@ private fun syncWithKotlinTransport(dir: File, bureau: Bureau) {
     )
     val (inspectionId, photo) = fieldWork(store, LARGE_PHOTO)
     val reports = syncUntilDone(sync)
-    check(reports.sumOf { it.opsPushed } == 3u && reports.sumOf { it.bytesUploaded } == photo.size, "full sync: $reports")
+    val expectedOps = 3u + store.tasks().size.toUInt() // tasks taken in: task.state
+    check(reports.sumOf { it.opsPushed } == expectedOps && reports.sumOf { it.bytesUploaded } == photo.size, "full sync: $reports")
     checkDelivered(store, inspectionId, photo)
     val methods = transport.requests.map { it.substringBefore(' ') }.toSet()
     check(methods.containsAll(listOf("POST", "GET", "PATCH")), "push, pull and tus chunks went through it: ${transport.requests}")

@@ -82,7 +82,7 @@ def expect(error_class, code, call, *args):
 def test_file_is_wal_sqlite_with_current_schema(store, db_path):
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"inspections", "inspection_answers", "outbox", "matters", "checklist_templates"} <= tables
 

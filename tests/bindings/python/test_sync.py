@@ -38,6 +38,7 @@ from fieldproof_ffi import (
     Status,
     SyncListener,
     SyncOptions,
+    TaskState,
     Transport,
     TransportError,
     UploadState,
@@ -244,7 +245,10 @@ def test_built_in_transport_enrolls_and_syncs_until_nothing_is_left(store, burea
     task = bureau.admin("tasks", "create", "--jurisdiction", "430121", "--title", "核查卫星火点", "--lat", "28.25", "--lon", "113.08")
 
     reports = sync_until_done(sync)
-    assert sum(r.ops_pushed for r in reports) == 3  # the inspection, the photo's record, its photo.upload
+    # The inspection, the photo's record, its photo.upload, and a task.state
+    # (received) for each task pulled: the one made above, and any an earlier
+    # test of this module's bureau made for the county.
+    assert sum(r.ops_pushed for r in reports) == 3 + len(store.tasks())
     assert sum(r.receipts for r in reports) >= 1
     assert sum(r.bytes_uploaded for r in reports) == photo.size
     assert sum(r.records_pulled for r in reports) >= 1  # the task at least
@@ -266,6 +270,20 @@ def test_built_in_transport_enrolls_and_syncs_until_nothing_is_left(store, burea
     assert review.decision == Status.ACCEPTED and review.comment == "证据齐全"
     assert store.get_inspection(inspection_id).status == Status.ACCEPTED
 
+    # The task was taken in when pulled; declining it needs a reason, and the
+    # dispatcher sees it declined after the next sync.
+    assert store.task_progress(task["id"]).state == TaskState.RECEIVED
+    with pytest.raises(FieldproofError.InvalidInput) as err:
+        store.decline_task(task["id"], "  ")
+    assert err.value.code == "invalid_field"
+    declined = store.decline_task(task["id"], "道路中断，无法到达")
+    assert (declined.state, declined.reason) == (TaskState.DECLINED, "道路中断，无法到达")
+    with pytest.raises(FieldproofError.InvalidState) as err:
+        store.decline_task(task["id"], "再次")
+    assert err.value.code == "task_finished"
+    assert sync.sync_once(TIMEOUT_MS).ops_pushed == 1
+    assert bureau.admin("tasks", "list", "--state", "declined")["id"] == task["id"]
+
 
 def test_python_transport_does_a_full_sync(store, bureau):
     transport = UrllibTransport()
@@ -276,7 +294,7 @@ def test_python_transport_does_a_full_sync(store, bureau):
     inspection_id, photo = field_work(store, LARGE_PHOTO)
 
     reports = sync_until_done(sync)
-    assert sum(r.ops_pushed for r in reports) == 3
+    assert sum(r.ops_pushed for r in reports) == 3 + len(store.tasks())  # tasks taken in: task.state
     assert sum(r.bytes_uploaded for r in reports) == photo.size
     assert_delivered(store, inspection_id, photo)
     methods = {method for method, _ in transport.requests}
@@ -308,7 +326,7 @@ def test_an_unreachable_bureau_is_reported_offline_and_nothing_is_lost(store, bu
 
     # Back online: everything arrives, once.
     reports = sync_until_done(BureauSync(store))
-    assert sum(r.ops_pushed for r in reports) == 3
+    assert sum(r.ops_pushed for r in reports) == 3 + len(store.tasks())  # tasks taken in: task.state
     assert_delivered(store, inspection_id, photo)
 
 
