@@ -13,7 +13,7 @@ use fieldproof_core::model::checklist::defaults;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use support::cases::{inspection, ok, op, photo, push, record, refused, signed_record};
-use support::{http, record_op, request, Backend, TestBureau, TestDevice, ADMIN_TOKEN};
+use support::{http, record_op, request, Backend, TestBureau, ADMIN_TOKEN};
 
 on_both_backends!(
     inspections_are_listed_with_their_evidence_status_and_reviewed_once,
@@ -26,24 +26,6 @@ on_both_backends!(
 );
 
 // --- helpers ---
-
-/// Every feed entry the device can pull, from the start.
-fn pull_all(device: &TestDevice) -> Vec<Value> {
-    let mut changes = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..1000 {
-        let page = ok(
-            device.call("GET", &format!("/v1/sync/pull?cursor={cursor}"), None),
-            200,
-        );
-        changes.extend(page["changes"].as_array().unwrap().iter().cloned());
-        cursor = page["next_cursor"].as_str().unwrap().to_owned();
-        if page["has_more"] != true {
-            return changes;
-        }
-    }
-    panic!("the feed never ended");
-}
 
 fn of_kind<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
     changes.iter().filter(|c| c["kind"] == kind).collect()
@@ -256,7 +238,7 @@ fn inspections_are_listed_with_their_evidence_status_and_reviewed_once(backend: 
         list("?status=submitted")["items"].as_array().unwrap().len(),
         4
     );
-    let feed_before = of_kind(&pull_all(&officer), "review").len();
+    let feed_before = of_kind(&officer.pull_all(), "review").len();
     assert_eq!(feed_before, 0);
 
     // Return X with a comment; a second review of X is a conflict.
@@ -276,7 +258,7 @@ fn inspections_are_listed_with_their_evidence_status_and_reviewed_once(backend: 
     );
 
     // The device that sent X, and the jurisdiction, hear of the decision.
-    let reviews = pull_all(&officer);
+    let reviews = officer.pull_all();
     let reviews = of_kind(&reviews, "review");
     assert!(!reviews.is_empty());
     for entry in &reviews {
@@ -286,7 +268,7 @@ fn inspections_are_listed_with_their_evidence_status_and_reviewed_once(backend: 
         assert_eq!(entry["body"]["reviewed_ms"], returned["reviewed_ms"]);
     }
     assert!(
-        of_kind(&pull_all(&county), "review").is_empty(),
+        of_kind(&county.pull_all(), "review").is_empty(),
         "another county does not see it"
     );
 
@@ -514,12 +496,12 @@ fn tasks_are_converted_to_wgs84_and_sent_to_their_jurisdiction(backend: Backend)
     assert_eq!(ids(&rest), [task["id"].as_str().unwrap()]);
 
     // The township device gets its county's task and its own; the other county gets its own.
-    let seen: Vec<Value> = of_kind(&pull_all(&township), "task")
+    let seen: Vec<Value> = of_kind(&township.pull_all(), "task")
         .into_iter()
         .map(|c| c["body"].clone())
         .collect();
     assert_eq!(seen, [task.clone(), bd.clone()]);
-    let seen: Vec<Value> = of_kind(&pull_all(&elsewhere), "task")
+    let seen: Vec<Value> = of_kind(&elsewhere.pull_all(), "task")
         .into_iter()
         .map(|c| c["body"].clone())
         .collect();
@@ -554,7 +536,7 @@ fn corpus_boundaries_load_in_wgs84_and_reach_their_devices(backend: Backend) {
 
     // Loading a file again changes nothing and announces nothing.
     let changsha = corpus("boundaries").join("counties_by_city/430100.json");
-    let feed_before = pull_all(&device).len();
+    let feed_before = device.pull_all().len();
     let again = ok(
         post_bytes(&url, "application/json", std::fs::read(&changsha).unwrap()),
         200,
@@ -563,7 +545,7 @@ fn corpus_boundaries_load_in_wgs84_and_reach_their_devices(backend: Backend) {
         (again["loaded"].as_u64(), again["unchanged"].as_u64()),
         (Some(0), Some(9))
     );
-    let changes = pull_all(&device);
+    let changes = device.pull_all();
     assert_eq!(changes.len(), feed_before);
 
     // The page is gzipped for a device that asks for it, and only then.
@@ -722,7 +704,7 @@ fn bad_boundaries_are_refused_and_change_nothing(backend: Backend) {
     );
     let device = bureau.device("430121");
     assert!(
-        of_kind(&pull_all(&device), "boundaries").is_empty(),
+        of_kind(&device.pull_all(), "boundaries").is_empty(),
         "nothing announced"
     );
     // A good one, for contrast.
@@ -832,7 +814,7 @@ fn checklist_versions_are_published_once(backend: Backend) {
         ]
     );
 
-    let seen = pull_all(&township);
+    let seen = township.pull_all();
     let seen = of_kind(&seen, "checklist");
     assert_eq!(
         seen.len(),
@@ -850,7 +832,7 @@ fn checklist_versions_are_published_once(backend: Backend) {
             })
             .unwrap()
     );
-    let versions: Vec<u64> = of_kind(&pull_all(&elsewhere), "checklist")
+    let versions: Vec<u64> = of_kind(&elsewhere.pull_all(), "checklist")
         .iter()
         .map(|c| c["body"]["template"]["version"].as_u64().unwrap())
         .collect();

@@ -119,24 +119,6 @@ fn across_border(index: &JurisdictionIndex, a: &str, b: &str) -> (LatLon, LatLon
     panic!("no border between {a} and {b}")
 }
 
-/// Every feed entry the device can pull, from the start.
-fn pull_all(device: &TestDevice) -> Vec<Value> {
-    let mut changes = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..1000 {
-        let page = ok(
-            device.call("GET", &format!("/v1/sync/pull?cursor={cursor}"), None),
-            200,
-        );
-        changes.extend(page["changes"].as_array().unwrap().iter().cloned());
-        cursor = page["next_cursor"].as_str().unwrap().to_owned();
-        if page["has_more"] != true {
-            return changes;
-        }
-    }
-    panic!("the feed never ended");
-}
-
 fn tasks(bureau: &TestBureau) -> Vec<Value> {
     let page = ok(bureau.admin("GET", "/v1/admin/tasks?limit=500", None), 200);
     page["items"].as_array().unwrap().clone()
@@ -351,7 +333,8 @@ fn hunan_detections_become_one_task_per_event_and_later_ones_join_it(backend: Ba
 
     // The device in Changsha County gets its county's tasks, each as it
     // stands now, not Liuyang's.
-    let pulled: Vec<Value> = pull_all(&device)
+    let pulled: Vec<Value> = device
+        .pull_all()
         .into_iter()
         .filter(|c| c["kind"] == "task")
         .collect();

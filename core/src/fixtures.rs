@@ -130,39 +130,45 @@ pub struct FirmsRow {
 
 /// A MODIS C6.1 file (the columns FIRMS publishes), `acq_time` zero-padded.
 pub fn modis_csv(rows: &[FirmsRow]) -> String {
-    let mut csv = String::from(
-        "latitude,longitude,brightness,scan,track,acq_date,acq_time,satellite,confidence,version,bright_t31,frp,daynight\n",
-    );
-    for r in rows {
-        let (date, time) = firms_time(r.time_ms);
-        csv += &format!(
-            "{:.4},{:.4},331.6,1.1,1,{date},{time:04},{},{},6.1NRT,296.2,18.4,{}\n",
-            r.lat,
-            r.lon,
-            r.satellite,
-            r.confidence,
-            if r.day { "D" } else { "N" }
-        );
-    }
-    csv
+    firms_csv(
+        "latitude,longitude,brightness,scan,track,acq_date,acq_time,satellite,confidence,version,bright_t31,frp,daynight",
+        rows,
+        |r, date, time, daynight| {
+            format!(
+                "{:.4},{:.4},331.6,1.1,1,{date},{time:04},{},{},6.1NRT,296.2,18.4,{daynight}",
+                r.lat, r.lon, r.satellite, r.confidence
+            )
+        },
+    )
 }
 
 /// A VIIRS 375 m file (the columns FIRMS publishes), `acq_time` without its
 /// leading zeros, as FIRMS writes it.
 pub fn viirs_csv(rows: &[FirmsRow]) -> String {
-    let mut csv = String::from(
-        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight\n",
-    );
+    firms_csv(
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight",
+        rows,
+        |r, date, time, daynight| {
+            format!(
+                "{:.5},{:.5},335.2,0.39,0.36,{date},{time},{},VIIRS,{},2.0NRT,289.1,6.3,{daynight}",
+                r.lat, r.lon, r.satellite, r.confidence
+            )
+        },
+    )
+}
+
+/// The header, then a line per row as `line(row, acq_date, acq_time, daynight)`
+/// writes it.
+fn firms_csv(
+    header: &str,
+    rows: &[FirmsRow],
+    line: impl Fn(&FirmsRow, &str, i64, &str) -> String,
+) -> String {
+    let mut csv = format!("{header}\n");
     for r in rows {
         let (date, time) = firms_time(r.time_ms);
-        csv += &format!(
-            "{:.5},{:.5},335.2,0.39,0.36,{date},{time},{},VIIRS,{},2.0NRT,289.1,6.3,{}\n",
-            r.lat,
-            r.lon,
-            r.satellite,
-            r.confidence,
-            if r.day { "D" } else { "N" }
-        );
+        csv += &line(r, &date, time, if r.day { "D" } else { "N" });
+        csv.push('\n');
     }
     csv
 }

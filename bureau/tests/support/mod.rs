@@ -258,6 +258,22 @@ impl TestDevice {
             body,
         )
     }
+
+    /// Every feed entry this device can pull, from the start (bounded).
+    pub fn pull_all(&self) -> Vec<Value> {
+        let mut changes = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..1000 {
+            let (status, page) = self.call("GET", &format!("/v1/sync/pull?cursor={cursor}"), None);
+            assert_eq!(status, 200, "{page}");
+            changes.extend(page["changes"].as_array().unwrap().iter().cloned());
+            cursor = page["next_cursor"].as_str().unwrap().to_owned();
+            if page["has_more"] != true {
+                return changes;
+            }
+        }
+        panic!("the feed never ended");
+    }
 }
 
 impl TestDevice {
