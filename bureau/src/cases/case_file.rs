@@ -21,7 +21,7 @@
 use super::inspections::{self, amended_by};
 use super::on_site_record::{self, OnSiteRecord};
 use super::reference_data;
-use super::{RECORDS_OF_CASES, REFUSAL};
+use super::{amended_revisions, RECORDS_OF_CASES, REFUSAL};
 use crate::bureau::Bureau;
 use crate::config::FireSettings;
 use crate::custody_log::persisted::latest_checkpoint;
@@ -555,19 +555,7 @@ fn pretty_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
 
 /// The inspections of `id`'s amendment line, the original first.
 fn amendment_line(tx: &mut Tx, id: &str) -> Result<Vec<String>> {
-    let mut back = vec![id.to_owned()];
-    loop {
-        let row = tx
-            .query_opt(
-                "SELECT amends_id FROM inspections WHERE id = $1",
-                params![back.last()],
-            )?
-            .ok_or(Error::NotFound { what: "inspection" })?;
-        match row.opt_text(0)? {
-            Some(earlier) if !back.contains(&earlier) => back.push(earlier),
-            _ => break,
-        }
-    }
+    let mut back = amended_revisions(tx, id)?;
     back.reverse();
     while let Some(next) = amended_by(tx, back.last().expect("not empty"))? {
         if back.contains(&next) {

@@ -27,6 +27,8 @@ pub mod visits;
 pub use fieldproof_core::wire::admin::Page;
 
 use crate::error::{Error, Result};
+use crate::params;
+use crate::storage::Tx;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -116,6 +118,24 @@ pub(crate) fn within_jurisdiction(column: &str, placeholder: &str) -> String {
     format!(
         "substr({column}, 1, length(CAST({placeholder} AS TEXT))) = CAST({placeholder} AS TEXT)"
     )
+}
+
+/// `id` and the revisions it amends, back to the original (`id` first).
+pub(crate) fn amended_revisions(tx: &mut Tx, id: &str) -> Result<Vec<String>> {
+    let mut back = vec![id.to_owned()];
+    loop {
+        let row = tx
+            .query_opt(
+                "SELECT amends_id FROM inspections WHERE id = $1",
+                params![back.last()],
+            )?
+            .ok_or(Error::NotFound { what: "inspection" })?;
+        match row.opt_text(0)? {
+            // A loop in stored data must not hang a review or a case file.
+            Some(earlier) if !back.contains(&earlier) => back.push(earlier),
+            _ => return Ok(back),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! the closest counted fix lies within the radius of any of the event's
 //! detections.
 
-use super::{hours_ms, RECORDS_OF_CASES, REFUSAL};
+use super::{amended_revisions, hours_ms, RECORDS_OF_CASES, REFUSAL};
 use crate::config::FireSettings;
 use crate::error::Result;
 use crate::params;
@@ -179,7 +179,7 @@ fn track_fixes(
 /// The fix of each accepted record attached to the inspection's amendment
 /// line (a record names the revision it was taken for).
 fn record_fixes(tx: &mut Tx, inspection_id: &str) -> Result<Vec<Candidate>> {
-    let line = amendment_line(tx, inspection_id)?;
+    let line = amended_revisions(tx, inspection_id)?;
     let values: Vec<Value> = line.iter().map(Value::from).collect();
     let rows = tx.query(
         &format!(
@@ -213,20 +213,4 @@ fn record_fixes(tx: &mut Tx, inspection_id: &str) -> Result<Vec<Candidate>> {
         });
     }
     Ok(out)
-}
-
-/// `inspection_id` and the revisions it amends, back to the original.
-fn amendment_line(tx: &mut Tx, inspection_id: &str) -> Result<Vec<String>> {
-    let mut line = vec![inspection_id.to_owned()];
-    while let Some(row) = tx.query_opt(
-        "SELECT amends_id FROM inspections WHERE id = $1 AND amends_id IS NOT NULL",
-        params![line.last().expect("never empty")],
-    )? {
-        let previous = row.text(0)?;
-        if line.contains(&previous) || line.len() > 1_000 {
-            break; // a loop in stored data must not hang the review
-        }
-        line.push(previous);
-    }
-    Ok(line)
 }
