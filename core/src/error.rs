@@ -19,6 +19,8 @@ pub enum Error {
     InvalidTime { field: &'static str },
     #[error("end time is before start time")]
     InvalidTimeRange,
+    #[error("the location is {age_ms} ms old: a cached position, not where the phone is now")]
+    StaleLocation { age_ms: u64 },
     #[error("{field} is not a valid administrative division code")]
     InvalidDivisionCode { field: &'static str },
     #[error("{field}: {reason}")]
@@ -150,6 +152,7 @@ impl Error {
             Error::UnknownDatum => "unknown_datum",
             Error::InvalidTime { .. } => "invalid_time",
             Error::InvalidTimeRange => "invalid_time_range",
+            Error::StaleLocation { .. } => "stale_location",
             Error::InvalidDivisionCode { .. } => "invalid_division_code",
             Error::InvalidField { .. } => "invalid_field",
             Error::TextTooLong { .. } => "text_too_long",

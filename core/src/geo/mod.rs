@@ -7,6 +7,7 @@ pub mod geodesy;
 pub mod geojson;
 pub mod gpx;
 pub mod jurisdiction;
+pub mod platform_location;
 pub mod point;
 pub mod recorder;
 pub mod simplify;
