@@ -27,7 +27,8 @@
 //!
 //! Modules: [`transport`] (the HTTP trait) and [`http_transport`] (ureq),
 //! `client` (requests within a call), `enrollment`, `push`, `pull`, `uploads`
-//! (tus), `chunk_size`, [`backoff`], `lease` (one call at a time per database,
+//! (tus), `chunk_size`, [`backoff`], [`schedule`] (the next run, for the
+//! platform's scheduler), `lease` (one call at a time per database,
 //! across processes), [`interrupt`], [`report`]. What is kept in the database is
 //! in `store::sync` and `store::received`.
 
@@ -43,6 +44,7 @@ mod log_view;
 mod pull;
 mod push;
 pub mod report;
+pub mod schedule;
 pub mod tls_pin;
 pub mod transport;
 mod uploads;
@@ -51,6 +53,7 @@ pub use enrollment::EnrollOptions;
 pub use http_transport::HttpTransport;
 pub use interrupt::InterruptHandle;
 pub use report::{ErrorClass, Progress, ProgressListener, SyncError, SyncReport, WorkLeft};
+pub use schedule::{plan_next_sync, sync_timeout_ms, NextSync, SyncPlan};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportError};
 pub use uploads::{upload_file, Outcome as UploadOutcome, TusFile};
 
@@ -142,7 +145,7 @@ impl SyncEngine {
     ) -> Result<Enrollment> {
         let options = EnrollOptions {
             tls_pin: tls_pin.map(str::to_owned),
-            external_gnss: false,
+            ..EnrollOptions::default()
         };
         self.enroll_with(server_url, code, &options)
     }
