@@ -146,7 +146,7 @@ fn recording_continues_across_a_restart() {
     let run = |name: &str, restart_at: Option<i64>| {
         let path = dir.path().join(name);
         let mut store = Store::open(&path).unwrap();
-        let id = store
+        let mut id = store
             .start_track(NewTrack {
                 officer_id: "officer-17".into(),
                 ..NewTrack::default()
@@ -157,6 +157,10 @@ fn recording_continues_across_a_restart() {
             if Some(i) == restart_at {
                 drop(store);
                 store = Store::open(&path).unwrap();
+                // The restarted patrol service asks which patrol is open.
+                let open = store.recording_track().unwrap().expect("still recording");
+                assert_eq!(open.id, id);
+                id = open.id;
             }
             // A jump at 150 (rejected) and a 3-minute gap at 250.
             let mut fix = walk_fix(if i >= 250 { i + 180 } else { i });
@@ -166,6 +170,7 @@ fn recording_continues_across_a_restart() {
             store.append_fix(&id, fix).unwrap();
         }
         let track = store.stop_track(&id).unwrap();
+        assert_eq!(store.recording_track().unwrap(), None, "stopped");
         (
             track.stats,
             store.sealed_segments(&id).unwrap(),
@@ -182,6 +187,30 @@ fn recording_continues_across_a_restart() {
     assert_eq!(uninterrupted.2, restarted.2);
     assert_eq!(uninterrupted.0.speed_jump, 1);
     assert_eq!(uninterrupted.0.segments, 2);
+}
+
+/// The patrol to resume is the newest one still recording; stopped ones never.
+#[test]
+fn the_recording_track_is_the_newest_not_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("d.db")).unwrap();
+    assert_eq!(store.recording_track().unwrap(), None);
+    let start = |officer: &str| {
+        store
+            .start_track(NewTrack {
+                officer_id: officer.into(),
+                ..NewTrack::default()
+            })
+            .unwrap()
+    };
+    let older = start("officer-1");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let newer = start("officer-1");
+    assert_eq!(store.recording_track().unwrap().unwrap().id, newer.id);
+    store.stop_track(&newer.id).unwrap();
+    assert_eq!(store.recording_track().unwrap().unwrap().id, older.id);
+    store.stop_track(&older.id).unwrap();
+    assert_eq!(store.recording_track().unwrap(), None);
 }
 
 /// Each sealed segment is vouched for by a signed `track_segment` evidence record

@@ -105,6 +105,13 @@ impl Store {
         self.read(|conn| tracks::load(conn, &id))
     }
 
+    /// The newest track still recording (not stopped), if any. A platform's
+    /// patrol service calls this when its process restarts, to go on feeding
+    /// the patrol the officer started instead of beginning another.
+    pub fn recording_track(&self) -> Result<Option<Track>> {
+        self.read(tracks::recording)
+    }
+
     /// Every stored fix of a track, in order: the full record.
     pub fn track_points(&self, track_id: &str) -> Result<Vec<TrackPoint>> {
         let id = parse_id(track_id, "track id")?;

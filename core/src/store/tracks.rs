@@ -49,6 +49,19 @@ pub fn load(conn: &Connection, id: &str) -> Result<Track> {
     Ok(load_row(conn, id)?.track)
 }
 
+/// The newest track still recording, if any: the patrol a restarted app resumes.
+pub fn recording(conn: &Connection) -> Result<Option<Track>> {
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM tracks WHERE stopped_at_ms IS NULL
+         ORDER BY started_at_ms DESC, id DESC LIMIT 1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([], track_from_row)
+        .optional()?
+        .map(|row| row.track))
+}
+
 fn load_row(conn: &Connection, id: &str) -> Result<TrackRow> {
     let sql = format!("SELECT {TRACK_COLUMNS} FROM tracks WHERE id = ?1");
     conn.prepare_cached(&sql)?
