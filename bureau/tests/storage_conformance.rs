@@ -1070,6 +1070,11 @@ mod enrollment {
         assert_eq!(device.jurisdiction, "430121");
         assert_eq!(device.key_id, key_id(&key.public_key()).to_vec());
         assert_eq!(device.revoked_ms, None);
+        // The attestation is kept as sent, and its size shown.
+        assert_eq!(
+            device.attestation_bytes,
+            b"attestation \x00\xff".len() as u64
+        );
         let listed = store.db.read(list_devices).unwrap();
         assert_eq!(listed, vec![device.clone()]);
 

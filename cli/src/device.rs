@@ -94,6 +94,7 @@ pub fn run(args: Args) -> ExitCode {
             &EnrollOptions {
                 tls_pin,
                 external_gnss,
+                ..EnrollOptions::default()
             },
         ) {
             Ok(e) => {

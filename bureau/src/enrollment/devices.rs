@@ -149,7 +149,7 @@ fn reenroll(
         officer_id: existing.officer_id,
         jurisdiction: existing.jurisdiction,
         role: existing.role,
-        certificate: hex::encode(&row.blob(8)?),
+        certificate: hex::encode(&row.blob(9)?),
         token,
         token_expires_ms,
         bureau_public_key: hex::encode(bureau_key.public_key()),
@@ -224,7 +224,7 @@ pub fn authenticate(db: &crate::storage::Database, token: &str) -> Result<Device
     if device.revoked_ms.is_some() {
         return Err(Error::DeviceRevoked);
     }
-    if row.int(8)? <= now_ms() {
+    if row.int(9)? <= now_ms() {
         return Err(Error::TokenExpired);
     }
     Ok(device)
@@ -232,7 +232,7 @@ pub fn authenticate(db: &crate::storage::Database, token: &str) -> Result<Device
 
 const DEVICE_COLUMNS: &str =
     "d.id, d.officer_id, d.jurisdiction, d.role, d.key_id, d.enrolled_ms, \
-     d.revoked_ms, d.external_gnss";
+     d.revoked_ms, d.external_gnss, CAST(COALESCE(length(d.attestation), 0) AS BIGINT)";
 
 fn device(row: &Row) -> Result<Device> {
     Ok(Device {
@@ -244,6 +244,7 @@ fn device(row: &Row) -> Result<Device> {
         enrolled_ms: row.int(5)?,
         revoked_ms: row.opt_int(6)?,
         external_gnss: row.int(7)? != 0,
+        attestation_bytes: u64::try_from(row.int(8)?).unwrap_or(0),
     })
 }
 

@@ -136,8 +136,13 @@ fn device_line(device: &Device) -> String {
     } else {
         ""
     };
+    let attested = if device.attestation_bytes > 0 {
+        "  key attested"
+    } else {
+        ""
+    };
     format!(
-        "{}  {}  {}  officer {}  {state}{gnss}",
+        "{}  {}  {}  officer {}  {state}{gnss}{attested}",
         device.id,
         device.jurisdiction,
         device.role.as_str(),

@@ -25,6 +25,10 @@ pub struct EnrollOptions {
     /// The device's fixes come from an external GNSS receiver (a mock
     /// provider on Android): its mock-flagged fixes count as proof of visit.
     pub external_gnss: bool,
+    /// The platform's attestation of the device key (Android Keystore: the
+    /// certificate chain, leaf first, each DER); empty when there is none. The
+    /// bureau keeps it as sent, the certificates concatenated.
+    pub attestation: Vec<Vec<u8>>,
 }
 
 /// Enrolls with the bureau at `server_url` using a one-time `code`, proving
@@ -63,7 +67,8 @@ pub(crate) fn enroll(
         public_key: hex::encode(&public_key),
         nonce: challenge.nonce,
         signature: hex::encode(&signature),
-        attestation: None,
+        attestation: (!options.attestation.is_empty())
+            .then(|| hex::encode(&options.attestation.concat())),
         external_gnss: options.external_gnss,
     };
     let body = serde_json::to_vec(&request).expect("requests serialise");

@@ -86,6 +86,10 @@ pub struct Device {
     /// fixes count as proof of a visit.
     #[serde(default)]
     pub external_gnss: bool,
+    /// Size of the key attestation its enrollment carried (Android Keystore:
+    /// the certificate chain), kept as sent; 0 when there was none.
+    #[serde(default)]
+    pub attestation_bytes: u64,
 }
 
 // --- inspections and their review ---
@@ -367,6 +371,7 @@ mod tests {
             enrolled_ms: 1,
             revoked_ms: None,
             external_gnss: false,
+            attestation_bytes: 1_234,
         };
         let text = serde_json::to_value(&device).unwrap();
         assert_eq!(text["key_id"], "ab01");

@@ -85,8 +85,8 @@ fn field_device(bureau: &TestBureau, external_gnss: bool) -> (Device, SyncEngine
     let device = Device::new();
     let engine = device.engine(Arc::new(HttpTransport::new()));
     let options = EnrollOptions {
-        tls_pin: None,
         external_gnss,
+        ..EnrollOptions::default()
     };
     engine
         .enroll_with(&bureau.url, &bureau.enrollment_code(COUNTY), &options)
