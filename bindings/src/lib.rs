@@ -5,6 +5,7 @@ mod case_file;
 mod error;
 mod evidence;
 mod inspection_store;
+mod platform;
 mod sync;
 mod transport;
 mod types;

@@ -97,19 +97,24 @@ impl BureauSync {
     /// code (`sha256/<base64>`), pins the bureau's TLS key from then on.
     /// `external_gnss` declares that fixes come from an external GNSS receiver
     /// (a mock provider on Android), so they still prove visits.
+    /// `attestation_chain` is the platform's attestation of the evidence key
+    /// (Android Keystore: its certificate chain, leaf first, DER), kept by the
+    /// bureau as sent.
     /// Refusals are `InvalidInput`/`InvalidState` with the bureau's code; no
     /// answer is `Network` (`offline`, `timeout`, `tls_pin_mismatch`).
-    #[uniffi::method(default(tls_pin = None, external_gnss = false))]
+    #[uniffi::method(default(tls_pin = None, external_gnss = false, attestation_chain = []))]
     pub fn enroll(
         &self,
         server_url: String,
         code: String,
         tls_pin: Option<String>,
         external_gnss: bool,
+        attestation_chain: Vec<Vec<u8>>,
     ) -> Result<Enrollment> {
         let options = EnrollOptions {
             tls_pin,
             external_gnss,
+            attestation: attestation_chain,
         };
         Ok(self.engine.enroll_with(&server_url, &code, &options)?)
     }

@@ -5,6 +5,7 @@ use fieldproof_core::geo::bounding_box::BoundingBox;
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::geo::fix::Fix;
 use fieldproof_core::geo::jurisdiction::Placement;
+use fieldproof_core::geo::platform_location::PlatformLocation;
 use fieldproof_core::geo::point::GeoPoint;
 use fieldproof_core::geo::recorder::{SegmentStart, TrackFilter, Verdict};
 use fieldproof_core::model::acknowledgement::{Acknowledgement, AcknowledgementInput, SignerRole};
@@ -26,7 +27,8 @@ use fieldproof_core::model::track::{FixOutcome, SealedSegment, Track, TrackPoint
 use fieldproof_core::model::verification::{EvidenceFailure, EvidenceReport, ReceiptReport};
 use fieldproof_core::store::{MediaScan, NewTrack, OutboxOp, PreviewReport};
 use fieldproof_core::sync::{
-    ErrorClass, HttpHeader, HttpRequest, HttpResponse, Progress, SyncError, SyncReport, WorkLeft,
+    ErrorClass, HttpHeader, HttpRequest, HttpResponse, NextSync, Progress, SyncError, SyncPlan,
+    SyncReport, WorkLeft,
 };
 
 #[uniffi::remote(Enum)]
@@ -224,6 +226,20 @@ pub struct Fix {
     pub time_ms: i64,
     pub provider: String,
     pub mock: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct PlatformLocation {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub altitude_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub bearing_deg: Option<f64>,
+    pub time_ms: i64,
+    pub provider: String,
+    pub mock: bool,
+    pub elapsed_realtime_ms: Option<u64>,
 }
 
 #[uniffi::remote(Record)]
@@ -489,6 +505,23 @@ pub struct SyncReport {
     pub next_attempt_ms: Option<i64>,
     pub last_error: Option<SyncError>,
     pub cancelled: bool,
+}
+
+#[uniffi::remote(Enum)]
+pub enum NextSync {
+    Continue,
+    Retry,
+    Poll,
+    Reenroll,
+    CustodyAlarm,
+}
+
+#[uniffi::remote(Record)]
+pub struct SyncPlan {
+    pub next: NextSync,
+    pub delay_ms: Option<u64>,
+    pub needs_network: bool,
+    pub uploads_waiting: bool,
 }
 
 #[uniffi::remote(Enum)]
