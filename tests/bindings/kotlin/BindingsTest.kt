@@ -4,6 +4,7 @@
 // Run by scripts/test-bindings; exits non-zero on the first failed check.
 
 import org.fieldproof.*
+import org.fieldproof.testing.corpus
 import java.io.File
 import java.nio.file.Files
 import kotlin.system.exitProcess
@@ -73,15 +74,6 @@ fun main() {
     } finally {
         dir.deleteRecursively()
     }
-}
-
-internal fun corpus(): File {
-    val configured = System.getenv("FIELDPROOF_CORPUS")
-    val dir = File(configured ?: "../shared/corpus")
-    if (!dir.isDirectory) {
-        throw AssertionError("shared corpus not found at ${dir.absolutePath}: set FIELDPROOF_CORPUS or place it beside the checkout")
-    }
-    return dir
 }
 
 private fun fix(metresNorth: Double, seconds: Long, accuracy: Double = 5.0, mock: Boolean = false) = Fix(

@@ -1,131 +1,30 @@
 // Kotlin binding test, sync half: BureauSync against a real bureau on loopback (the
 // `fieldproof serve` binary, over HTTPS with a self-signed certificate the device
-// pins), with the built-in transport and with a Kotlin one (java.net.http, as an
-// app would plug in OkHttp, pinning the same key), a progress listener, an
-// interrupt from another thread, and a revoked device. Called from BindingsTest.kt.
+// pins), with the built-in transport and with a Kotlin one (java.net.http, pinning
+// the key with the Android glue's trust manager; the glue's own OkHttp transport is
+// tested in android/src/test), a progress listener, an interrupt from another
+// thread, and a revoked device. Called from BindingsTest.kt.
 
 import org.fieldproof.*
+import org.fieldproof.android.sync.PinMismatch
+import org.fieldproof.android.sync.PinningTrustManager
+import org.fieldproof.testing.Bureau
+import org.fieldproof.testing.LARGE_PHOTO
+import org.fieldproof.testing.SMALL_PHOTO
+import org.fieldproof.testing.fieldWork
+import org.fieldproof.testing.jsonField
 import java.io.File
 import java.io.IOException
 import java.net.URI
 import java.net.http.HttpClient
-import java.net.Socket
 import java.net.http.HttpTimeoutException
-import java.security.MessageDigest
-import java.security.cert.CertificateException
-import java.security.cert.X509Certificate
-import java.util.Base64
 import java.util.Collections
 import java.util.concurrent.ConcurrentHashMap
 import javax.net.ssl.SSLContext
-import javax.net.ssl.SSLEngine
-import javax.net.ssl.X509ExtendedTrustManager
 import java.util.concurrent.CountDownLatch
-import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 
-private const val ADMIN_TOKEN = "kotlin-bindings-test-admin-token"
 private const val SYNC_TIMEOUT_MS = 60_000uL
-private const val SMALL_PHOTO = "photos/camera/nikon_coolpix_p6000_gps_DSCN0010.jpg" // one tus request
-private const val LARGE_PHOTO = "photos/camera/canon_sx60_orient6.jpg" // creation + PATCH chunks
-
-/** `fieldproof serve --json` on 127.0.0.1:0 with its own data folder; every wait bounded. */
-private class Bureau(data: File) : AutoCloseable {
-    private val binary = File(System.getenv("FIELDPROOF_BIN") ?: "target/debug/fieldproof").also {
-        if (!it.canExecute()) throw AssertionError("fieldproof binary not found at ${it.absolutePath}: set FIELDPROOF_BIN")
-    }
-    private val process: Process = ProcessBuilder(
-        binary.path, "serve", "--data", data.path, "--listen", "127.0.0.1:0", "--tls-self-signed", "--json",
-    )
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .also {
-            it.environment()["FIELDPROOF_ADMIN_TOKEN"] = ADMIN_TOKEN
-            it.environment().remove("FIELDPROOF_DATABASE_URL")
-        }
-        .start()
-    val url: String
-    val tlsPin: String
-
-    init {
-        val lines = LinkedBlockingQueue<String>()
-        Thread {
-            process.inputStream.bufferedReader().forEachLine { lines.put(it) }
-            lines.put("")
-        }.apply { isDaemon = true }.start()
-        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60)
-        var found: String? = null
-        var pin: String? = null
-        try {
-            while (found == null) {
-                val line = lines.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
-                    ?: throw AssertionError("fieldproof serve printed no listening line within 60 s")
-                if (line.isEmpty()) throw AssertionError("fieldproof serve ended without a listening line")
-                found = jsonField(line, "url")
-                pin = jsonField(line, "tls_pin")
-            }
-        } catch (e: Throwable) {
-            close()
-            throw e
-        }
-        url = found
-        tlsPin = pin ?: throw AssertionError("fieldproof serve --tls-self-signed printed no TLS pin")
-    }
-
-    /** `fieldproof admin --json ARGS` against this bureau: its first output line. */
-    fun admin(vararg args: String): String {
-        val admin = ProcessBuilder(listOf(binary.path, "admin", "--server", url, "--tls-pin", tlsPin, "--json") + args)
-            .redirectErrorStream(true)
-            .also { it.environment()["FIELDPROOF_ADMIN_TOKEN"] = ADMIN_TOKEN }
-            .start()
-        val output = StringBuilder()
-        val reader = Thread { output.append(admin.inputStream.bufferedReader().readText()) }.apply { start() }
-        if (!admin.waitFor(30, TimeUnit.SECONDS)) {
-            admin.destroyForcibly()
-            throw AssertionError("fieldproof admin ${args.joinToString(" ")} did not end within 30 s")
-        }
-        reader.join(10_000)
-        check(admin.exitValue() == 0, "fieldproof admin ${args.joinToString(" ")}: $output")
-        return output.lineSequence().first()
-    }
-
-    fun enrollmentCode(): String = jsonField(
-        admin("enrollment-code", "create", "--officer", "测试员", "--jurisdiction", "430121", "--role", "township_staff"),
-        "code",
-    ) ?: throw AssertionError("no enrollment code printed")
-
-    override fun close() {
-        process.destroy()
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS)
-        }
-    }
-}
-
-/** One string field of a flat JSON line (enough for the CLI's output here). */
-private fun jsonField(line: String, name: String): String? =
-    Regex("\"$name\":\"([^\"]*)\"").find(line)?.groupValues?.get(1)
-
-/** The server's key is not the pinned one. */
-private class PinMismatch : CertificateException("the server's TLS key is not the pinned one")
-
-/**
- * Trusts exactly the servers whose certificate holds the pinned key: `sha256/` and
- * the base64 SHA-256 of its SubjectPublicKeyInfo, as OkHttp's CertificatePinner
- * pins. The CA chain is not consulted: the pin is the bureau's identity.
- */
-private class PinningTrustManager(private val pin: String) : X509ExtendedTrustManager() {
-    private fun check(chain: Array<out X509Certificate>) {
-        val digest = MessageDigest.getInstance("SHA-256").digest(chain.first().publicKey.encoded)
-        if ("sha256/" + Base64.getEncoder().encodeToString(digest) != pin) throw PinMismatch()
-    }
-    override fun checkServerTrusted(chain: Array<out X509Certificate>, authType: String) = check(chain)
-    override fun checkServerTrusted(chain: Array<out X509Certificate>, authType: String, socket: Socket) = check(chain)
-    override fun checkServerTrusted(chain: Array<out X509Certificate>, authType: String, engine: SSLEngine) = check(chain)
-    override fun checkClientTrusted(chain: Array<out X509Certificate>, authType: String) = throw CertificateException("server side only")
-    override fun checkClientTrusted(chain: Array<out X509Certificate>, authType: String, socket: Socket) = throw CertificateException("server side only")
-    override fun checkClientTrusted(chain: Array<out X509Certificate>, authType: String, engine: SSLEngine) = throw CertificateException("server side only")
-    override fun getAcceptedIssuers(): Array<X509Certificate> = arrayOf()
-}
 
 /** The platform's HTTP stack as the sync transport: java.net.http, as an app would use OkHttp. */
 private class JdkTransport : Transport {
@@ -175,31 +74,6 @@ private class Recorder(private val onFirst: () -> Unit = {}) : SyncListener {
         events += progress
         if (events.size == 1) onFirst()
     }
-}
-
-private fun yes(item: String) = Answer(item, AnswerValue.YesNo(true))
-
-/** A submitted straw-burning inspection with one corpus photo, recorded offline. */
-private fun fieldWork(store: InspectionStore, photoPath: String = SMALL_PHOTO): Pair<String, Photo> {
-    val fields = DraftFields(
-        townshipCode = "430121101",
-        countyCode = null,
-        site = GeoPoint(lat = 28.25, lon = 113.08, datum = Datum.WGS84),
-        address = "黄花镇村口",
-        taskId = null,
-        officerId = "officer-kt",
-        startedAtMs = 1_790_000_000_000L,
-        endedAtMs = null,
-        findings = "",
-        responsibleParty = null,
-    )
-    val answers = listOf("fire_on_arrival", "extinguished", "responsible_party_identified", "warning_issued").map(::yes) +
-        Answer("burned_area_mu", AnswerValue.Number(1.5)) + Answer("material", AnswerValue.Choice("rice_straw"))
-    val inspection = store.createDraft("straw_burning", fields, answers)
-    val context = CaptureContext(CaptureSource.CAMERA, inspection.id, null, "officer-kt", null, null, "kotlin-sync-test")
-    val photo = store.capturePhoto(PhotoInput.Path(File(corpus(), photoPath).path), null, context)
-    store.submit(inspection.id)
-    return inspection.id to photo
 }
 
 /** Calls syncOnce until no work is left, at most [calls] times; the reports. */
