@@ -101,6 +101,14 @@ impl Bureau {
     pub fn is_admin_token(&self, token: &str) -> bool {
         secrets::same(&secrets::sha256(token.as_bytes()), &self.admin_token_sha256)
     }
+
+    /// How long console sessions last (`limits.session_idle_s`, `session_max_s`).
+    pub fn session_lifetime(&self) -> crate::people::sessions::Lifetime {
+        crate::people::sessions::Lifetime {
+            idle_ms: self.limits.session_idle_s as i64 * 1000,
+            max_ms: self.limits.session_max_s as i64 * 1000,
+        }
+    }
 }
 
 /// Where Debian's packages put CJK fonts that read Simplified Chinese, best first.

@@ -110,6 +110,10 @@ pub struct Limits {
     pub upload_expiry_s: u64,
     pub token_ttl_s: u64,
     pub enrollment_code_ttl_s: u64,
+    /// A console session ends after this long without a request.
+    pub session_idle_s: u64,
+    /// A console session ends this long after sign-in, however busy.
+    pub session_max_s: u64,
     /// Connections served at once; more wait in the kernel's backlog. Keep it
     /// below the process's file-descriptor limit (`ulimit -n`), leaving room
     /// for the database and photo files.
@@ -158,6 +162,8 @@ impl Default for Limits {
             upload_expiry_s: 7 * 86_400,
             token_ttl_s: 180 * 86_400,
             enrollment_code_ttl_s: 14 * 86_400,
+            session_idle_s: 30 * 60,
+            session_max_s: 12 * 3_600,
             max_connections: 512,
             header_timeout_s: 30,
             body_idle_timeout_s: 60,
@@ -223,6 +229,8 @@ impl Config {
         // 0 makes tokens, codes and uploads expire at once: only tests want it.
         check("limits.upload_expiry_s", l.upload_expiry_s, 0, 365 * DAY_S)?;
         check("limits.token_ttl_s", l.token_ttl_s, 0, 10 * 365 * DAY_S)?;
+        check("limits.session_idle_s", l.session_idle_s, 60, DAY_S)?;
+        check("limits.session_max_s", l.session_max_s, 60, 30 * DAY_S)?;
         check(
             "limits.max_connections",
             l.max_connections as u64,

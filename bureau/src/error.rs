@@ -62,6 +62,22 @@ pub enum Error {
     #[error("too many requests: retry in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
 
+    // --- staff: accounts, sessions, the audit log ---
+    #[error("{reason}")]
+    InvalidPassword { reason: String },
+    #[error("that username is taken")]
+    UsernameTaken,
+    #[error("wrong username or password")]
+    LoginFailed,
+    #[error("too many failed logins: retry in {retry_after_s} s")]
+    LoginThrottled { retry_after_s: u64 },
+    #[error("the session has ended: sign in again")]
+    SessionExpired,
+    #[error("the request does not carry this session's CSRF token")]
+    CsrfRejected,
+    #[error("the audit log's hash chain breaks at entry {seq}")]
+    AuditLogInconsistent { seq: i64 },
+
     // --- enrollment ---
     #[error("unknown enrollment code")]
     UnknownEnrollmentCode,
@@ -230,6 +246,13 @@ impl Error {
             Error::OutsideJurisdiction => "outside_jurisdiction",
             Error::Forbidden => "forbidden",
             Error::RateLimited { .. } => "rate_limited",
+            Error::InvalidPassword { .. } => "invalid_password",
+            Error::UsernameTaken => "username_taken",
+            Error::LoginFailed => "login_failed",
+            Error::LoginThrottled { .. } => "login_throttled",
+            Error::SessionExpired => "session_expired",
+            Error::CsrfRejected => "csrf_rejected",
+            Error::AuditLogInconsistent { .. } => "audit_log_inconsistent",
             Error::UnknownEnrollmentCode => refusal::UNKNOWN_ENROLLMENT_CODE,
             Error::EnrollmentCodeUsed => refusal::ENROLLMENT_CODE_USED,
             Error::EnrollmentCodeExpired => refusal::ENROLLMENT_CODE_EXPIRED,

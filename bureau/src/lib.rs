@@ -9,6 +9,7 @@
 //! - [`uploads`]: tus 1.0 resumable photo uploads and the photo store.
 //! - [`cases`]: inspections, reviews, tasks and reference data for the admin side.
 //! - [`fires`]: satellite fire points in, fire events and their tasks out, figures.
+//! - [`people`]: staff accounts with roles over jurisdictions, sessions, the audit log.
 //! - [`rate_limits`]: token buckets per address and per device.
 //! - [`tls`]: the HTTPS certificate and the pin devices hold the bureau to.
 //! - [`api`]: the HTTP layer (axum), thin over the above; [`server`] runs it.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod evidence_ingest;
 pub mod fires;
 pub mod pdf;
+pub mod people;
 pub mod photo_thumbnails;
 pub mod rate_limits;
 mod secrets;

@@ -535,6 +535,113 @@ fn a_configured_token_is_used_and_never_printed() {
     assert_eq!(server.terminate().code(), Some(0));
 }
 
+/// `fieldproof admin ARGS… --json` with `stdin` written to its standard input.
+fn admin_with_stdin(url: &str, token: &str, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["admin", "--server", url])
+        .args(args)
+        .arg("--json")
+        .env("FIELDPROOF_ADMIN_TOKEN", token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs fieldproof admin");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn staff_accounts_and_the_audit_log_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "configured-admin-token-0123456789";
+    let server = Server::start(dir.path(), &[("FIELDPROOF_ADMIN_TOKEN", token)]);
+    let create = [
+        "users",
+        "create",
+        "zhang.wei",
+        "--name",
+        "张伟",
+        "--role",
+        "reviewer:430121",
+        "--role",
+        "dispatcher:4301",
+    ];
+    let out = admin_with_stdin(&server.url, token, &create, "a long enough password\n");
+    let user = &lines(&out, &create)[0];
+    assert_eq!(user["username"], "zhang.wei");
+    assert_eq!(user["grants"].as_array().unwrap().len(), 2);
+    // The password was read from standard input: it signs in.
+    let (status, session) = post(
+        &format!("{}/v1/session", server.url),
+        None,
+        &json!({ "username": "zhang.wei", "password": "a long enough password" }),
+    );
+    assert_eq!(status, 200, "{session}");
+    // A short password is refused by the bureau, with its code and exit status.
+    let again = [
+        "users",
+        "create",
+        "li.si",
+        "--name",
+        "李四",
+        "--role",
+        "admin:430121",
+    ];
+    let refused = admin_with_stdin(&server.url, token, &again, "short\n");
+    assert_eq!(failure(&refused), ("invalid_password".into(), 3));
+    let bad_role = admin(
+        &server.url,
+        token,
+        &[
+            "users",
+            "create",
+            "x.y",
+            "--name",
+            "x",
+            "--role",
+            "boss:4301",
+        ],
+    );
+    assert_eq!(bad_role.status.code(), Some(2), "a usage error");
+
+    let listed = ok(&server.url, token, &["users", "list"]);
+    assert_eq!(listed.len(), 1);
+    let id = user["id"].as_str().unwrap();
+    let disabled = ok(&server.url, token, &["users", "disable", id]);
+    assert!(disabled[0]["disabled_ms"].is_i64());
+
+    let entries = ok(&server.url, token, &["audit", "list", "--all"]);
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["user.disable", "session.login", "user.create"]);
+    let csv = dir.path().join("audit.csv");
+    let saved = ok(
+        &server.url,
+        token,
+        &["audit", "export", csv.to_str().unwrap()],
+    );
+    assert!(saved[0]["bytes"].as_u64().unwrap() > 0);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        4,
+        "a header and three entries: {text}"
+    );
+    assert!(!text.contains("张伟"), "names stay out of the audit log");
+    let verified = ok(&server.url, token, &["audit", "verify"]);
+    assert_eq!(verified[0]["entries"], 3);
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
 /// Serves one HTTP/1.1 200 answer with `body` to the first connection on
 /// loopback, then stops: a stand-in for something that is not a bureau.
 fn answer_once(body: &'static str) -> String {

@@ -1,15 +1,19 @@
-//! Admin API, people and devices: officers, enrollment codes, device revocation.
-//! Every route takes the admin token.
+//! Admin API, officers and devices: officers, enrollment codes, device
+//! revocation. Each takes an admin over the jurisdiction concerned (or the
+//! admin token); codes and revocations go in the audit log.
 
-use super::{blocking, AdminAuth, ApiResult, Json, State};
+use super::{blocking, ApiResult, Json, Staff, State};
 use crate::enrollment::{self, Device, EnrollmentCode, Officer};
 use crate::error::Error;
 use crate::parse_id;
+use crate::people::audit::{self, action};
+use crate::people::StaffRole;
 use axum::extract::{Path, State as Extract};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::wire::admin::{NewEnrollmentCode, NewOfficer};
+use serde_json::json;
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -23,10 +27,11 @@ pub fn routes() -> Router<State> {
 }
 
 async fn create_officer(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Json(new): Json<NewOfficer>,
 ) -> ApiResult<(StatusCode, axum::Json<Officer>)> {
+    actor.require_role(StaffRole::Admin)?;
     let officer = blocking(&state, move |b| {
         b.db.write(|tx| enrollment::create_officer(tx, &new.name))
     })
@@ -35,19 +40,22 @@ async fn create_officer(
 }
 
 async fn list_officers(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
 ) -> ApiResult<axum::Json<Vec<Officer>>> {
+    actor.require_role(StaffRole::Admin)?;
     let officers = blocking(&state, |b| b.db.read(enrollment::list_officers)).await?;
     Ok(axum::Json(officers))
 }
 
 async fn create_enrollment_code(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Json(new): Json<NewEnrollmentCode>,
 ) -> ApiResult<(StatusCode, axum::Json<EnrollmentCode>)> {
     let role = enrollment::parse_role(&new.role)?;
+    enrollment::check_jurisdiction(&new.jurisdiction)?;
+    actor.require(StaffRole::Admin, &new.jurisdiction, "jurisdiction")?;
     let code = blocking(&state, move |b| {
         let ttl_ms = b.limits.enrollment_code_ttl_s as i64 * 1000;
         b.db.write(|tx| {
@@ -60,7 +68,13 @@ async fn create_enrollment_code(
                     })
                 }
             };
-            enrollment::create_enrollment_code(tx, &officer_id, &new.jurisdiction, role, ttl_ms)
+            let code =
+                enrollment::create_enrollment_code(tx, &officer_id, &new.jurisdiction, role, ttl_ms)?;
+            // The code itself is a secret: the entry names its officer and expiry.
+            let detail = json!({ "officer_id": code.officer_id, "role": code.role, "expires_ms": code.expires_ms });
+            let (subject, place) = (&code.officer_id, Some(code.jurisdiction.as_str()));
+            audit::record(tx, &actor, action::ENROLLMENT_CODE, subject, place, detail)?;
+            Ok(code)
         })
     })
     .await?;
@@ -71,22 +85,39 @@ async fn create_enrollment_code(
     Ok((StatusCode::CREATED, axum::Json(code)))
 }
 
+/// The devices of the jurisdictions the asker is admin of.
 async fn list_devices(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
 ) -> ApiResult<axum::Json<Vec<Device>>> {
+    actor.require_role(StaffRole::Admin)?;
+    let admin_over = actor.scope_for(StaffRole::Admin);
     let devices = blocking(&state, |b| b.db.read(enrollment::list_devices)).await?;
-    Ok(axum::Json(devices))
+    Ok(axum::Json(
+        devices
+            .into_iter()
+            .filter(|d| admin_over.covers(&d.jurisdiction))
+            .collect(),
+    ))
 }
 
 async fn revoke_device(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Device>> {
     let id = parse_id(&id, "device id")?;
     let device = blocking(&state, move |b| {
-        b.db.write(|tx| enrollment::revoke_device(tx, &id))
+        b.db.write(|tx| {
+            let device = enrollment::find_device(tx, &id)?;
+            actor.require(StaffRole::Admin, &device.jurisdiction, "device")?;
+            if device.revoked_ms.is_some() {
+                return Ok(device); // revoking twice changes nothing
+            }
+            let place = Some(device.jurisdiction.as_str());
+            audit::record(tx, &actor, action::DEVICE_REVOKE, &id, place, json!({}))?;
+            enrollment::revoke_device(tx, &id)
+        })
     })
     .await?;
     Ok(axum::Json(device))

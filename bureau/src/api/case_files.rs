@@ -5,9 +5,11 @@
 //! drains, so a case of many photos streams in constant memory, and a client
 //! that goes away stops the writer at its next chunk.
 
-use super::{blocking, AdminAuth, ApiResult, ChannelBody, State};
-use crate::cases::case_file;
+use super::{blocking, ApiResult, ChannelBody, Staff, State};
+use crate::cases::{case_file, inspections};
+use crate::error::Error;
 use crate::parse_id;
+use crate::people::audit::{self, action};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State as Extract};
 use axum::http::{header, HeaderValue};
@@ -25,13 +27,31 @@ pub fn routes() -> Router<State> {
     Router::new().route("/v1/admin/inspections/{id}/bundle", get(bundle))
 }
 
+/// A case file holds the responsible party: for those who decide on the case
+/// (reviewer, legal reviewer, admin); each export goes in the audit log.
 async fn bundle(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "inspection id")?;
-    let plan = blocking(&state, move |b| case_file::plan_now(b, &id)).await?;
+    let plan = blocking(&state, move |b| {
+        let jurisdiction = b.db.read(|tx| inspections::jurisdiction_of(tx, &id))?;
+        if !actor.may_see(&jurisdiction) {
+            return Err(Error::NotFound { what: "inspection" });
+        }
+        if !actor.may_see_personal_data(&jurisdiction) {
+            return Err(Error::Forbidden);
+        }
+        let plan = case_file::plan_now(b, &id)?;
+        b.db.write(|tx| {
+            let (subject, place) = (plan.inspection_id(), Some(jurisdiction.as_str()));
+            let detail = serde_json::json!({ "requested": id });
+            audit::record(tx, &actor, action::CASE_FILE_EXPORT, subject, place, detail)
+        })?;
+        Ok(plan)
+    })
+    .await?;
     let filename = format!("attachment; filename=\"case-{}.zip\"", plan.inspection_id());
     let (sender, receiver) = tokio::sync::mpsc::channel(CHANNEL_CHUNKS);
     let bureau = state.clone();

@@ -1,8 +1,9 @@
 //! Admin API, cases: received inspections and their review, tasks, and reference
-//! data (jurisdiction boundaries, checklist templates). Every route takes the
-//! admin token.
+//! data (jurisdiction boundaries, checklist templates). Staff see what lies
+//! within their grants and act where they hold the role (`crate::people`);
+//! bureau-wide reference data takes the admin token.
 
-use super::{blocking, parse_json, read_json_body, AdminAuth, ApiResult, Json, State};
+use super::{blocking, parse_json, read_json_body, ApiResult, Json, Staff, State};
 use crate::cases::inspections::{
     self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus,
 };
@@ -13,6 +14,9 @@ use crate::cases::tasks::{self, NewTask, Task, TaskFilter};
 use crate::cases::Page;
 use crate::error::Error;
 use crate::parse_id;
+use crate::people::audit::{self, action};
+use crate::people::{Actor, StaffRole};
+use crate::storage::Tx;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State as Extract};
 use axum::http::StatusCode;
@@ -24,6 +28,7 @@ use fieldproof_core::wire::admin::{OfficerAssignment, ReviewRequest};
 use fieldproof_core::wire::fires::DispatchedTask;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::json;
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -60,12 +65,13 @@ struct InspectionQuery {
 }
 
 async fn list_inspections(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     params: Result<Query<InspectionQuery>, QueryRejection>,
 ) -> ApiResult<axum::Json<Page<InspectionSummary>>> {
     let q = query(params, "jurisdiction, status, limit (a number), cursor")?;
     let filter = InspectionFilter {
+        scope: actor.scope(),
         jurisdiction: q.jurisdiction,
         status: q.status.as_deref().map(ReviewStatus::parse).transpose()?,
         limit: q.limit,
@@ -78,21 +84,48 @@ async fn list_inspections(
     Ok(axum::Json(page))
 }
 
+/// The responsible party is left out for readers whose role does not decide on
+/// the case.
 async fn get_inspection(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<InspectionCase>> {
     let id = parse_id(&id, "inspection id")?;
     let case = blocking(&state, move |b| {
-        b.db.read(|tx| inspections::get(tx, &id, &b.fires))
+        b.db.read(|tx| {
+            let jurisdiction = inspections::jurisdiction_of(tx, &id)?;
+            if !actor.may_see(&jurisdiction) {
+                return Err(Error::NotFound { what: "inspection" });
+            }
+            let case = inspections::get(tx, &id, &b.fires)?;
+            Ok(match actor.may_see_personal_data(&jurisdiction) {
+                true => case,
+                false => inspections::without_personal_data(case),
+            })
+        })
     })
     .await?;
     Ok(axum::Json(case))
 }
 
+/// Checks that `actor` holds `role` over inspection `id`, and records what
+/// they did to it in the audit log (in the caller's transaction).
+fn act_on_inspection(
+    tx: &mut Tx,
+    actor: &Actor,
+    role: StaffRole,
+    id: &str,
+    what: &str,
+    detail: serde_json::Value,
+) -> Result<(), Error> {
+    let jurisdiction = inspections::jurisdiction_of(tx, id)?;
+    actor.require(role, &jurisdiction, "inspection")?;
+    audit::record(tx, actor, what, id, Some(&jurisdiction), detail)
+}
+
 async fn review_inspection(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
     Json(request): Json<ReviewRequest>,
@@ -101,6 +134,8 @@ async fn review_inspection(
     let decision = Decision::parse(&request.decision)?;
     let case = blocking(&state, move |b| {
         b.db.write(|tx| {
+            let detail = json!({ "decision": request.decision });
+            act_on_inspection(tx, &actor, StaffRole::Reviewer, &id, action::REVIEW, detail)?;
             inspections::review(tx, &id, decision, request.comment.as_deref(), &b.fires)
         })
     })
@@ -109,7 +144,7 @@ async fn review_inspection(
 }
 
 async fn assign_officer(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
     Json(request): Json<OfficerAssignment>,
@@ -117,18 +152,33 @@ async fn assign_officer(
     let id = parse_id(&id, "inspection id")?;
     let officer_id = parse_id(&request.officer_id, "officer_id")?;
     let case = blocking(&state, move |b| {
-        b.db.write(|tx| inspections::assign_officer(tx, &id, &officer_id, &b.fires))
+        b.db.write(|tx| {
+            let detail = json!({ "officer_id": officer_id });
+            let what = action::ASSIGN_OFFICER;
+            act_on_inspection(tx, &actor, StaffRole::Reviewer, &id, what, detail)?;
+            inspections::assign_officer(tx, &id, &officer_id, &b.fires)
+        })
     })
     .await?;
     Ok(axum::Json(case))
 }
 
 async fn create_task(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     Json(new): Json<NewTask>,
 ) -> ApiResult<(StatusCode, axum::Json<Task>)> {
-    let task = blocking(&state, move |b| b.db.write(|tx| tasks::create(tx, &new))).await?;
+    crate::enrollment::check_jurisdiction(&new.jurisdiction)?;
+    actor.require(StaffRole::Dispatcher, &new.jurisdiction, "jurisdiction")?;
+    let task = blocking(&state, move |b| {
+        b.db.write(|tx| {
+            let task = tasks::create(tx, &new)?;
+            let place = Some(new.jurisdiction.as_str());
+            audit::record(tx, &actor, action::TASK_CREATE, &task.id, place, json!({}))?;
+            Ok(task)
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(task)))
 }
 
@@ -142,12 +192,13 @@ struct TaskQuery {
 }
 
 async fn list_tasks(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     params: Result<Query<TaskQuery>, QueryRejection>,
 ) -> ApiResult<axum::Json<Page<DispatchedTask>>> {
     let q = query(params, "jurisdiction, state, limit (a number), cursor")?;
     let filter = TaskFilter {
+        scope: actor.scope(),
         jurisdiction: q.jurisdiction,
         state: q
             .state
@@ -178,11 +229,12 @@ struct BoundaryQuery {
 /// The body is the GeoJSON document itself (up to `max_reference_bytes`); its
 /// datum is a required query parameter, never guessed.
 async fn load_boundaries(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     params: Result<Query<BoundaryQuery>, QueryRejection>,
     request: Request,
 ) -> ApiResult<axum::Json<BoundaryLoad>> {
+    actor.require_everywhere(StaffRole::Admin)?;
     let q = query(params, "datum (wgs84, gcj02 or bd09)")?;
     let datum = q.datum.ok_or_else(|| Error::InvalidRequest {
         reason: "say which datum the boundaries are in: ?datum=wgs84, gcj02 or bd09".into(),
@@ -198,8 +250,9 @@ async fn load_boundaries(
     Ok(axum::Json(load))
 }
 
+/// Boundaries are public reference data: any staff member may read them (the map).
 async fn list_boundaries(
-    _: AdminAuth,
+    _: Staff,
     Extract(state): Extract<State>,
 ) -> ApiResult<axum::Json<Vec<StoredBoundary>>> {
     let list = blocking(&state, |b| b.db.read(reference_data::list_boundaries)).await?;
@@ -210,12 +263,18 @@ async fn list_boundaries(
 /// does not parse is `malformed_json`; JSON that is not a checklist template is
 /// `invalid_template`.
 async fn publish_checklist(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     request: Request,
 ) -> ApiResult<(StatusCode, axum::Json<PublishedChecklist>)> {
+    actor.require_role(StaffRole::Admin)?;
     let bytes = read_json_body(request, state.limits.max_reference_bytes).await?;
     let publication: ChecklistPublication = parse_template(&bytes)?;
+    // A checklist for one jurisdiction takes its admin; one for all, the admin token.
+    match &publication.jurisdiction {
+        Some(code) => actor.require(StaffRole::Admin, code, "jurisdiction")?,
+        None => actor.require_everywhere(StaffRole::Admin)?,
+    }
     let published = blocking(&state, move |b| {
         b.db.write(|tx| reference_data::publish_checklist(tx, &publication))
     })
@@ -244,7 +303,7 @@ fn parse_template<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 async fn list_checklists(
-    _: AdminAuth,
+    _: Staff,
     Extract(state): Extract<State>,
 ) -> ApiResult<axum::Json<Vec<PublishedChecklist>>> {
     let list = blocking(&state, |b| b.db.read(reference_data::list_checklists)).await?;

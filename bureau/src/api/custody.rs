@@ -2,10 +2,11 @@
 //! are public, like a transparency log's; the logged records themselves (places,
 //! officers) are for the admin.
 
-use super::{blocking, AdminAuth, ApiResult, State};
+use super::{blocking, ApiResult, Staff, State};
 use crate::custody_log::{persisted, Hash, SignedCheckpoint};
 use crate::error::Error;
 use crate::params;
+use crate::people::StaffRole;
 use axum::extract::{Query, State as Extract};
 use axum::routing::get;
 use axum::Router;
@@ -123,11 +124,13 @@ struct Entry {
 
 const MAX_ENTRIES: u64 = 1000;
 
+/// The log's records are every device's: for the admin token (auditors' tools).
 async fn entries(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     query: Result<Query<EntriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<Vec<Entry>>> {
+    actor.require_everywhere(StaffRole::Admin)?;
     let Query(query) = query.map_err(|_| bad_query("start and limit, as integers"))?;
     let limit = query.limit.unwrap_or(MAX_ENTRIES).clamp(1, MAX_ENTRIES);
     let entries = blocking(&state, move |b| {

@@ -29,7 +29,9 @@ impl IntoResponse for ApiError {
         let body = ErrorBody::new(self.0.code(), self.0.to_string());
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match &self.0 {
-            Error::RateLimited { retry_after_s } => Some(HeaderValue::from(*retry_after_s)),
+            Error::RateLimited { retry_after_s } | Error::LoginThrottled { retry_after_s } => {
+                Some(HeaderValue::from(*retry_after_s))
+            }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(HeaderValue::from_static("5")),
             _ => None,
         };
@@ -68,11 +70,17 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::UnknownFireProduct
         | Error::MissingColumn { .. }
         | Error::InvalidCsv { .. }
-        | Error::PhotoSizeMismatch => 400,
-        Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => 401,
+        | Error::PhotoSizeMismatch
+        | Error::InvalidPassword { .. } => 400,
+        Error::Unauthenticated
+        | Error::InvalidToken
+        | Error::TokenExpired
+        | Error::LoginFailed
+        | Error::SessionExpired => 401,
         Error::DeviceRevoked
         | Error::OutsideJurisdiction
         | Error::Forbidden
+        | Error::CsrfRejected
         | Error::OfficerMismatch
         | Error::NotCaseOfficer => 403,
         Error::NotFound { .. } | Error::UnknownEnrollmentCode => 404,
@@ -85,7 +93,8 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::AlreadyReviewed
         | Error::Superseded
         | Error::AlreadyAmended
-        | Error::ChecklistVersionPublished => 409,
+        | Error::ChecklistVersionPublished
+        | Error::UsernameTaken => 409,
         Error::EnrollmentCodeExpired | Error::ChallengeExpired => 410,
         Error::BodyTimeout => 408,
         Error::BodyTooLarge { .. } => 413,
@@ -101,7 +110,7 @@ pub fn http_status(error: &Error) -> u16 {
         Error::TusVersionUnsupported => 412,
         Error::UploadTooLarge { .. } | Error::BeyondUploadLength { .. } => 413,
         Error::UploadLocked => 423,
-        Error::RateLimited { .. } => 429,
+        Error::RateLimited { .. } | Error::LoginThrottled { .. } => 429,
         // tus's "460 Checksum Mismatch", for a chunk and for the whole photo.
         Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
         Error::Busy => 503,
@@ -116,6 +125,7 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::InvalidConfig { .. }
         | Error::Io { .. }
         | Error::ReportFontMissing
-        | Error::ReportFont { .. } => 500,
+        | Error::ReportFont { .. }
+        | Error::AuditLogInconsistent { .. } => 500,
     }
 }

@@ -1,14 +1,16 @@
 //! Admin API, satellite fire points: FIRMS files in, the reference data the
-//! filters use (static heat sources, key zones), and the figures. Every route
-//! takes the admin token.
+//! filters use (static heat sources, key zones), and the figures. Imports and
+//! reference data are bureau-wide (the admin token); the figures are for any
+//! staff member, within what they may see.
 
 use super::cases::query;
-use super::{blocking, read_json_body, AdminAuth, ApiResult, State};
+use super::{blocking, read_json_body, ApiResult, Staff, State};
 use crate::cases::fire_reference;
 use crate::error::{Error, Result};
 use crate::fires::spool::SpoolFile;
 use crate::fires::stats;
 use crate::now_ms;
+use crate::people::{Scope, StaffRole};
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, Request, State as Extract};
@@ -35,10 +37,11 @@ pub fn routes() -> Router<State> {
 /// The body is the FIRMS CSV itself (`text/csv`, up to `max_reference_bytes`),
 /// spooled to disk as it arrives and imported from there in one transaction.
 async fn import_fires(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     request: Request,
 ) -> ApiResult<axum::Json<FireImport>> {
+    actor.require_everywhere(StaffRole::Admin)?;
     let is_csv = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -95,7 +98,7 @@ struct StatsQuery {
 
 /// `from` and `to` are UTC milliseconds; by default the last 30 days.
 async fn fire_stats(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     params: Result<Query<StatsQuery>, QueryRejection>,
 ) -> ApiResult<axum::Json<FireStats>> {
@@ -103,8 +106,26 @@ async fn fire_stats(
     let now = now_ms();
     let to = q.to.unwrap_or(now);
     let from = q.from.unwrap_or(to - DEFAULT_STATS_DAYS * 86_400_000);
+    // Figures for a jurisdiction within the asker's grants; with one grant, its own.
+    let jurisdiction = match (q.jurisdiction, actor.scope()) {
+        (Some(code), scope) if scope.covers(&code) => Some(code),
+        (Some(_), _) => {
+            return Err(Error::NotFound {
+                what: "jurisdiction",
+            }
+            .into())
+        }
+        (None, Scope::Everywhere) => None,
+        (None, Scope::Within(codes)) if codes.len() == 1 => codes.into_iter().next(),
+        (None, Scope::Within(_)) => {
+            return Err(Error::InvalidRequest {
+                reason: "name the jurisdiction: ?jurisdiction=".into(),
+            }
+            .into())
+        }
+    };
     let figures = blocking(&state, move |b| {
-        b.db.read(|tx| stats::stats(tx, q.jurisdiction.as_deref(), from, to, now))
+        b.db.read(|tx| stats::stats(tx, jurisdiction.as_deref(), from, to, now))
     })
     .await?;
     Ok(axum::Json(figures))
@@ -127,11 +148,12 @@ fn datum(params: Result<Query<DatumQuery>, QueryRejection>) -> Result<Datum> {
 
 /// `{"sources": [{id, name, lat, lon, radius_m}]}`.
 async fn load_static_sources(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     params: Result<Query<DatumQuery>, QueryRejection>,
     request: Request,
 ) -> ApiResult<axum::Json<ReferenceLoad>> {
+    actor.require_everywhere(StaffRole::Admin)?;
     let datum = datum(params)?;
     let bytes = read_json_body(request, state.limits.max_reference_bytes).await?;
     let list: StaticSourceList = super::parse_json(&bytes)?;
@@ -145,11 +167,12 @@ async fn load_static_sources(
 
 /// A GeoJSON FeatureCollection of key zones (see `fire_reference`).
 async fn load_key_zones(
-    _: AdminAuth,
+    Staff(actor): Staff,
     Extract(state): Extract<State>,
     params: Result<Query<DatumQuery>, QueryRejection>,
     request: Request,
 ) -> ApiResult<axum::Json<ReferenceLoad>> {
+    actor.require_everywhere(StaffRole::Admin)?;
     let datum = datum(params)?;
     let bytes = read_json_body(request, state.limits.max_reference_bytes).await?;
     let load = blocking(&state, move |b| {

@@ -10,11 +10,12 @@ mod custody;
 mod enrollment;
 mod error;
 mod fires;
+mod people;
 mod request_log;
 mod sync;
 mod uploads;
 
-pub use auth::{AdminAuth, DeviceAuth};
+pub use auth::{DeviceAuth, SignedIn, Staff, CSRF_HEADER};
 pub use error::{http_status, ApiError};
 
 pub(crate) use crate::bureau::blocking;
@@ -53,6 +54,7 @@ pub fn router(bureau: State) -> Router {
         .merge(cases::routes())
         .merge(case_files::routes())
         .merge(fires::routes())
+        .merge(people::routes())
         .fallback(|| async { ApiError(Error::NotFound { what: "route" }) });
     request_log::logged(routes)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))

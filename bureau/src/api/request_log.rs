@@ -1,5 +1,5 @@
 //! One structured log event per request (`tracing`): method, route, status,
-//! latency, the device that asked, and a refusal's error code. The route is the
+//! latency, the device or staff account (by id) that asked, and a refusal's error code. The route is the
 //! template (`/v1/admin/inspections/{id}`), never the path or its query; headers
 //! (tokens) and bodies (names, phone and ID numbers) are never logged. Where the
 //! events go is the binary's choice (`fieldproof serve`: JSON lines on stderr).
@@ -35,6 +35,7 @@ fn span(request: &Request<Body>) -> Span {
         route,
         device = Empty,
         admin = Empty,
+        user = Empty,
         error = Empty,
     )
 }
@@ -55,6 +56,12 @@ pub fn note_device(device_id: &str) {
 /// Notes on the request's log line that the admin token asked.
 pub fn note_admin() {
     Span::current().record("admin", true);
+}
+
+/// Notes on the request's log line which staff account asked (its id; never
+/// its name).
+pub fn note_user(user_id: &str) {
+    Span::current().record("user", user_id);
 }
 
 /// Notes a refusal's stable code on the request's log line.

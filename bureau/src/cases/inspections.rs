@@ -5,10 +5,13 @@
 //! Rows are written by the push path ([`crate::sync`]); this module only reads
 //! them and records the review.
 
-use super::{page_size, text_field, within_jurisdiction, Cursor, Page, RECORDS_OF_CASES, REFUSAL};
+use super::{
+    jurisdiction_conditions, page_size, text_field, where_clause, Cursor, Page, RECORDS_OF_CASES,
+    REFUSAL,
+};
 use crate::config::FireSettings;
-use crate::enrollment::check_jurisdiction;
 use crate::error::{Error, Result};
+use crate::people::Scope;
 use crate::storage::{parameters, Row, Tx, Value};
 use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
@@ -98,8 +101,10 @@ fn add(summary: &mut EvidenceSummary, status: &str, media_status: &str, count: i
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// What a list asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct InspectionFilter {
+    /// Where the reader may look (required: no list is unscoped by accident).
+    pub scope: Scope,
     /// Inspections within this jurisdiction (its code is a prefix of theirs).
     pub jurisdiction: Option<String>,
     pub status: Option<ReviewStatus>,
@@ -115,14 +120,13 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
     let limit = page_size(filter.limit)?;
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    if let Some(code) = &filter.jurisdiction {
-        check_jurisdiction(code)?;
-        values.push(code.into());
-        conditions.push(within_jurisdiction(
-            "jurisdiction",
-            &format!("${}", values.len()),
-        ));
-    }
+    jurisdiction_conditions(
+        "jurisdiction",
+        filter.jurisdiction.as_deref(),
+        &filter.scope,
+        &mut conditions,
+        &mut values,
+    )?;
     if let Some(status) = filter.status {
         values.push(status.code().into());
         conditions.push(format!("status = ${}", values.len()));
@@ -165,6 +169,26 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
         _ => None,
     };
     Ok(Page { items, next_cursor })
+}
+
+/// The jurisdiction an inspection belongs to, for checking who may see and act
+/// on it before anything else is read.
+pub fn jurisdiction_of(tx: &mut Tx, id: &str) -> Result<String> {
+    tx.query_opt(
+        "SELECT jurisdiction FROM inspections WHERE id = $1",
+        params![id],
+    )?
+    .ok_or(Error::NotFound { what: "inspection" })?
+    .text(0)
+}
+
+/// The case without the responsible party's name and numbers, for a reader
+/// whose role does not decide on it (a dispatcher).
+pub fn without_personal_data(mut case: InspectionCase) -> InspectionCase {
+    if let Some(body) = case.inspection.as_object_mut() {
+        body.remove("responsible_party");
+    }
+    case
 }
 
 /// One inspection with its evidence records and, answering a fire task, its
@@ -328,14 +352,6 @@ pub fn review(
             get(tx, id, fires) // with the proof of visit as recorded
         }
         _ => Ok(case),
-    }
-}
-
-fn where_clause(conditions: &[String]) -> String {
-    if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
     }
 }
 

@@ -26,9 +26,11 @@ pub mod visits;
 
 pub use fieldproof_core::wire::admin::Page;
 
+use crate::enrollment::check_jurisdiction;
 use crate::error::{Error, Result};
 use crate::params;
-use crate::storage::Tx;
+use crate::people::Scope;
+use crate::storage::{Tx, Value};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -118,6 +120,44 @@ pub(crate) fn within_jurisdiction(column: &str, placeholder: &str) -> String {
     format!(
         "substr({column}, 1, length(CAST({placeholder} AS TEXT))) = CAST({placeholder} AS TEXT)"
     )
+}
+
+/// The conditions that keep a list within the `jurisdiction` it asks for and
+/// the `scope` its reader may see, added to `conditions` with their `values`.
+pub(crate) fn jurisdiction_conditions(
+    column: &str,
+    asked: Option<&str>,
+    scope: &Scope,
+    conditions: &mut Vec<String>,
+    values: &mut Vec<Value>,
+) -> Result<()> {
+    if let Some(code) = asked {
+        check_jurisdiction(code)?;
+        values.push(code.into());
+        conditions.push(within_jurisdiction(column, &format!("${}", values.len())));
+    }
+    if let Some(codes) = scope.codes() {
+        let mut any = Vec::with_capacity(codes.len());
+        for code in codes {
+            values.push(code.into());
+            any.push(within_jurisdiction(column, &format!("${}", values.len())));
+        }
+        // No grant at all sees nothing.
+        conditions.push(match any.is_empty() {
+            true => "1 = 0".to_owned(),
+            false => format!("({})", any.join(" OR ")),
+        });
+    }
+    Ok(())
+}
+
+/// `WHERE` and the conditions joined by `AND`; nothing for none.
+pub(crate) fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
 }
 
 /// `id` and the revisions it amends, back to the original (`id` first).

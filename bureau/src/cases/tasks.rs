@@ -12,10 +12,13 @@
 //! closes it here, with the verdict and, for a fire task, the proof of visit
 //! ([`super::visits`]).
 
-use super::{hours_ms, page_size, text_field, visits, within_jurisdiction, Cursor, Page};
+use super::{
+    hours_ms, jurisdiction_conditions, page_size, text_field, visits, where_clause, Cursor, Page,
+};
 use crate::config::FireSettings;
 use crate::enrollment::check_jurisdiction;
 use crate::error::{Error, Result};
+use crate::people::Scope;
 use crate::storage::{parameters, Row, Tx, Value};
 use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
@@ -215,8 +218,10 @@ fn parse_body(body: &str) -> Result<Task> {
 }
 
 /// What a task list asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TaskFilter {
+    /// Where the reader may look (required: no list is unscoped by accident).
+    pub scope: Scope,
     /// Tasks within this jurisdiction (its code is a prefix of theirs).
     pub jurisdiction: Option<String>,
     pub state: Option<TaskState>,
@@ -235,14 +240,13 @@ pub fn list(
     let limit = page_size(filter.limit)?;
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    if let Some(code) = &filter.jurisdiction {
-        check_jurisdiction(code)?;
-        values.push(code.into());
-        conditions.push(within_jurisdiction(
-            "jurisdiction",
-            &format!("${}", values.len()),
-        ));
-    }
+    jurisdiction_conditions(
+        "jurisdiction",
+        filter.jurisdiction.as_deref(),
+        &filter.scope,
+        &mut conditions,
+        &mut values,
+    )?;
     if let Some(state) = filter.state {
         values.push(state.code().into());
         conditions.push(format!("state = ${}", values.len()));
@@ -257,10 +261,7 @@ pub fn list(
         ));
     }
     values.push((limit as i64 + 1).into());
-    let filter_sql = match conditions.is_empty() {
-        true => String::new(),
-        false => format!("WHERE {}", conditions.join(" AND ")),
-    };
+    let filter_sql = where_clause(&conditions);
     let rows = tx.query(
         &format!(
             "SELECT body, state, coalesce(state_ms, created_ms), visit FROM tasks {filter_sql}

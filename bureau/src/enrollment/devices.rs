@@ -264,6 +264,11 @@ pub fn revoke_device(tx: &mut Tx, device_id: &str) -> Result<Device> {
         "UPDATE devices SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL",
         params![now_ms(), device_id],
     )?;
+    find_device(tx, device_id)
+}
+
+/// One device by id.
+pub fn find_device(tx: &mut Tx, device_id: &str) -> Result<Device> {
     let row = tx
         .query_opt(
             &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = $1"),

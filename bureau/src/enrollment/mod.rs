@@ -11,7 +11,7 @@ mod devices;
 mod officers;
 
 pub use certificate::{verify_certificate, DeviceCertificate};
-pub use devices::{authenticate, enroll, list_devices, revoke_device, Device};
+pub use devices::{authenticate, enroll, find_device, list_devices, revoke_device, Device};
 pub use fieldproof_core::wire::enrollment::{EnrollAnswer, EnrollRequest, Role};
 pub use officers::{
     create_enrollment_code, create_officer, find_or_create_officer, list_officers, EnrollmentCode,

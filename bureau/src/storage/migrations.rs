@@ -39,6 +39,11 @@ pub const STEPS: &[Step] = &[
         sqlite: include_str!("schema/sqlite/v4.sql"),
         postgres: include_str!("schema/postgres/v4.sql"),
     },
+    Step {
+        version: 5,
+        sqlite: include_str!("schema/sqlite/v5.sql"),
+        postgres: include_str!("schema/postgres/v5.sql"),
+    },
 ];
 
 /// The schema version this code writes.
@@ -133,6 +138,11 @@ mod tests {
             3,
             "bfc77126299810366179a24e914676c5588b8539adbaa311ba607156fe707ba7",
             "cfce3014859bdab080d2524922ad215fb8945cad6fd16117d6fc322b74bc2c11",
+        ),
+        (
+            4,
+            "17f6db7cb1595dfa3a6b3a6164062e70b8ce276eb5bd08b3539352bad6600c0e",
+            "dbc6c626546635104005c93802a29de2fd9ab5a6956df156914e999ba866b531",
         ),
     ];
 

@@ -1,6 +1,6 @@
-//! `fieldproof admin`: the bureau's admin API from a shell — officers, enrollment
-//! codes, devices, tasks, satellite fire points, reference data, inspections
-//! and their review.
+//! `fieldproof admin`: the bureau's admin API from a shell — staff accounts and
+//! the audit log, officers, enrollment codes, devices, tasks, satellite fire
+//! points, reference data, inspections and their review.
 //!
 //! Results print as text, or with `--json` one JSON document per line. A refusal
 //! by the bureau prints its own `{"error":{"code","message"}}` and exits by kind:
@@ -12,6 +12,7 @@ mod cases;
 mod client;
 mod enrollment;
 mod fires;
+mod people;
 mod reference;
 mod tasks;
 
@@ -21,6 +22,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use client::Client;
 use enrollment::{DeviceCommand, EnrollmentCodeCommand, OfficerCommand};
 use fires::FireCommand;
+use people::{AuditCommand, UserCommand};
 use reference::{BoundaryCommand, ChecklistCommand};
 use std::process::ExitCode;
 use tasks::TaskCommand;
@@ -54,6 +56,13 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Staff accounts: reviewers, legal reviewers, dispatchers and admins,
+    /// each role over a jurisdiction.
+    #[command(subcommand)]
+    Users(UserCommand),
+    /// The audit log: who reviewed, dispatched, exported, issued or revoked what, when.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Officers: the people devices are enrolled for.
     #[command(subcommand)]
     Officers(OfficerCommand),
@@ -109,6 +118,8 @@ pub fn run(args: Args) -> ExitCode {
 fn execute(args: Args, out: &Output) -> Result<()> {
     let client = Client::new(args.server, args.token, args.tls_pin)?;
     match args.command {
+        Command::Users(command) => people::users(command, &client, out),
+        Command::Audit(command) => people::audit(command, &client, out),
         Command::Officers(command) => enrollment::officers(command, &client, out),
         Command::EnrollmentCode(command) => enrollment::enrollment_code(command, &client, out),
         Command::Devices(command) => enrollment::devices(command, &client, out),

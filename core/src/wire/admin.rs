@@ -92,6 +92,115 @@ pub struct Device {
     pub attestation_bytes: u64,
 }
 
+// --- staff: accounts, sessions, the audit log ---
+
+/// What a person does at the bureau; each role is held over a jurisdiction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Accepts or returns inspections.
+    Reviewer,
+    /// Approves or sends back accepted cases marked for penalty.
+    LegalReviewer,
+    /// Creates tasks and follows them.
+    Dispatcher,
+    /// Manages staff, devices, enrollment codes and reference data; reads the audit log.
+    Admin,
+}
+
+impl StaffRole {
+    pub const ALL: [StaffRole; 4] = [
+        StaffRole::Reviewer,
+        StaffRole::LegalReviewer,
+        StaffRole::Dispatcher,
+        StaffRole::Admin,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            StaffRole::Reviewer => "reviewer",
+            StaffRole::LegalReviewer => "legal_reviewer",
+            StaffRole::Dispatcher => "dispatcher",
+            StaffRole::Admin => "admin",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.code() == code)
+    }
+}
+
+/// A role over a jurisdiction and everything within it (a county's code covers
+/// its townships).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub role: StaffRole,
+    pub jurisdiction: String,
+}
+
+/// `POST /v1/admin/users`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffUser {
+    /// 3 to 32 of a-z, 0-9, `.`, `_`, `-`; compared without case.
+    pub username: String,
+    /// Shown in the console; personal data, never logged.
+    pub display_name: String,
+    /// At least 10 characters; kept as an argon2id hash only.
+    pub password: String,
+    pub grants: Vec<Grant>,
+}
+
+/// A person with an account at the bureau.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub grants: Vec<Grant>,
+    pub created_ms: i64,
+    /// When an admin disabled the account; its sessions ended then.
+    pub disabled_ms: Option<i64>,
+}
+
+/// `POST /v1/session`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+/// A signed-in session (the cookie itself is HttpOnly and never in a body).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: StaffUser,
+    /// Sent back as the `X-CSRF-Token` header (or the console forms' `csrf`
+    /// field) with every request that changes something.
+    pub csrf_token: String,
+    /// The session ends then at the latest, or earlier when left idle.
+    pub expires_ms: i64,
+}
+
+/// One entry of the bureau's audit log: who did what, when. Entries are chained
+/// by hash; `entry_sha256` covers this entry and the one before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    /// `admin_token` or `user:` and the user's id.
+    pub actor: String,
+    /// e.g. `inspection.review`, `device.revoke`.
+    pub action: String,
+    /// The id of what was acted on.
+    pub subject: String,
+    pub jurisdiction: Option<String>,
+    /// What was decided, as a JSON object (ids and codes, never names).
+    pub detail: Value,
+    pub entry_sha256: String,
+}
+
 // --- inspections and their review ---
 
 /// How far an inspection's evidence is verified, over all its evidence records.
