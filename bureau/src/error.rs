@@ -133,6 +133,8 @@ pub enum Error {
     AlreadyReviewed,
     #[error("this inspection has been amended: review its newest amendment")]
     Superseded,
+    #[error("this inspection is not an accepted case waiting for legal review")]
+    NotAwaitingLegalReview,
     #[error("invalid GeoJSON: {reason}")]
     InvalidGeoJson { reason: String },
     #[error("invalid checklist template: {reason}")]
@@ -278,6 +280,7 @@ impl Error {
             Error::CommentRequired => "comment_required",
             Error::AlreadyReviewed => "already_reviewed",
             Error::Superseded => "superseded",
+            Error::NotAwaitingLegalReview => "not_awaiting_legal_review",
             Error::InvalidGeoJson { .. } => "invalid_geojson",
             Error::InvalidTemplate { .. } => "invalid_template",
             Error::ChecklistVersionPublished => "checklist_version_published",

@@ -18,6 +18,8 @@ on_both_backends!(
     sessions_end_when_idle_too_long_and_when_disabled,
     the_audit_log_is_scoped_exported_and_chained,
     bad_accounts_are_refused_and_change_nothing,
+    a_case_marked_for_penalty_waits_for_its_legal_reviewer,
+    the_case_list_filters_by_matter_evidence_time_and_text,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -669,4 +671,187 @@ fn bad_accounts_are_refused_and_change_nothing(backend: Backend) {
     );
     assert_eq!(users[0]["username"], "taken");
     assert!(users[0].get("password_hash").is_none() && users[0].get("password").is_none());
+}
+
+fn a_case_marked_for_penalty_waits_for_its_legal_reviewer(backend: Backend) {
+    let Some(bureau) = TestBureau::start_backend(backend) else {
+        return;
+    };
+    let device = bureau.device("430121");
+    let (first, second) = (
+        inspection(&device, "430121101", None),
+        inspection(&device, "430121101", None),
+    );
+    push(
+        &device,
+        vec![
+            op("inspection.submit", &first),
+            op("inspection.submit", &second),
+        ],
+    );
+    create_user(
+        &bureau,
+        "reviewer.a",
+        json!([{ "role": "reviewer", "jurisdiction": "430121" }]),
+    );
+    create_user(
+        &bureau,
+        "legal.a",
+        json!([{ "role": "legal_reviewer", "jurisdiction": "430121" }]),
+    );
+    create_user(
+        &bureau,
+        "legal.b",
+        json!([{ "role": "legal_reviewer", "jurisdiction": "430181" }]),
+    );
+    let (reviewer, legal, elsewhere) = (
+        sign_in(&bureau, "reviewer.a"),
+        sign_in(&bureau, "legal.a"),
+        sign_in(&bureau, "legal.b"),
+    );
+    let path = |i: &Value, what: &str| {
+        format!("/v1/admin/inspections/{}/{what}", i["id"].as_str().unwrap())
+    };
+
+    // A return cannot be marked for penalty; an acceptance can.
+    let marked_return = json!({ "decision": "return", "comment": "补充", "penalty": true });
+    assert_eq!(
+        refused(reviewer.call("POST", &path(&first, "review"), Some(marked_return))).0,
+        400
+    );
+    let accepted = ok(
+        reviewer.call(
+            "POST",
+            &path(&first, "review"),
+            Some(json!({ "decision": "accept", "penalty": true })),
+        ),
+        200,
+    );
+    assert_eq!(
+        (
+            accepted["penalty"].clone(),
+            accepted["legal_status"].clone()
+        ),
+        (json!(true), json!("pending"))
+    );
+    ok(
+        reviewer.call(
+            "POST",
+            &path(&second, "review"),
+            Some(json!({ "decision": "accept" })),
+        ),
+        200,
+    );
+    let waiting = ok(
+        reviewer.call("GET", "/v1/admin/inspections?legal_status=pending", None),
+        200,
+    );
+    assert_eq!(waiting["items"].as_array().unwrap().len(), 1);
+
+    // Only a legal reviewer of the county decides, and only on a case waiting for it.
+    let approve = json!({ "decision": "approve" });
+    assert_eq!(
+        refused(reviewer.call("POST", &path(&first, "legal-review"), Some(approve.clone()))),
+        (403, "forbidden".into())
+    );
+    assert_eq!(
+        refused(elsewhere.call("POST", &path(&first, "legal-review"), Some(approve.clone()))),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        refused(legal.call("POST", &path(&second, "legal-review"), Some(approve))),
+        (409, "not_awaiting_legal_review".into())
+    );
+    assert_eq!(
+        refused(legal.call(
+            "POST",
+            &path(&first, "legal-review"),
+            Some(json!({ "decision": "send_back" }))
+        )),
+        (400, "comment_required".into())
+    );
+    let sent_back = ok(
+        legal.call(
+            "POST",
+            &path(&first, "legal-review"),
+            Some(json!({ "decision": "send_back", "comment": "缺少现场照片" })),
+        ),
+        200,
+    );
+    assert_eq!(sent_back["status"], "returned");
+    assert_eq!(sent_back["legal_status"], "sent_back");
+    assert_eq!(sent_back["legal_comment"], "缺少现场照片");
+    // Once only.
+    let again = json!({ "decision": "approve" });
+    assert_eq!(
+        refused(legal.call("POST", &path(&first, "legal-review"), Some(again))).0,
+        409
+    );
+
+    // The device hears it as a returned review carrying the legal reasons.
+    let decisions: Vec<Value> = device
+        .pull_all()
+        .into_iter()
+        .filter(|c| c["kind"] == "review" && c["body"]["inspection_id"] == first["id"])
+        .map(|c| c["body"].clone())
+        .collect();
+    let last = decisions.last().unwrap();
+    assert_eq!(last["decision"], "returned");
+    assert_eq!(last["comment"], "法制审核：缺少现场照片");
+    let audit = ok(bureau.admin("GET", "/v1/admin/audit?limit=1", None), 200);
+    assert_eq!(audit["items"][0]["action"], "inspection.legal_review");
+}
+
+fn the_case_list_filters_by_matter_evidence_time_and_text(backend: Backend) {
+    let Some(bureau) = TestBureau::start_backend(backend) else {
+        return;
+    };
+    let device = bureau.device("430121");
+    let mut waste = inspection(&device, "430121101", None);
+    waste["matter"] = json!("waste_burning");
+    waste["findings"] = json!("垃圾焚烧 50%_done");
+    let straw = inspection(&device, "430121102", None);
+    push(
+        &device,
+        vec![
+            op("inspection.submit", &waste),
+            op("inspection.submit", &straw),
+        ],
+    );
+    let ids = |query: &str| -> Vec<String> {
+        let page = ok(
+            bureau.admin("GET", &format!("/v1/admin/inspections?{query}"), None),
+            200,
+        );
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (waste_id, straw_id) = (waste["id"].as_str().unwrap(), straw["id"].as_str().unwrap());
+    assert_eq!(ids("matter=waste_burning"), [waste_id]);
+    assert_eq!(ids("evidence=none").len(), 2, "no evidence yet");
+    assert!(ids("evidence=flagged").is_empty());
+    // Text: in findings or address, LIKE's wildcards taken as typed.
+    assert_eq!(ids("q=%E5%9E%83%E5%9C%BE"), [waste_id], "垃圾");
+    assert_eq!(ids("q=50%25_"), [waste_id]);
+    assert!(ids("q=%25%25%25x").is_empty());
+    assert!(
+        ids("q=%E5%BC%A0%E4%B8%89").is_empty(),
+        "the responsible party (张三) is not searched"
+    );
+    let now = fieldproof_core::time::now_ms();
+    assert_eq!(ids(&format!("from={}", now - 60_000)).len(), 2);
+    assert!(ids(&format!("to={}", now - 60_000)).is_empty());
+    assert_eq!(ids("status=submitted&matter=straw_burning"), [straw_id]);
+    assert_eq!(
+        refused(bureau.admin("GET", "/v1/admin/inspections?evidence=great", None)).0,
+        400
+    );
+    assert_eq!(
+        refused(bureau.admin("GET", "/v1/admin/inspections?legal_status=maybe", None)).0,
+        400
+    );
 }

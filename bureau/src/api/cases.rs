@@ -5,8 +5,9 @@
 
 use super::{blocking, parse_json, read_json_body, ApiResult, Json, Staff, State};
 use crate::cases::inspections::{
-    self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus,
+    self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus, Verification,
 };
+use crate::cases::legal_review::{self, LegalDecision};
 use crate::cases::reference_data::{
     self, BoundaryLoad, ChecklistPublication, PublishedChecklist, StoredBoundary,
 };
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::geo::datum::Datum;
 use fieldproof_core::model::task::TaskState;
-use fieldproof_core::wire::admin::{OfficerAssignment, ReviewRequest};
+use fieldproof_core::wire::admin::{LegalReviewRequest, OfficerAssignment, ReviewRequest};
 use fieldproof_core::wire::fires::DispatchedTask;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -35,6 +36,10 @@ pub fn routes() -> Router<State> {
         .route("/v1/admin/inspections", get(list_inspections))
         .route("/v1/admin/inspections/{id}", get(get_inspection))
         .route("/v1/admin/inspections/{id}/review", post(review_inspection))
+        .route(
+            "/v1/admin/inspections/{id}/legal-review",
+            post(legal_review),
+        )
         .route("/v1/admin/inspections/{id}/officers", post(assign_officer))
         .route("/v1/admin/tasks", get(list_tasks).post(create_task))
         .route(
@@ -60,6 +65,12 @@ pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>, allowed: &str) -
 struct InspectionQuery {
     jurisdiction: Option<String>,
     status: Option<String>,
+    legal_status: Option<String>,
+    matter: Option<String>,
+    evidence: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    q: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -69,13 +80,29 @@ async fn list_inspections(
     Extract(state): Extract<State>,
     params: Result<Query<InspectionQuery>, QueryRejection>,
 ) -> ApiResult<axum::Json<Page<InspectionSummary>>> {
-    let q = query(params, "jurisdiction, status, limit (a number), cursor")?;
+    let q = query(
+        params,
+        "jurisdiction, status, legal_status, matter, evidence, from and to (UTC ms), q, limit (a number), cursor",
+    )?;
     let filter = InspectionFilter {
-        scope: actor.scope(),
         jurisdiction: q.jurisdiction,
         status: q.status.as_deref().map(ReviewStatus::parse).transpose()?,
+        legal_status: q.legal_status,
+        matter: q.matter,
+        evidence: q
+            .evidence
+            .map(|e| {
+                Verification::from_code(&e).ok_or_else(|| Error::InvalidRequest {
+                    reason: "evidence: none, flagged, pending_media or verified".into(),
+                })
+            })
+            .transpose()?,
+        received_from_ms: q.from,
+        received_to_ms: q.to,
+        text: q.q,
         limit: q.limit,
         cursor: q.cursor,
+        ..InspectionFilter::within(actor.scope())
     };
     let page = blocking(&state, move |b| {
         b.db.read(|tx| inspections::list(tx, &filter))
@@ -134,9 +161,32 @@ async fn review_inspection(
     let decision = Decision::parse(&request.decision)?;
     let case = blocking(&state, move |b| {
         b.db.write(|tx| {
-            let detail = json!({ "decision": request.decision });
+            let detail = json!({ "decision": request.decision, "penalty": request.penalty });
             act_on_inspection(tx, &actor, StaffRole::Reviewer, &id, action::REVIEW, detail)?;
-            inspections::review(tx, &id, decision, request.comment.as_deref(), &b.fires)
+            let comment = request.comment.as_deref();
+            inspections::review(tx, &id, decision, comment, request.penalty, &b.fires)
+        })
+    })
+    .await?;
+    Ok(axum::Json(case))
+}
+
+/// Only a legal reviewer of the case's jurisdiction decides.
+async fn legal_review(
+    Staff(actor): Staff,
+    Extract(state): Extract<State>,
+    Path(id): Path<String>,
+    Json(request): Json<LegalReviewRequest>,
+) -> ApiResult<axum::Json<InspectionCase>> {
+    let id = parse_id(&id, "inspection id")?;
+    let decision = LegalDecision::parse(&request.decision)?;
+    let case = blocking(&state, move |b| {
+        b.db.write(|tx| {
+            let detail = json!({ "decision": request.decision });
+            let (role, what) = (StaffRole::LegalReviewer, action::LEGAL_REVIEW);
+            act_on_inspection(tx, &actor, role, &id, what, detail)?;
+            let comment = request.comment.as_deref();
+            legal_review::legal_review(tx, &id, decision, comment, &b.fires)
         })
     })
     .await?;

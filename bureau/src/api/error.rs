@@ -92,6 +92,7 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::PhotoNotUploaded
         | Error::AlreadyReviewed
         | Error::Superseded
+        | Error::NotAwaitingLegalReview
         | Error::AlreadyAmended
         | Error::ChecklistVersionPublished
         | Error::UsernameTaken => 409,

@@ -5,6 +5,7 @@
 //! Rows are written by the push path ([`crate::sync`]); this module only reads
 //! them and records the review.
 
+use super::legal_review::LegalStatus;
 use super::{
     jurisdiction_conditions, page_size, text_field, where_clause, Cursor, Page, RECORDS_OF_CASES,
     REFUSAL,
@@ -108,11 +109,45 @@ pub struct InspectionFilter {
     /// Inspections within this jurisdiction (its code is a prefix of theirs).
     pub jurisdiction: Option<String>,
     pub status: Option<ReviewStatus>,
+    /// `pending`, `approved` or `sent_back`.
+    pub legal_status: Option<String>,
+    /// The matter's code, e.g. `straw_burning`.
+    pub matter: Option<String>,
+    /// The evidence status the case shows (worst record first).
+    pub evidence: Option<Verification>,
+    /// Received at or after this time (UTC ms) …
+    pub received_from_ms: Option<i64>,
+    /// … and before this one.
+    pub received_to_ms: Option<i64>,
+    /// Text in the address or the findings (never the responsible party).
+    pub text: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
 }
 
-const COLUMNS: &str = "id, device_id, officer_id, jurisdiction, status, amends_id, body, received_ms, review_comment, reviewed_ms";
+impl InspectionFilter {
+    /// Everything `scope` may see, newest first, a default page.
+    pub fn within(scope: Scope) -> Self {
+        Self {
+            scope,
+            jurisdiction: None,
+            status: None,
+            legal_status: None,
+            matter: None,
+            evidence: None,
+            received_from_ms: None,
+            received_to_ms: None,
+            text: None,
+            limit: None,
+            cursor: None,
+        }
+    }
+}
+
+/// The longest search text, in characters.
+const MAX_SEARCH_CHARS: usize = 100;
+
+const COLUMNS: &str = "id, device_id, officer_id, jurisdiction, status, amends_id, body, received_ms, review_comment, reviewed_ms, penalty, legal_status, legal_comment";
 
 /// Received inspections, newest first, one page at a time (keyset paging on the
 /// receipt time and id, so pages stay stable while new inspections arrive).
@@ -130,6 +165,41 @@ pub fn list(tx: &mut Tx, filter: &InspectionFilter) -> Result<Page<InspectionSum
     if let Some(status) = filter.status {
         values.push(status.code().into());
         conditions.push(format!("status = ${}", values.len()));
+    }
+    if let Some(legal) = &filter.legal_status {
+        LegalStatus::parse(legal)?;
+        values.push(legal.into());
+        conditions.push(format!("legal_status = ${}", values.len()));
+    }
+    if let Some(matter) = &filter.matter {
+        values.push(text_field(matter, "matter", 64)?.into());
+        conditions.push(format!("matter = ${}", values.len()));
+    }
+    if let Some(evidence) = filter.evidence {
+        conditions.push(evidence_condition(evidence));
+    }
+    if let Some(from) = filter.received_from_ms {
+        values.push(from.into());
+        conditions.push(format!("received_ms >= ${}", values.len()));
+    }
+    if let Some(to) = filter.received_to_ms {
+        values.push(to.into());
+        conditions.push(format!("received_ms < ${}", values.len()));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let text = text_field(text, "text", MAX_SEARCH_CHARS)?;
+        // The text is matched as typed: LIKE's wildcards in it are escaped.
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        values.push(format!("%{escaped}%").into());
+        conditions.push(format!("search_text LIKE ${} ESCAPE '\\'", values.len()));
     }
     if let Some(cursor) = &filter.cursor {
         let cursor = Cursor::decode(cursor)?;
@@ -189,6 +259,47 @@ pub fn without_personal_data(mut case: InspectionCase) -> InspectionCase {
         body.remove("responsible_party");
     }
     case
+}
+
+/// Tells a decision on an inspection (feed kind `review`) to its jurisdiction
+/// and to the device that sent it.
+pub(crate) fn announce(
+    tx: &mut Tx,
+    jurisdiction: &str,
+    device_id: &str,
+    body: &ReviewBody,
+) -> Result<()> {
+    // Reviewers and colleagues in the jurisdiction see the decision; the device
+    // that sent the inspection hears of it even if it has since been moved or
+    // pulls a narrower scope. A device covered by both gets it twice; applying a
+    // decision is idempotent.
+    feed::append(
+        tx,
+        Audience::Jurisdiction(jurisdiction),
+        ChangeKind::Review,
+        body,
+    )?;
+    feed::append(tx, Audience::Device(device_id), ChangeKind::Review, body)?;
+    Ok(())
+}
+
+/// The SQL condition that an inspection's evidence shows `status`
+/// ([`EvidenceSummary::verification`] in SQL: refused records do not count).
+pub(crate) fn evidence_condition(status: Verification) -> String {
+    let attached = |extra: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM {RECORDS_OF_CASES} WHERE e.inspection_id = inspections.id
+             AND ({REFUSAL}) IS NULL{extra})"
+        )
+    };
+    let flagged = attached(" AND (e.status <> 'accepted' OR e.media_status = 'mismatch')");
+    let pending = attached(" AND e.media_status = 'pending'");
+    match status {
+        Verification::None => format!("NOT {}", attached("")),
+        Verification::Flagged => flagged,
+        Verification::PendingMedia => format!("NOT {flagged} AND {pending}"),
+        Verification::Verified => format!("{} AND NOT {flagged} AND NOT {pending}", attached("")),
+    }
 }
 
 /// One inspection with its evidence records and, answering a fire task, its
@@ -282,7 +393,8 @@ pub fn assign_officer(
 }
 
 /// Records a review decision and tells the inspection's jurisdiction and the
-/// device that sent it (feed kind `review`). Only an inspection waiting for
+/// device that sent it (feed kind `review`). An accepted case `penalty` is
+/// marked for penalty: it waits for legal review ([`super::legal_review`]). Only an inspection waiting for
 /// review, and not superseded by an amendment, can be reviewed, and only once.
 ///
 /// Accepting an inspection that answers a task closes the task
@@ -292,8 +404,14 @@ pub fn review(
     id: &str,
     decision: Decision,
     comment: Option<&str>,
+    penalty: bool,
     fires: &FireSettings,
 ) -> Result<InspectionCase> {
+    if penalty && decision != Decision::Accept {
+        return Err(Error::InvalidRequest {
+            reason: "only an accepted case is marked for penalty".into(),
+        });
+    }
     let comment = match comment {
         Some(text) => {
             Some(text_field(text, "comment", MAX_COMMENT_CHARS)?).filter(|c| !c.is_empty())
@@ -320,10 +438,19 @@ pub fn review(
     let status = decision.status().code();
     // Conditional on the status read above, so two reviewers racing cannot both
     // decide, whatever the backend's isolation level.
+    let legal_status = penalty.then_some(LegalStatus::Pending.code());
     let changed = tx.execute(
-        "UPDATE inspections SET status = $1, review_comment = $2, reviewed_ms = $3
-         WHERE id = $4 AND status = 'submitted'",
-        params![status, comment.clone(), reviewed_ms, id],
+        "UPDATE inspections SET status = $1, review_comment = $2, reviewed_ms = $3,
+                penalty = $4, legal_status = $5
+         WHERE id = $6 AND status = 'submitted'",
+        params![
+            status,
+            comment.clone(),
+            reviewed_ms,
+            i64::from(penalty),
+            legal_status,
+            id
+        ],
     )?;
     if changed != 1 {
         return Err(Error::AlreadyReviewed);
@@ -334,17 +461,7 @@ pub fn review(
         comment: comment.clone(),
         reviewed_ms,
     };
-    // Reviewers and colleagues in the jurisdiction see the decision; the device
-    // that sent the inspection hears of it even if it has since been moved or
-    // pulls a narrower scope. A device covered by both gets it twice; applying a
-    // decision is idempotent.
-    feed::append(
-        tx,
-        Audience::Jurisdiction(&jurisdiction),
-        ChangeKind::Review,
-        &body,
-    )?;
-    feed::append(tx, Audience::Device(&device_id), ChangeKind::Review, &body)?;
+    announce(tx, &jurisdiction, &device_id, &body)?;
     let case = get(tx, id, fires)?;
     match (decision, &case.summary.task_id) {
         (Decision::Accept, Some(task_id)) => {
@@ -406,6 +523,9 @@ fn summary(row: &Row, counts: EvidenceSummary) -> Result<(InspectionSummary, ser
         received_ms: row.int(7)?,
         review_comment: row.opt_text(8)?,
         reviewed_ms: row.opt_int(9)?,
+        penalty: row.int(10)? != 0,
+        legal_status: row.opt_text(11)?,
+        legal_comment: row.opt_text(12)?,
         matter: text(&body["matter"]),
         township_code: text(&body["township_code"]),
         county_code: text(&body["county_code"]),

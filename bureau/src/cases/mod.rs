@@ -2,7 +2,8 @@
 //! reference data the bureau sends out.
 //!
 //! - [`inspections`]: submitted inspections with their evidence and its
-//!   verification status, and their review (accept, or return with a comment).
+//!   verification status, and their review (accept, or return with a comment);
+//!   [`legal_review`]: the legal check of an accepted case marked for penalty.
 //! - [`tasks`]: work dispatched to a jurisdiction (e.g. a satellite fire point to
 //!   verify on site), where it stands, and its closing; [`visits`]: whether the
 //!   answering team's signed fixes prove they were at the fire.
@@ -19,6 +20,7 @@
 pub mod case_file;
 pub mod fire_reference;
 pub mod inspections;
+pub mod legal_review;
 pub mod on_site_record;
 pub mod reference_data;
 pub mod tasks;

@@ -21,6 +21,7 @@ pub use fieldproof_core::wire::admin::AuditEntry;
 /// What an entry records (the `action` column); stable names, part of the export.
 pub mod action {
     pub const REVIEW: &str = "inspection.review";
+    pub const LEGAL_REVIEW: &str = "inspection.legal_review";
     pub const ASSIGN_OFFICER: &str = "inspection.assign_officer";
     pub const CASE_FILE_EXPORT: &str = "case_file.export";
     pub const TASK_CREATE: &str = "task.create";

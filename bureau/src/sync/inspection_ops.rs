@@ -49,8 +49,9 @@ pub fn submit(tx: &mut Tx, device: &Device, body: &RawValue, amend: bool) -> Res
         return Err(Error::InspectionExists);
     }
     tx.execute(
-        "INSERT INTO inspections (id, device_id, officer_id, jurisdiction, status, amends_id, body, received_ms)
-         VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7)",
+        "INSERT INTO inspections (id, device_id, officer_id, jurisdiction, status, amends_id, body,
+                                  received_ms, matter, search_text)
+         VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9)",
         params![
             &id,
             &device.id,
@@ -58,7 +59,10 @@ pub fn submit(tx: &mut Tx, device: &Device, body: &RawValue, amend: bool) -> Res
             jurisdiction,
             amends_id.clone(),
             body.get(),
-            now_ms()
+            now_ms(),
+            &inspection.matter,
+            // What a reviewer's search looks in: never the responsible party.
+            format!("{} {}", inspection.site.address, inspection.findings)
         ],
     )?;
     if let Some(original) = &amends_id {

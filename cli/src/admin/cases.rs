@@ -50,6 +50,9 @@ pub enum ReviewCommand {
         id: String,
         #[arg(long)]
         comment: Option<String>,
+        /// Mark the case for penalty: a legal reviewer must approve it.
+        #[arg(long)]
+        penalty: bool,
     },
     /// Return a submitted inspection to its officer, saying what to change.
     Return {
@@ -106,11 +109,16 @@ pub fn inspections(command: InspectionCommand, client: &Client, out: &Output) ->
 
 pub fn review(command: ReviewCommand, client: &Client, out: &Output) -> Result<()> {
     let (id, body) = match command {
-        ReviewCommand::Accept { id, comment } => (
+        ReviewCommand::Accept {
+            id,
+            comment,
+            penalty,
+        } => (
             id,
             ReviewRequest {
                 decision: "accept".into(),
                 comment,
+                penalty,
             },
         ),
         ReviewCommand::Return { id, comment } => (
@@ -118,6 +126,7 @@ pub fn review(command: ReviewCommand, client: &Client, out: &Output) -> Result<(
             ReviewRequest {
                 decision: "return".into(),
                 comment: Some(comment),
+                penalty: false,
             },
         ),
     };

@@ -128,6 +128,7 @@ pub fn round_trip(
             latest_id,
             Decision::Accept,
             Some("Evidence complete."),
+            false,
             &fires,
         )?;
         Ok(get(tx, original_id, &fires)?.summary.evidence)

@@ -227,6 +227,17 @@ impl Verification {
             Verification::Verified => "verified",
         }
     }
+
+    pub const ALL: [Verification; 4] = [
+        Verification::None,
+        Verification::Flagged,
+        Verification::PendingMedia,
+        Verification::Verified,
+    ];
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.code() == code)
+    }
 }
 
 /// Counts behind a [`Verification`].
@@ -286,6 +297,14 @@ pub struct InspectionSummary {
     pub received_ms: i64,
     pub reviewed_ms: Option<i64>,
     pub review_comment: Option<String>,
+    /// Marked for penalty at acceptance: legal review follows.
+    #[serde(default)]
+    pub penalty: bool,
+    /// `pending`, `approved` or `sent_back`; none for a case not marked for penalty.
+    #[serde(default)]
+    pub legal_status: Option<String>,
+    #[serde(default)]
+    pub legal_comment: Option<String>,
     pub matter: Option<String>,
     pub township_code: Option<String>,
     pub county_code: Option<String>,
@@ -365,6 +384,21 @@ pub struct OfficerAssignment {
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// `accept` or `return`.
+    pub decision: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// With `accept`: the case is marked for penalty, and a legal reviewer must
+    /// approve it before it is handed on.
+    #[serde(default)]
+    pub penalty: bool,
+}
+
+/// `POST /v1/admin/inspections/{id}/legal-review`: on an accepted case marked for
+/// penalty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalReviewRequest {
+    /// `approve` or `send_back` (to the officer, with the reasons in `comment`).
     pub decision: String,
     #[serde(default)]
     pub comment: Option<String>,

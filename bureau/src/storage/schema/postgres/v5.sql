@@ -52,3 +52,17 @@ CREATE TABLE audit_log (
     entry_sha256 BYTEA NOT NULL
 );
 INSERT INTO counters (name, value) VALUES ('audit_log', 0);
+
+-- What the console filters and counts by, kept beside the body: the matter, the
+-- text a search looks in (address and findings, never the responsible party),
+-- and the legal review of an accepted case marked for penalty.
+ALTER TABLE inspections ADD COLUMN matter TEXT;
+ALTER TABLE inspections ADD COLUMN search_text TEXT;
+ALTER TABLE inspections ADD COLUMN penalty BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE inspections ADD COLUMN legal_status TEXT;
+ALTER TABLE inspections ADD COLUMN legal_comment TEXT;
+ALTER TABLE inspections ADD COLUMN legal_reviewed_ms BIGINT;
+UPDATE inspections SET
+    matter = CAST(body AS JSONB) ->> 'matter',
+    search_text = coalesce(CAST(body AS JSONB) #>> '{site,address}', '') || ' ' || coalesce(CAST(body AS JSONB) ->> 'findings', '');
+CREATE INDEX inspections_by_received ON inspections (received_ms, id);

@@ -52,3 +52,17 @@ CREATE TABLE audit_log (
     entry_sha256 BLOB NOT NULL
 );
 INSERT INTO counters (name, value) VALUES ('audit_log', 0);
+
+-- What the console filters and counts by, kept beside the body: the matter, the
+-- text a search looks in (address and findings, never the responsible party),
+-- and the legal review of an accepted case marked for penalty.
+ALTER TABLE inspections ADD COLUMN matter TEXT;
+ALTER TABLE inspections ADD COLUMN search_text TEXT;
+ALTER TABLE inspections ADD COLUMN penalty INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inspections ADD COLUMN legal_status TEXT;
+ALTER TABLE inspections ADD COLUMN legal_comment TEXT;
+ALTER TABLE inspections ADD COLUMN legal_reviewed_ms INTEGER;
+UPDATE inspections SET
+    matter = json_extract(body, '$.matter'),
+    search_text = coalesce(json_extract(body, '$.site.address'), '') || ' ' || coalesce(json_extract(body, '$.findings'), '');
+CREATE INDEX inspections_by_received ON inspections (received_ms, id);
