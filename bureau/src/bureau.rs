@@ -1,7 +1,7 @@
 //! The bureau's shared state: storage, the bureau key, the custody log and the
 //! limits, opened once at start-up and shared by every request.
 
-use crate::config::{Config, FireSettings, Limits};
+use crate::config::{Config, ConsoleSettings, FireSettings, Limits};
 use crate::custody_log::{BureauKey, LogCache};
 use crate::error::{Error, Result};
 use crate::rate_limits::RateLimits;
@@ -29,6 +29,7 @@ pub struct Bureau {
     pub photos: PhotoFiles,
     pub limits: Limits,
     pub fires: FireSettings,
+    pub console: ConsoleSettings,
     pub rate_limits: RateLimits,
     /// The HTTPS identity, when the bureau serves TLS.
     pub tls: Option<TlsIdentity>,
@@ -85,6 +86,7 @@ impl Bureau {
             photos,
             limits: config.limits.clone(),
             fires: config.fires.clone(),
+            console: config.console.clone(),
             rate_limits: RateLimits::new(
                 config.limits.enroll_per_minute,
                 config.limits.auth_failures_per_minute,

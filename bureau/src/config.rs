@@ -2,6 +2,7 @@
 //! command-line flags (the CLI applies those two, flags winning), then defaults.
 
 use crate::error::{Error, Result};
+use fieldproof_core::geo::datum::Datum;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,61 @@ pub struct Config {
     pub limits: Limits,
     /// Satellite fire points (`[fires]`, see bureau/docs/fires.md).
     pub fires: FireSettings,
+    /// The web console (`[console]`, see bureau/docs/console.md).
+    pub console: ConsoleSettings,
+}
+
+/// The web console (`[console]`). Without a tile server the map shows the
+/// boundaries, points and tracks on a plain background: nothing is fetched
+/// from outside the bureau unless configured here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// A base-map tile URL template with `{z}`, `{x}` and `{y}`, e.g. an
+    /// intranet tile server or Tianditu (`https://…/{z}/{x}/{y}.png`).
+    pub tile_url: Option<String>,
+    /// The datum the tiles are drawn in: `gcj02` (most Chinese base maps) or
+    /// `wgs84` (Tianditu, OpenStreetMap). Points are converted to it.
+    pub tile_datum: Option<String>,
+}
+
+impl ConsoleSettings {
+    /// The tiles' datum (GCJ-02 unless said otherwise).
+    pub fn tile_datum(&self) -> Datum {
+        self.tile_datum
+            .as_deref()
+            .and_then(Datum::from_code)
+            .unwrap_or(Datum::Gcj02)
+    }
+
+    /// `scheme://host[:port]` of the tile server, for the browser's content policy.
+    pub fn tile_origin(&self) -> Option<String> {
+        let url = self.tile_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("{scheme}://{host}"))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let Some(url) = &self.tile_url {
+            let placeholders = ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p));
+            let scheme = url.starts_with("http://") || url.starts_with("https://");
+            let plain = !url.contains(['"', '\'', '<', '>', ' ', ';']);
+            if !(placeholders && scheme && plain) {
+                return Err(Error::InvalidConfig {
+                    reason: "console.tile_url must be an http(s) URL with {z}, {x} and {y}".into(),
+                });
+            }
+        }
+        if let Some(datum) = &self.tile_datum {
+            if Datum::from_code(datum).is_none() {
+                return Err(Error::InvalidConfig {
+                    reason: "console.tile_datum must be wgs84, gcj02 or bd09".into(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How fire points become tasks, and how visits are judged.
@@ -145,6 +201,7 @@ impl Default for Config {
             report_font: None,
             limits: Limits::default(),
             fires: FireSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -197,6 +254,7 @@ impl Config {
                 reason: format!("report_font = {} is not a file", font.display()),
             });
         }
+        self.console.validate()?;
         let l = &self.limits;
         check(
             "database_connections",

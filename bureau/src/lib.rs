@@ -10,14 +10,19 @@
 //! - [`cases`]: inspections, reviews, tasks and reference data for the admin side.
 //! - [`fires`]: satellite fire points in, fire events and their tasks out, figures.
 //! - [`people`]: staff accounts with roles over jurisdictions, sessions, the audit log.
+//! - [`acts`]: what staff do (review, dispatch, codes, revocations), checked
+//!   against their grants and recorded in the audit log.
 //! - [`rate_limits`]: token buckets per address and per device.
 //! - [`tls`]: the HTTPS certificate and the pin devices hold the bureau to.
-//! - [`api`]: the HTTP layer (axum), thin over the above; [`server`] runs it.
+//! - [`api`]: the HTTP layer (axum), thin over the above; [`console`]: the web
+//!   console's pages, as thin; [`server`] runs both.
 
+pub mod acts;
 pub mod api;
 pub mod bureau;
 pub mod cases;
 pub mod config;
+pub mod console;
 pub mod custody_log;
 pub mod enrollment;
 pub mod error;

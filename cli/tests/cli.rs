@@ -350,7 +350,7 @@ fn read_only_directory() {
 fn demo_runs_the_scripted_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let steps = ok(&["demo", "--db", db.to_str().unwrap(), "--json"]);
+    let steps = ok(&["demo", "--db", db.to_str().unwrap(), "--no-serve", "--json"]);
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
     let expected = [
         "database",

@@ -3,17 +3,16 @@
 //! admin token); codes and revocations go in the audit log.
 
 use super::{blocking, ApiResult, Json, Staff, State};
+use crate::acts::{self, OfficerRef};
 use crate::enrollment::{self, Device, EnrollmentCode, Officer};
 use crate::error::Error;
 use crate::parse_id;
-use crate::people::audit::{self, action};
 use crate::people::StaffRole;
 use axum::extract::{Path, State as Extract};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::wire::admin::{NewEnrollmentCode, NewOfficer};
-use serde_json::json;
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -54,27 +53,24 @@ async fn create_enrollment_code(
     Json(new): Json<NewEnrollmentCode>,
 ) -> ApiResult<(StatusCode, axum::Json<EnrollmentCode>)> {
     let role = enrollment::parse_role(&new.role)?;
-    enrollment::check_jurisdiction(&new.jurisdiction)?;
-    actor.require(StaffRole::Admin, &new.jurisdiction, "jurisdiction")?;
+    let officer_id = new
+        .officer_id
+        .as_deref()
+        .map(|id| parse_id(id, "officer id"))
+        .transpose()?;
     let code = blocking(&state, move |b| {
         let ttl_ms = b.limits.enrollment_code_ttl_s as i64 * 1000;
+        let officer = match (&officer_id, &new.officer_name) {
+            (Some(id), None) => OfficerRef::Id(id),
+            (None, Some(name)) => OfficerRef::Name(name),
+            _ => {
+                return Err(Error::InvalidRequest {
+                    reason: "give exactly one of officer_id and officer_name".into(),
+                })
+            }
+        };
         b.db.write(|tx| {
-            let officer_id = match (new.officer_id, new.officer_name) {
-                (Some(id), None) => parse_id(&id, "officer id")?,
-                (None, Some(name)) => enrollment::find_or_create_officer(tx, &name)?.id,
-                _ => {
-                    return Err(Error::InvalidRequest {
-                        reason: "give exactly one of officer_id and officer_name".into(),
-                    })
-                }
-            };
-            let code =
-                enrollment::create_enrollment_code(tx, &officer_id, &new.jurisdiction, role, ttl_ms)?;
-            // The code itself is a secret: the entry names its officer and expiry.
-            let detail = json!({ "officer_id": code.officer_id, "role": code.role, "expires_ms": code.expires_ms });
-            let (subject, place) = (&code.officer_id, Some(code.jurisdiction.as_str()));
-            audit::record(tx, &actor, action::ENROLLMENT_CODE, subject, place, detail)?;
-            Ok(code)
+            acts::issue_enrollment_code(tx, &actor, officer, &new.jurisdiction, role, ttl_ms)
         })
     })
     .await?;
@@ -108,16 +104,7 @@ async fn revoke_device(
 ) -> ApiResult<axum::Json<Device>> {
     let id = parse_id(&id, "device id")?;
     let device = blocking(&state, move |b| {
-        b.db.write(|tx| {
-            let device = enrollment::find_device(tx, &id)?;
-            actor.require(StaffRole::Admin, &device.jurisdiction, "device")?;
-            if device.revoked_ms.is_some() {
-                return Ok(device); // revoking twice changes nothing
-            }
-            let place = Some(device.jurisdiction.as_str());
-            audit::record(tx, &actor, action::DEVICE_REVOKE, &id, place, json!({}))?;
-            enrollment::revoke_device(tx, &id)
-        })
+        b.db.write(|tx| acts::revoke_device(tx, &actor, &id))
     })
     .await?;
     Ok(axum::Json(device))

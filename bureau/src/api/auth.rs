@@ -14,7 +14,7 @@ use crate::people::Actor;
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE as COOKIE_HEADER};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 
 /// The staff member (or the admin token) asking.
 pub struct Staff(pub Actor);
@@ -37,6 +37,18 @@ impl<S: Sync> FromRequestParts<S> for ClientIp {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(client_ip(&parts.extensions)))
     }
+}
+
+/// The `Set-Cookie` value for a session's `token`, or one that clears the
+/// cookie (`None`); `Secure` when the bureau serves HTTPS itself.
+pub fn session_cookie(state: &State, token: Option<&str>) -> HeaderValue {
+    let (token, max_age) = match token {
+        Some(token) => (token, state.limits.session_max_s),
+        None => ("", 0),
+    };
+    // Tokens are base64url: always a valid header value.
+    HeaderValue::from_str(&sessions::cookie(token, max_age, state.tls.is_some()))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `csrf_rejected` unless the request carries `session`'s CSRF token.
@@ -63,9 +75,8 @@ fn bearer(parts: &Parts) -> Result<String, Error> {
 }
 
 /// The session token in the request's cookies, if any.
-fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE_HEADER)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -108,8 +119,8 @@ impl FromRequestParts<State> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiError> {
         let address = client_ip(&parts.extensions);
-        let token =
-            session_cookie(parts).ok_or_else(|| failed(state, address, Error::Unauthenticated))?;
+        let token = session_token(&parts.headers)
+            .ok_or_else(|| failed(state, address, Error::Unauthenticated))?;
         let lifetime = state.session_lifetime();
         let now = now_ms();
         let cookie = token.clone();
@@ -154,7 +165,7 @@ impl FromRequestParts<State> for DeviceAuth {
 
 /// A failed authentication from `address`: its own refusal, or `429` once the
 /// address is past its failures (a valid token still passes, see `rate_limits`).
-pub(super) fn failed(state: &State, address: Option<std::net::IpAddr>, error: Error) -> ApiError {
+pub fn failed(state: &State, address: Option<std::net::IpAddr>, error: Error) -> ApiError {
     match state.rate_limits.auth_failure(address) {
         Ok(()) => error.into(),
         Err(wait) => Error::rate_limited(wait).into(),

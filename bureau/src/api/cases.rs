@@ -4,10 +4,11 @@
 //! bureau-wide reference data takes the admin token.
 
 use super::{blocking, parse_json, read_json_body, ApiResult, Json, Staff, State};
+use crate::acts;
 use crate::cases::inspections::{
     self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus, Verification,
 };
-use crate::cases::legal_review::{self, LegalDecision};
+use crate::cases::legal_review::LegalDecision;
 use crate::cases::reference_data::{
     self, BoundaryLoad, ChecklistPublication, PublishedChecklist, StoredBoundary,
 };
@@ -15,9 +16,7 @@ use crate::cases::tasks::{self, NewTask, Task, TaskFilter};
 use crate::cases::Page;
 use crate::error::Error;
 use crate::parse_id;
-use crate::people::audit::{self, action};
-use crate::people::{Actor, StaffRole};
-use crate::storage::Tx;
+use crate::people::StaffRole;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State as Extract};
 use axum::http::StatusCode;
@@ -29,7 +28,6 @@ use fieldproof_core::wire::admin::{LegalReviewRequest, OfficerAssignment, Review
 use fieldproof_core::wire::fires::DispatchedTask;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::json;
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -136,21 +134,6 @@ async fn get_inspection(
     Ok(axum::Json(case))
 }
 
-/// Checks that `actor` holds `role` over inspection `id`, and records what
-/// they did to it in the audit log (in the caller's transaction).
-fn act_on_inspection(
-    tx: &mut Tx,
-    actor: &Actor,
-    role: StaffRole,
-    id: &str,
-    what: &str,
-    detail: serde_json::Value,
-) -> Result<(), Error> {
-    let jurisdiction = inspections::jurisdiction_of(tx, id)?;
-    actor.require(role, &jurisdiction, "inspection")?;
-    audit::record(tx, actor, what, id, Some(&jurisdiction), detail)
-}
-
 async fn review_inspection(
     Staff(actor): Staff,
     Extract(state): Extract<State>,
@@ -160,11 +143,17 @@ async fn review_inspection(
     let id = parse_id(&id, "inspection id")?;
     let decision = Decision::parse(&request.decision)?;
     let case = blocking(&state, move |b| {
+        let comment = request.comment.as_deref();
         b.db.write(|tx| {
-            let detail = json!({ "decision": request.decision, "penalty": request.penalty });
-            act_on_inspection(tx, &actor, StaffRole::Reviewer, &id, action::REVIEW, detail)?;
-            let comment = request.comment.as_deref();
-            inspections::review(tx, &id, decision, comment, request.penalty, &b.fires)
+            acts::review(
+                tx,
+                &actor,
+                &id,
+                decision,
+                comment,
+                request.penalty,
+                &b.fires,
+            )
         })
     })
     .await?;
@@ -181,13 +170,8 @@ async fn legal_review(
     let id = parse_id(&id, "inspection id")?;
     let decision = LegalDecision::parse(&request.decision)?;
     let case = blocking(&state, move |b| {
-        b.db.write(|tx| {
-            let detail = json!({ "decision": request.decision });
-            let (role, what) = (StaffRole::LegalReviewer, action::LEGAL_REVIEW);
-            act_on_inspection(tx, &actor, role, &id, what, detail)?;
-            let comment = request.comment.as_deref();
-            legal_review::legal_review(tx, &id, decision, comment, &b.fires)
-        })
+        let comment = request.comment.as_deref();
+        b.db.write(|tx| acts::legal_review(tx, &actor, &id, decision, comment, &b.fires))
     })
     .await?;
     Ok(axum::Json(case))
@@ -202,12 +186,7 @@ async fn assign_officer(
     let id = parse_id(&id, "inspection id")?;
     let officer_id = parse_id(&request.officer_id, "officer_id")?;
     let case = blocking(&state, move |b| {
-        b.db.write(|tx| {
-            let detail = json!({ "officer_id": officer_id });
-            let what = action::ASSIGN_OFFICER;
-            act_on_inspection(tx, &actor, StaffRole::Reviewer, &id, what, detail)?;
-            inspections::assign_officer(tx, &id, &officer_id, &b.fires)
-        })
+        b.db.write(|tx| acts::assign_officer(tx, &actor, &id, &officer_id, &b.fires))
     })
     .await?;
     Ok(axum::Json(case))
@@ -218,15 +197,8 @@ async fn create_task(
     Extract(state): Extract<State>,
     Json(new): Json<NewTask>,
 ) -> ApiResult<(StatusCode, axum::Json<Task>)> {
-    crate::enrollment::check_jurisdiction(&new.jurisdiction)?;
-    actor.require(StaffRole::Dispatcher, &new.jurisdiction, "jurisdiction")?;
     let task = blocking(&state, move |b| {
-        b.db.write(|tx| {
-            let task = tasks::create(tx, &new)?;
-            let place = Some(new.jurisdiction.as_str());
-            audit::record(tx, &actor, action::TASK_CREATE, &task.id, place, json!({}))?;
-            Ok(task)
-        })
+        b.db.write(|tx| acts::create_task(tx, &actor, &new))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(task)))

@@ -15,7 +15,9 @@ mod request_log;
 mod sync;
 mod uploads;
 
-pub use auth::{DeviceAuth, SignedIn, Staff, CSRF_HEADER};
+pub use auth::{
+    failed, session_cookie, session_token, ClientIp, DeviceAuth, SignedIn, Staff, CSRF_HEADER,
+};
 pub use error::{http_status, ApiError};
 
 pub(crate) use crate::bureau::blocking;
@@ -40,12 +42,13 @@ fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
     extensions.get::<ClientAddr>().map(|c| c.0.ip())
 }
 
-/// Every route of the bureau, each request logged ([`request_log`]). A request
-/// body that pauses longer than `limits.body_idle_timeout_s` ends the request
-/// (`body_timeout`).
-pub fn router(bureau: State) -> Router {
+/// Every route of the bureau, and `pages` (the console, `crate::console`),
+/// each request logged ([`request_log`]). A request body that pauses longer
+/// than `limits.body_idle_timeout_s` ends the request (`body_timeout`).
+pub fn router(bureau: State, pages: Router<State>) -> Router {
     let body_idle = std::time::Duration::from_secs(bureau.limits.body_idle_timeout_s);
     let routes = Router::new()
+        .merge(pages)
         .merge(enrollment::routes())
         .merge(sync::routes())
         .merge(uploads::routes())

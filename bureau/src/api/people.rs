@@ -2,18 +2,19 @@
 //! and the audit log (`/v1/admin/audit`). The checks are the domain's
 //! ([`crate::people`]); this maps them to HTTP, cookies included.
 
-use super::auth::{check_csrf, failed, ClientIp, SignedIn, Staff};
+use super::auth::{check_csrf, failed, session_cookie, ClientIp, SignedIn, Staff};
 use super::cases::query;
 use super::{blocking, ApiResult, Json, State};
+use crate::acts;
 use crate::cases::page_size;
 use crate::error::Error;
 use crate::now_ms;
 use crate::parse_id;
 use crate::people::accounts::{self, NewStaffUser, StaffUser};
-use crate::people::audit::{self, action, AuditEntry};
-use crate::people::login_throttle::{self, Attempt};
-use crate::people::sessions::{self, Session, COOKIE};
-use crate::people::{Scope, StaffRole};
+use crate::people::audit::{self, AuditEntry};
+use crate::people::login_throttle::Attempt;
+use crate::people::sessions::{self, Session};
+use crate::people::StaffRole;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State as Extract};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -50,33 +51,17 @@ async fn login(
     let attempt = Attempt::new(&login.username, address);
     let lifetime = state.session_lifetime();
     let signed_in = blocking(&state, move |b| {
-        let now = now_ms();
-        b.db.read(|tx| login_throttle::check(tx, &attempt, now))?;
-        let found =
-            b.db.read(|tx| accounts::find_for_login(tx, &login.username))?;
-        let stored = found.as_ref().map(|(_, hash)| hash.as_str());
-        match found.as_ref() {
-            Some((user_id, _)) if accounts::verify_password(stored, &login.password) => {
-                b.db.write(|tx| {
-                    login_throttle::record_success(tx, &attempt)?;
-                    let started = sessions::start(tx, user_id, lifetime, now)?;
-                    let actor = started.1.actor();
-                    audit::record(tx, &actor, action::LOGIN, user_id, None, json!({}))?;
-                    Ok(Some(started))
-                })
-            }
-            _ => {
-                accounts::verify_password(stored, &login.password);
-                b.db.write(|tx| login_throttle::record_failure(tx, &attempt, now))?;
-                Ok(None)
-            }
-        }
+        let (username, password) = (&login.username, &login.password);
+        crate::people::sign_in(&b.db, &attempt, username, password, lifetime, now_ms())
     })
-    .await?;
-    let Some((token, session)) = signed_in else {
-        return Err(failed(&state, address, Error::LoginFailed));
+    .await;
+    let (token, session) = match signed_in {
+        Ok(signed_in) => signed_in,
+        // Failed logins also count towards the address's failed authentications.
+        Err(Error::LoginFailed) => return Err(failed(&state, address, Error::LoginFailed)),
+        Err(other) => return Err(other.into()),
     };
-    let cookie = session_cookie(&token, state.limits.session_max_s, state.tls.is_some());
+    let cookie = session_cookie(&state, Some(&token));
     let mut response = axum::Json(session_info(session)).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
@@ -102,7 +87,7 @@ async fn logout(
     })
     .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let cleared = session_cookie("", 0, state.tls.is_some());
+    let cleared = session_cookie(&state, None);
     response.headers_mut().insert(header::SET_COOKIE, cleared);
     Ok(response)
 }
@@ -115,41 +100,16 @@ fn session_info(session: Session) -> SessionInfo {
     }
 }
 
-/// The session cookie: never readable by scripts, never sent by another
-/// site's page, only over HTTPS when the bureau serves it.
-fn session_cookie(token: &str, max_age_s: u64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie =
-        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}");
-    // Tokens are base64url: always a valid header value.
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 /// `POST /v1/admin/users`: an admin may grant roles only where they are admin.
 async fn create_user(
     Staff(actor): Staff,
     Extract(state): Extract<State>,
     Json(new): Json<NewStaffUser>,
 ) -> ApiResult<(StatusCode, axum::Json<StaffUser>)> {
-    actor.require_role(StaffRole::Admin)?;
-    accounts::check_grants(&new.grants)?;
-    let admin_over = actor.scope_for(StaffRole::Admin);
-    if !new
-        .grants
-        .iter()
-        .all(|g| admin_over.covers(&g.jurisdiction))
-    {
-        return Err(Error::Forbidden.into());
-    }
+    acts::check_new_user(&actor, &new)?;
     let user = blocking(&state, move |b| {
         let hash = accounts::hash_password(&new.password)?;
-        b.db.write(|tx| {
-            let user = accounts::create(tx, &new, &hash)?;
-            let grants = json!({ "grants": user.grants });
-            let place = user.grants.first().map(|g| g.jurisdiction.as_str());
-            audit::record(tx, &actor, action::USER_CREATE, &user.id, place, grants)?;
-            Ok(user)
-        })
+        b.db.write(|tx| acts::create_user(tx, &actor, &new, &hash))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
@@ -166,7 +126,7 @@ async fn list_users(
     Ok(axum::Json(
         users
             .into_iter()
-            .filter(|user| manages(&admin_over, user))
+            .filter(|user| acts::manages(&admin_over, user))
             .collect(),
     ))
 }
@@ -178,33 +138,11 @@ async fn disable_user(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<StaffUser>> {
     let id = parse_id(&id, "user id")?;
-    actor.require_role(StaffRole::Admin)?;
-    let admin_over = actor.scope_for(StaffRole::Admin);
     let user = blocking(&state, move |b| {
-        b.db.write(|tx| {
-            let user = accounts::get(tx, &id)?;
-            if !manages(&admin_over, &user) {
-                return Err(Error::NotFound { what: "user" });
-            }
-            let place = user.grants.first().map(|g| g.jurisdiction.clone());
-            audit::record(
-                tx,
-                &actor,
-                action::USER_DISABLE,
-                &id,
-                place.as_deref(),
-                json!({}),
-            )?;
-            crate::people::disable_account(tx, &id, now_ms())
-        })
+        b.db.write(|tx| acts::disable_user(tx, &actor, &id, now_ms()))
     })
     .await?;
     Ok(axum::Json(user))
-}
-
-/// Whether an admin over `scope` manages `user`: every role it holds is within.
-fn manages(scope: &Scope, user: &StaffUser) -> bool {
-    user.grants.iter().all(|g| scope.covers(&g.jurisdiction))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,6 @@
 //! Rows are written by the push path ([`crate::sync`]); this module only reads
 //! them and records the review.
 
-use super::legal_review::LegalStatus;
 use super::{
     jurisdiction_conditions, page_size, text_field, where_clause, Cursor, Page, RECORDS_OF_CASES,
     REFUSAL,
@@ -16,6 +15,8 @@ use crate::people::Scope;
 use crate::storage::{parameters, Row, Tx, Value};
 use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
+use fieldproof_core::evidence::track_seal::SealedFix;
+use fieldproof_core::geo::datum::LatLon;
 use fieldproof_core::hex;
 use fieldproof_core::wire::pull::{ChangeKind, ReviewBody};
 use serde::Serialize;
@@ -53,6 +54,39 @@ impl ReviewStatus {
                 reason: "status must be submitted, accepted or returned".into(),
             }),
         }
+    }
+}
+
+/// Where a case marked for penalty stands in legal review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegalStatus {
+    Pending,
+    Approved,
+    SentBack,
+}
+
+impl LegalStatus {
+    pub const ALL: [LegalStatus; 3] = [
+        LegalStatus::Pending,
+        LegalStatus::Approved,
+        LegalStatus::SentBack,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            LegalStatus::Pending => "pending",
+            LegalStatus::Approved => "approved",
+            LegalStatus::SentBack => "sent_back",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == text)
+            .ok_or_else(|| Error::InvalidRequest {
+                reason: "legal_status must be pending, approved or sent_back".into(),
+            })
     }
 }
 
@@ -259,6 +293,41 @@ pub fn without_personal_data(mut case: InspectionCase) -> InspectionCase {
         body.remove("responsible_party");
     }
     case
+}
+
+/// The patrol track segments recorded as evidence of inspection `id`, each as
+/// its points (WGS-84), in the order they were received. Only segments whose
+/// points hashed to their signed seal were kept.
+pub fn track_of(tx: &mut Tx, id: &str) -> Result<Vec<Vec<LatLon>>> {
+    let rows = tx.query(
+        &format!(
+            "SELECT p.points FROM {RECORDS_OF_CASES}
+             JOIN track_points p ON p.device_id = e.device_id AND p.seq = e.seq
+             WHERE e.inspection_id = $1 AND e.kind = 'track_segment' AND ({REFUSAL}) IS NULL
+             ORDER BY e.id"
+        ),
+        params![id],
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| SealedFix::decode_all(&row.blob(0).ok()?))
+        .map(|fixes| fixes.iter().map(SealedFix::lat_lon).collect())
+        .collect())
+}
+
+/// Whether photo `sha256` is the media of an evidence record that counts for
+/// inspection `id` (what the console may show of that case).
+pub fn has_photo(tx: &mut Tx, id: &str, sha256: &[u8; 32]) -> Result<bool> {
+    Ok(tx
+        .query_opt(
+            &format!(
+                "SELECT 1 FROM {RECORDS_OF_CASES}
+                 WHERE e.inspection_id = $1 AND e.media_sha256 = $2 AND e.media_status = 'verified'
+                 AND ({REFUSAL}) IS NULL"
+            ),
+            params![id, sha256.to_vec()],
+        )?
+        .is_some())
 }
 
 /// Tells a decision on an inspection (feed kind `review`) to its jurisdiction

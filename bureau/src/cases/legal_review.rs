@@ -4,46 +4,13 @@
 //! reasons, as a returned review does, and comes back as an amendment. Either
 //! decision reaches the device by the change feed like a review.
 
-use super::inspections::{self, announce, InspectionCase, MAX_COMMENT_CHARS};
+use super::inspections::{self, announce, InspectionCase, LegalStatus, MAX_COMMENT_CHARS};
 use super::text_field;
 use crate::config::FireSettings;
 use crate::error::{Error, Result};
 use crate::storage::Tx;
 use crate::{now_ms, params};
 use fieldproof_core::wire::pull::ReviewBody;
-
-/// Where a case marked for penalty stands in legal review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegalStatus {
-    Pending,
-    Approved,
-    SentBack,
-}
-
-impl LegalStatus {
-    pub const ALL: [LegalStatus; 3] = [
-        LegalStatus::Pending,
-        LegalStatus::Approved,
-        LegalStatus::SentBack,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            LegalStatus::Pending => "pending",
-            LegalStatus::Approved => "approved",
-            LegalStatus::SentBack => "sent_back",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.code() == text)
-            .ok_or_else(|| Error::InvalidRequest {
-                reason: "legal_status must be pending, approved or sent_back".into(),
-            })
-    }
-}
 
 /// A legal reviewer's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +30,7 @@ impl LegalDecision {
         }
     }
 
-    fn status(self) -> LegalStatus {
+    pub fn status(self) -> LegalStatus {
         match self {
             LegalDecision::Approve => LegalStatus::Approved,
             LegalDecision::SendBack => LegalStatus::SentBack,

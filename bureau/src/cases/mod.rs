@@ -7,6 +7,8 @@
 //! - [`tasks`]: work dispatched to a jurisdiction (e.g. a satellite fire point to
 //!   verify on site), where it stands, and its closing; [`visits`]: whether the
 //!   answering team's signed fixes prove they were at the fire.
+//! - [`dashboard`]: the week's and month's figures per county and matter.
+//! - [`map_data`]: what the console's map shows within a reader's scope.
 //! - [`reference_data`]: jurisdiction boundaries and checklist templates;
 //!   [`fire_reference`]: static heat sources and key zones.
 //! - [`case_file`]: a case taken out of the system for legal review or a
@@ -18,9 +20,11 @@
 //! before the first write: a refused request changes nothing.
 
 pub mod case_file;
+pub mod dashboard;
 pub mod fire_reference;
 pub mod inspections;
 pub mod legal_review;
+pub mod map_data;
 pub mod on_site_record;
 pub mod reference_data;
 pub mod tasks;

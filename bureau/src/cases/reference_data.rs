@@ -15,6 +15,7 @@ use crate::sync::feed::{self, Audience};
 use crate::{now_ms, params};
 use fieldproof_core::geo::datum::{Datum, LatLon};
 use fieldproof_core::geo::jurisdiction::{Jurisdiction, JurisdictionIndex};
+use fieldproof_core::model::checklist::ChecklistTemplate;
 use fieldproof_core::wire::pull::ChangeKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -130,6 +131,29 @@ pub fn list_boundaries(tx: &mut Tx) -> Result<Vec<StoredBoundary>> {
         })
     })
     .collect()
+}
+
+/// Every stored boundary in one index (WGS-84), for drawing and placing points.
+pub fn boundary_index(tx: &mut Tx) -> Result<JurisdictionIndex> {
+    let mut index = JurisdictionIndex::new();
+    for boundary in boundaries(tx)? {
+        let bytes = serde_json::to_vec(&boundary.geojson).map_err(|_| unreadable())?;
+        index
+            .load_geojson(&bytes, Datum::Wgs84)
+            .map_err(|_| unreadable())?;
+    }
+    Ok(index)
+}
+
+/// The checklist an inspection was recorded with, for its labels: the version
+/// the bureau published, else the app's built-in one of that id (the same
+/// version, or failing that the newest the bureau knows, whose items keep
+/// their labels across versions).
+pub fn checklist_used(tx: &mut Tx, id: &str, version: u32) -> Result<Option<ChecklistTemplate>> {
+    if let Some(published) = checklist(tx, id, version)? {
+        return Ok(Some(published.template));
+    }
+    Ok(fieldproof_core::model::checklist::defaults::template_for(id).filter(|t| t.id == id))
 }
 
 /// Every stored boundary, as devices receive it.

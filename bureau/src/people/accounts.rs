@@ -46,6 +46,12 @@ pub fn hash_password(password: &str) -> Result<String> {
         })
 }
 
+/// A first password for a new account: 256 random bits as 43 characters,
+/// to be shown once and changed by its owner.
+pub fn generate_password() -> Result<String> {
+    secrets::new_token("")
+}
+
 /// Whether `password` matches `stored`. With no stored hash (an unknown
 /// username) a dummy hash is checked instead, so the answer takes as long
 /// either way and does not tell which usernames exist.

@@ -53,6 +53,14 @@ impl Session {
     }
 }
 
+/// The `Set-Cookie` value that carries a session's token: never readable by
+/// scripts, never sent by another site's page, only over HTTPS when `secure`.
+/// An empty token and no age clear it.
+pub fn cookie(token: &str, max_age_s: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
+}
+
 /// Starts a session for `user_id`; the token goes in the cookie and nowhere else.
 pub fn start(
     tx: &mut Tx,

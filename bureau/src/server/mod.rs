@@ -5,10 +5,10 @@
 
 mod connections;
 
-use crate::api;
 use crate::bureau::Bureau;
 use crate::config::Config;
 use crate::error::Result;
+use crate::{api, console};
 use crate::{fires, uploads};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,7 +39,14 @@ pub async fn serve(
         header_timeout: Duration::from_secs(bureau.limits.header_timeout_s),
         tls: bureau.tls.as_ref().map(|tls| tls.acceptor()),
     };
-    connections::serve_connections(listener, api::router(bureau.clone()), limits, shutdown).await;
+    let pages = console::routes(bureau.clone());
+    connections::serve_connections(
+        listener,
+        api::router(bureau.clone(), pages),
+        limits,
+        shutdown,
+    )
+    .await;
     sweeper.abort();
     let _ = sweeper.await;
     if let Some(fetch) = fire_fetch {

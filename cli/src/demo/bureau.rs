@@ -3,6 +3,7 @@
 //! folder) and the device's real sync engine over real HTTP; only the admin's part
 //! (issuing the code, reviewing, sending a task) is done by library calls.
 
+use super::console;
 use fieldproof_bureau::bureau::PUBLIC_KEY_FILE;
 use fieldproof_bureau::cases::case_file;
 use fieldproof_bureau::cases::inspections::{get, review, Decision};
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 
 /// Where the demo's township post reports.
 const JURISDICTION: &str = "430121101";
+/// The demo bureau's admin token: on loopback only, for the demo's own calls.
+const ADMIN_TOKEN: &str = "demo-admin-token-not-for-use";
 /// Enough rounds for everything to go out and come back; each is bounded in time.
 const MAX_ROUNDS: usize = 5;
 
@@ -40,7 +43,7 @@ impl EmbeddedBureau {
         let config = Config {
             data_dir: data.clone(),
             listen: ([127, 0, 0, 1], 0).into(),
-            admin_token: Some("demo-admin-token-not-for-use".into()),
+            admin_token: Some(ADMIN_TOKEN.into()),
             ..Config::default()
         };
         let listener = std::net::TcpListener::bind(config.listen)?;
@@ -101,6 +104,7 @@ pub fn round_trip(
     office: Office,
     original_id: &str,
     latest_id: &str,
+    serve: bool,
     step: &dyn Fn(&str, Value),
 ) -> Result<()> {
     let Office {
@@ -150,8 +154,49 @@ pub fn round_trip(
         }),
     );
     case_file(&bureau, original_id, step)?;
+    let login = if serve {
+        Some(console_login(&bureau)?)
+    } else {
+        None
+    };
     bureau.server.stop();
+    if let Some((username, password)) = login {
+        let (url, pid) = console::leave_running(&bureau.data, ADMIN_TOKEN)?;
+        step(
+            "console",
+            json!({
+                "url": format!("{url}/console/"),
+                "username": username,
+                "password": password,
+                "pid": pid,
+                "stop": format!("kill {pid}"),
+                "log": bureau.data.join(console::LOG_FILE).display().to_string(),
+            }),
+        );
+    }
     Ok(())
+}
+
+/// A demo account for the console: every role over the demo's county, with a
+/// fresh random password (printed once, like any first password).
+fn console_login(bureau: &EmbeddedBureau) -> Result<(String, String)> {
+    use fieldproof_bureau::people::{accounts, Actor, Grant, NewStaffUser, StaffRole};
+    let password = accounts::generate_password().map_err(bureau_error)?;
+    let new = NewStaffUser {
+        username: "demo.reviewer".into(),
+        display_name: "演示 审核员".into(),
+        password: password.clone(),
+        grants: StaffRole::ALL
+            .into_iter()
+            .map(|role| Grant {
+                role,
+                jurisdiction: JURISDICTION[..6].into(),
+            })
+            .collect(),
+    };
+    let hash = accounts::hash_password(&password).map_err(bureau_error)?;
+    bureau.admin(|tx| fieldproof_bureau::acts::create_user(tx, &Actor::AdminToken, &new, &hash))?;
+    Ok((new.username, password))
 }
 
 /// The case taken out of the system, as for a court: the bureau writes its case

@@ -5,9 +5,11 @@
 //! walks a patrol track, submits, amends, and the device chain is verified. Back
 //! online the device syncs: the bureau verifies and logs the evidence, reviews the
 //! case and sends a task, and the next sync brings the decision, the task and the
-//! receipts back.
+//! receipts back. Then, unless `--no-serve`, the bureau is left running with
+//! the demo's data, and the console's address and a login are printed.
 
 mod bureau;
+mod console;
 
 use crate::output::Output;
 use fieldproof_core::geo::datum::Datum;
@@ -27,6 +29,10 @@ pub struct Args {
     /// Database to record into; a new one in a fresh temporary directory by default.
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Stop the bureau at the end instead of leaving it running with the
+    /// demo's data and its console.
+    #[arg(long)]
+    no_serve: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -212,7 +218,7 @@ pub fn run(args: Args, out: &Output) -> Result<()> {
     );
 
     // 6. A connection: everything goes to the bureau, and its answers come back.
-    bureau::round_trip(office, &straw.id, &amended.id, &step)
+    bureau::round_trip(office, &straw.id, &amended.id, !args.no_serve, &step)
 }
 
 /// A generated 1600×1200 "photo" of a field at dusk, JPEG-encoded, so the demo

@@ -67,6 +67,14 @@ impl Default for TrackSeal {
 pub const SEALED_FIX_BYTES: usize = 21;
 
 impl SealedFix {
+    /// Where the fix is, WGS-84.
+    pub fn lat_lon(&self) -> crate::geo::datum::LatLon {
+        crate::geo::datum::LatLon {
+            lat: f64::from(self.lat_e7) / 1e7,
+            lon: f64::from(self.lon_e7) / 1e7,
+        }
+    }
+
     /// The fix's 21 bytes as the seal hashes them (also how a segment's points
     /// travel to the bureau).
     pub fn encode(&self) -> [u8; SEALED_FIX_BYTES] {

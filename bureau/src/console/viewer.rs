@@ -1,0 +1,60 @@
+//! Who is looking at a console page: the signed-in staff member of the
+//! session cookie (the same sessions as the API, [`crate::people::sessions`]).
+//! Without a live session a page answers with the login page's address; a
+//! form that changes something must carry the session's CSRF token in its
+//! `csrf` field.
+
+use super::ConsoleError;
+use crate::api::{SignedIn, State};
+use crate::error::Error;
+use crate::people::sessions::Session;
+use crate::people::Actor;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// A signed-in staff member on a console page.
+pub struct Viewer {
+    pub session: Session,
+    pub actor: Actor,
+}
+
+impl Viewer {
+    /// `csrf_rejected` unless a posted form carries this session's token.
+    pub fn check_form(&self, csrf: &str) -> Result<(), ConsoleError> {
+        if self.session.csrf_matches(csrf) {
+            Ok(())
+        } else {
+            Err(Error::CsrfRejected.into())
+        }
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.session.csrf_token
+    }
+}
+
+impl FromRequestParts<State> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Response> {
+        match SignedIn::from_request_parts(parts, state).await {
+            Ok(signed_in) => Ok(Viewer {
+                actor: signed_in.session.actor(),
+                session: signed_in.session,
+            }),
+            Err(error) => match error.0 {
+                // Not signed in, or no longer: to the login page, and back here after.
+                Error::Unauthenticated | Error::InvalidToken | Error::SessionExpired => {
+                    let back = parts
+                        .uri
+                        .path_and_query()
+                        .map_or("/console/", |p| p.as_str());
+                    let next = form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>();
+                    Err(Redirect::to(&format!("/console/login?next={next}")).into_response())
+                }
+                other => Err(ConsoleError(other).into_response()),
+            },
+        }
+    }
+}
