@@ -4,7 +4,8 @@
 use super::labels;
 use super::map::case_map;
 use super::page::{csrf_field, notice, page, when, when_opt, BEIJING_OFFSET_MS};
-use super::viewer::Viewer;
+use super::tasks::{task_form, Place};
+use super::viewer::{PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
 use crate::acts;
 use crate::api::{blocking, State};
@@ -13,6 +14,7 @@ use crate::cases::inspections::{
 };
 use crate::cases::legal_review::LegalDecision;
 use crate::cases::reference_data;
+use crate::enrollment;
 use crate::error::Error;
 use crate::people::StaffRole;
 use crate::{parse_id, photo_thumbnails};
@@ -21,7 +23,7 @@ use axum::extract::{Path, Query, State as Extract};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use fieldproof_core::geo::datum::LatLon;
 use fieldproof_core::hex;
 use fieldproof_core::model::checklist::defaults::MATTERS;
@@ -229,7 +231,7 @@ async fn detail(
 ) -> PageResult {
     let id = parse_id(&id, "inspection id")?;
     let actor = viewer.actor.clone();
-    let (case, personal, template, index, tracks) = blocking(&state, move |b| {
+    let (case, personal, template, index, tracks, officers) = blocking(&state, move |b| {
         b.db.read(|tx| {
             let jurisdiction = inspections::jurisdiction_of(tx, &id)?;
             if !actor.may_see(&jurisdiction) {
@@ -250,13 +252,14 @@ async fn detail(
                 }
                 None => None,
             };
-            Ok((
-                case,
-                personal,
-                template,
+            let mut officer_ids = vec![case.summary.officer_id.clone()];
+            officer_ids.extend(case.assigned_officers.iter().cloned());
+            let officers = enrollment::officers_by_id(tx, &officer_ids)?;
+            let (index, tracks) = (
                 reference_data::boundary_index(tx)?,
                 inspections::track_of(tx, &id)?,
-            ))
+            );
+            Ok((case, personal, template, index, tracks, officers))
         })
     })
     .await?;
@@ -292,7 +295,12 @@ async fn detail(
                 dt { "辖区" } dd { (s.jurisdiction) }
                 dt { "检查时间" } dd { (when_opt(s.started_at_ms)) " — " (when_opt(s.ended_at_ms)) }
                 dt { "接收时间" } dd { (when(s.received_ms)) }
-                dt { "执法人员" } dd { code { (s.officer_id) } }
+                dt { "执法人员" } dd {
+                    @for (i, officer) in officers.iter().enumerate() {
+                        @if i > 0 { "、" }
+                        span.officer { (officer.name) }
+                    }
+                }
                 dt { "更正链" } dd {
                     @if let Some(earlier) = &s.amends_id { "更正自 " a href=(format!("/console/cases/{earlier}")) { "第 " (s.revision.unwrap_or(1).saturating_sub(1)) " 版" } " · " }
                     "第 " (s.revision.unwrap_or(0)) " 版"
@@ -334,6 +342,12 @@ async fn detail(
                 }
             }
             figure.map-frame.small { (case_map(&index, &s.jurisdiction, site, tracks, &state.console)) }
+        }
+        @if may(StaffRole::Dispatcher) {
+            section {
+                h2 { "从本案派发任务" }
+                (task_form(&viewer, Some(&Place { at: site, jurisdiction: s.jurisdiction.clone() })))
+            }
         }
         @if let Some(i) = &inspection {
             section {
@@ -428,6 +442,7 @@ fn answer_text(template: Option<&ChecklistTemplate>, item_id: &str, value: &Answ
 
 #[derive(Deserialize)]
 struct ReviewForm {
+    #[serde(default)]
     csrf: String,
     decision: String,
     #[serde(default)]
@@ -439,7 +454,7 @@ async fn review(
     viewer: Viewer,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    PostedForm(form): PostedForm<ReviewForm>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let id = parse_id(&id, "inspection id")?;
@@ -463,7 +478,7 @@ async fn legal(
     viewer: Viewer,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    PostedForm(form): PostedForm<ReviewForm>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let id = parse_id(&id, "inspection id")?;

@@ -5,7 +5,7 @@
 
 use super::labels;
 use super::page::{csrf_field, notice, page, trusted_svg, when, when_opt};
-use super::viewer::Viewer;
+use super::viewer::{CsrfOnly, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts::{self, OfficerRef};
 use crate::api::{blocking, State};
@@ -16,7 +16,7 @@ use axum::extract::{Path, Query, State as Extract};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::html;
 use serde::Deserialize;
 
@@ -90,6 +90,7 @@ async fn list(
 
 #[derive(Deserialize)]
 struct CodeForm {
+    #[serde(default)]
     csrf: String,
     officer_name: String,
     jurisdiction: String,
@@ -113,7 +114,7 @@ async fn issue_code(
     viewer: Viewer,
     Extract(state): Extract<State>,
     headers: HeaderMap,
-    Form(form): Form<CodeForm>,
+    PostedForm(form): PostedForm<CodeForm>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let role = enrollment::parse_role(&form.role)?;
@@ -166,16 +167,11 @@ fn enc(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn revoke(
     viewer: Viewer,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    PostedForm(form): PostedForm<CsrfOnly>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let id = parse_id(&id, "device id")?;

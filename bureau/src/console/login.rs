@@ -3,7 +3,7 @@
 //! site cannot sign a browser in to an account of its choosing.
 
 use super::page::{shell, BEIJING_OFFSET_MS};
-use super::viewer::Viewer;
+use super::viewer::{CsrfOnly, PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
 use crate::api::{blocking, failed, session_cookie, ClientIp, State};
 use crate::error::Error;
@@ -15,7 +15,7 @@ use axum::extract::{Query, State as Extract};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::html;
 use serde::Deserialize;
 
@@ -97,6 +97,7 @@ fn login_page(next: Option<&str>, refusal: Option<&Error>) -> PageResult {
 struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
     login_csrf: String,
     next: Option<String>,
 }
@@ -114,7 +115,7 @@ async fn sign_in(
     Extract(state): Extract<State>,
     ClientIp(address): ClientIp,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PostedForm(form): PostedForm<LoginForm>,
 ) -> PageResult {
     let expected = login_cookie(&headers).unwrap_or_default();
     if expected.is_empty() || !secrets::same(expected.as_bytes(), form.login_csrf.as_bytes()) {
@@ -144,16 +145,11 @@ async fn sign_in(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn sign_out(
     Extract(state): Extract<State>,
     headers: HeaderMap,
     viewer: Viewer,
-    Form(form): Form<CsrfOnly>,
+    PostedForm(form): PostedForm<CsrfOnly>,
 ) -> PageResult<Response> {
     viewer.check_form(&form.csrf)?;
     let token = crate::api::session_token(&headers).unwrap_or_default();

@@ -3,7 +3,7 @@
 
 use super::labels;
 use super::page::{csrf_field, notice, page, when};
-use super::viewer::Viewer;
+use super::viewer::{CsrfOnly, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts;
 use crate::api::{blocking, State};
@@ -16,7 +16,7 @@ use crate::people::{audit, Grant, StaffRole};
 use axum::extract::{Path, Query, State as Extract};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::html;
 use serde::Deserialize;
 
@@ -84,6 +84,7 @@ async fn users(
 
 #[derive(Deserialize)]
 struct UserForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     display_name: String,
@@ -95,7 +96,7 @@ struct UserForm {
 async fn create_user(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Form(form): Form<UserForm>,
+    PostedForm(form): PostedForm<UserForm>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let role = crate::people::access::parse_role(&form.role)?;
@@ -118,16 +119,11 @@ async fn create_user(
     Ok(Redirect::to("/console/users?done=user").into_response())
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn disable_user(
     viewer: Viewer,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    PostedForm(form): PostedForm<CsrfOnly>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let id = parse_id(&id, "user id")?;

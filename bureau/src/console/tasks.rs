@@ -4,7 +4,7 @@
 
 use super::labels;
 use super::page::{csrf_field, notice, page, when, when_opt};
-use super::viewer::Viewer;
+use super::viewer::{PostedForm, Viewer};
 use super::PageResult;
 use crate::acts;
 use crate::api::{blocking, State};
@@ -14,7 +14,8 @@ use crate::people::StaffRole;
 use axum::extract::{Query, State as Extract};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
+use fieldproof_core::geo::datum::LatLon;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -22,10 +23,9 @@ pub fn routes() -> Router<State> {
     Router::new().route("/console/tasks", get(list).post(create))
 }
 
-/// A place to start a task at (a case's site), if any.
+/// Where a task starts from (a case): its jurisdiction and site (WGS-84), if any.
 pub struct Place {
-    pub lat: f64,
-    pub lon: f64,
+    pub at: Option<LatLon>,
     pub jurisdiction: String,
 }
 
@@ -37,8 +37,8 @@ pub fn task_form(viewer: &Viewer, place: Option<&Place>) -> Markup {
             label { "辖区代码" input name="jurisdiction" required inputmode="numeric" value=[place.map(|p| &p.jurisdiction)]; }
             label { "任务" input name="title" required maxlength="200" placeholder="如：核查火点"; }
             label { "说明" textarea name="note" rows="2" maxlength="2000" {} }
-            label { "纬度" input name="lat" data-pick="lat" inputmode="decimal" value=[place.map(|p| p.lat)]; }
-            label { "经度" input name="lon" data-pick="lon" inputmode="decimal" value=[place.map(|p| p.lon)]; }
+            label { "纬度" input name="lat" data-pick="lat" inputmode="decimal" value=[place.and_then(|p| p.at).map(|at| at.lat)]; }
+            label { "经度" input name="lon" data-pick="lon" inputmode="decimal" value=[place.and_then(|p| p.at).map(|at| at.lon)]; }
             label { "坐标系"
                 select name="datum" data-pick="datum" {
                     option value="wgs84" { "WGS-84（GPS）" }
@@ -115,6 +115,7 @@ async fn list(
 
 #[derive(Deserialize)]
 struct TaskForm {
+    #[serde(default)]
     csrf: String,
     jurisdiction: String,
     title: String,
@@ -172,7 +173,7 @@ impl TaskForm {
 async fn create(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Form(form): Form<TaskForm>,
+    PostedForm(form): PostedForm<TaskForm>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let new = form.new_task()?;

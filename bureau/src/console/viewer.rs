@@ -58,3 +58,35 @@ impl FromRequestParts<State> for Viewer {
         }
     }
 }
+
+/// A form that carries nothing but its CSRF token (a button: log out, revoke).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A posted form, parsed into `T`; a body that is not one (a field missing or
+/// of the wrong kind) is `invalid_request` on an error page. Forms' `csrf`
+/// fields default to empty, so a form without one is `csrf_rejected`.
+pub struct PostedForm<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S>
+    for PostedForm<T>
+{
+    type Rejection = ConsoleError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, ConsoleError> {
+        axum::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum::Form(form)| PostedForm(form))
+            .map_err(|_| {
+                ConsoleError(Error::InvalidRequest {
+                    reason: "the form is incomplete or not a form".into(),
+                })
+            })
+    }
+}

@@ -14,8 +14,8 @@ pub use certificate::{verify_certificate, DeviceCertificate};
 pub use devices::{authenticate, enroll, find_device, list_devices, revoke_device, Device};
 pub use fieldproof_core::wire::enrollment::{EnrollAnswer, EnrollRequest, Role};
 pub use officers::{
-    create_enrollment_code, create_officer, find_or_create_officer, list_officers, EnrollmentCode,
-    Officer,
+    create_enrollment_code, create_officer, find_or_create_officer, list_officers, officers_by_id,
+    EnrollmentCode, Officer,
 };
 
 pub use fieldproof_core::model::division::covers;

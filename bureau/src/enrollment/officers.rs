@@ -54,6 +54,20 @@ pub fn list_officers(tx: &mut Tx) -> Result<Vec<Officer>> {
     .collect()
 }
 
+/// The officers named by `ids` (those that exist), in the order given.
+pub fn officers_by_id(tx: &mut Tx, ids: &[String]) -> Result<Vec<Officer>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = tx.query_opt(
+            "SELECT id, name, created_ms FROM officers WHERE id = $1",
+            params![id],
+        )? {
+            found.push(officer(&row)?);
+        }
+    }
+    Ok(found)
+}
+
 fn officer(row: &crate::storage::Row) -> Result<Officer> {
     Ok(Officer {
         id: row.text(0)?,
