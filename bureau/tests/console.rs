@@ -9,8 +9,9 @@ mod support;
 
 use fieldproof_bureau::cases::dashboard::{self, Counts};
 use fieldproof_bureau::people::Scope;
+use fieldproof_core::evidence::record::Event;
 use serde_json::{json, Value};
-use support::cases::{inspection, ok, op, photo, push, record};
+use support::cases::{inspection, ok, op, photo, push, record, signed_record};
 use support::{corpus, record_op, send, Backend, TestBureau};
 
 on_both_backends!(
@@ -91,6 +92,12 @@ fn every_page_answers_and_the_dashboard_counts(backend: Backend) {
     // A photo record whose photo never arrives: the case's evidence waits.
     let capture = record(&mut device, photo(), &first);
     push(&device, vec![record_op(&capture)]);
+    // A record after a gap in the chain: stored, flagged; the second case's evidence is.
+    let gap = signed_record(&device, device.seq + 3, Event::Note("x".into()), &second);
+    assert_eq!(
+        ok(device.push(vec![record_op(&gap)]), 200)["results"][0]["reason"],
+        "gap"
+    );
     ok(
         bureau.admin(
             "POST",
@@ -157,7 +164,7 @@ fn every_page_answers_and_the_dashboard_counts(backend: Backend) {
         awaiting: 1,
         accepted: 0,
         returned: 1,
-        flagged: 0,
+        flagged: 1,
     };
     assert_eq!((row.week, row.month), (expected, expected));
     assert_eq!((figures.tasks[0].open, figures.tasks[0].overdue), (1, 1));

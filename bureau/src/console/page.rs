@@ -9,8 +9,7 @@ use crate::people::StaffRole;
 use fieldproof_core::time::CivilTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-/// China Standard Time: UTC+8 all year (no daylight saving).
-pub const BEIJING_OFFSET_MS: i64 = 8 * 3_600_000;
+pub use crate::cases::dashboard::BEIJING_OFFSET_MS;
 
 /// `2026-12-07 18:39` in Beijing time.
 pub fn when(ms: i64) -> String {

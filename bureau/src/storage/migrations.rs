@@ -144,6 +144,11 @@ mod tests {
             "17f6db7cb1595dfa3a6b3a6164062e70b8ce276eb5bd08b3539352bad6600c0e",
             "dbc6c626546635104005c93802a29de2fd9ab5a6956df156914e999ba866b531",
         ),
+        (
+            5,
+            "add039902deb6fffdd9670be885eff60ebb03da64030150de6fe023a46930faf",
+            "9d317b959cbfffb5502374dc5744573733706bc2fd2ee15c79676db3eef4ae13",
+        ),
     ];
 
     fn sha256(text: &str) -> String {

@@ -65,4 +65,9 @@ ALTER TABLE inspections ADD COLUMN legal_reviewed_ms BIGINT;
 UPDATE inspections SET
     matter = CAST(body AS JSONB) ->> 'matter',
     search_text = coalesce(CAST(body AS JSONB) #>> '{site,address}', '') || ' ' || coalesce(CAST(body AS JSONB) ->> 'findings', '');
+-- The case list's order (newest first), and the dashboard's count, which reads
+-- nothing but this index. Flagged evidence records, few, have an index of their own.
 CREATE INDEX inspections_by_received ON inspections (received_ms, id);
+CREATE INDEX inspections_dashboard ON inspections (received_ms, jurisdiction, matter, status, id);
+CREATE INDEX evidence_flagged ON evidence_records (inspection_id)
+    WHERE status <> 'accepted' OR media_status = 'mismatch';
