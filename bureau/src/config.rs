@@ -375,6 +375,33 @@ fn check(key: &str, value: u64, min: u64, max: u64) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_tile_server_is_checked_and_its_origin_allowed() {
+        let tiles = |url: &str| ConsoleSettings {
+            tile_url: Some(url.into()),
+            tile_datum: None,
+        };
+        let ok = tiles("https://tiles.intranet:8443/map/{z}/{x}/{y}.png");
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            ok.tile_origin().as_deref(),
+            Some("https://tiles.intranet:8443")
+        );
+        assert_eq!(ok.tile_datum(), Datum::Gcj02);
+        for bad in [
+            "https://tiles/{z}/{x}.png",
+            "ftp://t/{z}/{x}/{y}",
+            "https://t/{z}/{x}/{y}'; script-src *",
+        ] {
+            assert!(tiles(bad).validate().is_err(), "{bad}");
+        }
+        let datum = ConsoleSettings {
+            tile_url: None,
+            tile_datum: Some("mercator".into()),
+        };
+        assert!(datum.validate().is_err());
+    }
+
     use super::*;
 
     fn refusal(edit: impl FnOnce(&mut Config)) -> String {

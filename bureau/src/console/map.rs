@@ -300,3 +300,72 @@ pub fn case_map(
     .with_boundaries(index, |code| code == jurisdiction);
     draw(&layers, console)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_point() -> Layers {
+        Layers {
+            points: vec![MapPoint {
+                id: "i".into(),
+                at: LatLon {
+                    lat: 28.2476,
+                    lon: 113.0855,
+                },
+                kind: "inspection",
+                status: "submitted".into(),
+                jurisdiction: "430121101".into(),
+            }],
+            tracks: vec![vec![
+                LatLon {
+                    lat: 28.24,
+                    lon: 113.08,
+                },
+                LatLon {
+                    lat: 28.26,
+                    lon: 113.09,
+                },
+            ]],
+            ..Layers::default()
+        }
+    }
+
+    #[test]
+    fn without_tiles_nothing_is_fetched_and_the_drawing_is_wgs84() {
+        let svg = draw(&one_point(), &ConsoleSettings::default()).into_string();
+        assert!(!svg.contains("<image"), "{svg}");
+        assert!(svg.contains(r#"data-datum="wgs84""#));
+        assert!(
+            svg.contains("class=\"point inspection submitted\"") && svg.contains("class=\"track\"")
+        );
+    }
+
+    #[test]
+    fn on_gcj02_tiles_points_are_converted_and_tiles_laid_under_them() {
+        let layers = one_point();
+        let tiles = ConsoleSettings {
+            tile_url: Some("https://tiles.intranet/{z}/{x}/{y}.png".into()),
+            tile_datum: Some("gcj02".into()),
+        };
+        let svg = draw(&layers, &tiles).into_string();
+        assert!(svg.contains(r#"data-datum="gcj02""#));
+        let view = View::fit(&layers, Datum::Gcj02);
+        // The tile holding the (converted) point is among those laid under it.
+        let at = convert(layers.points[0].at, Datum::Wgs84, Datum::Gcj02);
+        let (x, y) = world(at, view.zoom);
+        let tile = format!(
+            "https://tiles.intranet/{}/{}/{}.png",
+            view.zoom,
+            (x / TILE) as i64,
+            (y / TILE) as i64
+        );
+        assert!(svg.contains(&tile), "{tile} in {svg}");
+        // Drawn in GCJ-02 the point sits where the GCJ-02 base map has it,
+        // hundreds of metres from where WGS-84 would put it at this zoom.
+        let (gx, gy) = view.xy(layers.points[0].at);
+        let (wx, wy) = world(layers.points[0].at, view.zoom);
+        let offset = ((gx + view.origin_x - wx).powi(2) + (gy + view.origin_y - wy).powi(2)).sqrt();
+        assert!(offset > 10.0, "{offset} px");
+    }
+}
