@@ -3,7 +3,7 @@
 
 use super::labels;
 use super::map::case_map;
-use super::page::{csrf_field, notice, page, when, when_opt, BEIJING_OFFSET_MS};
+use super::page::{csrf_field, notice, page, when, when_opt, Done, BEIJING_OFFSET_MS};
 use super::tasks::{task_form, Place};
 use super::viewer::{PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
@@ -216,11 +216,6 @@ async fn list(
         }
     };
     Ok(page(&viewer, "案件", body).into_response())
-}
-
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 async fn detail(

@@ -4,7 +4,7 @@
 //! phone enrolls by scanning it. Admins only.
 
 use super::labels;
-use super::page::{csrf_field, notice, page, trusted_svg, when, when_opt};
+use super::page::{csrf_field, notice, page, trusted_svg, when, when_opt, Done};
 use super::viewer::{CsrfOnly, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts::{self, OfficerRef};
@@ -25,11 +25,6 @@ pub fn routes() -> Router<State> {
         .route("/console/devices", get(list))
         .route("/console/devices/enrollment-code", post(issue_code))
         .route("/console/devices/{id}/revoke", post(revoke))
-}
-
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 async fn list(

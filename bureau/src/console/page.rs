@@ -94,6 +94,12 @@ pub fn error_page(error: &Error) -> Markup {
     )
 }
 
+/// The `?done=` a form's redirect adds, for [`notice`].
+#[derive(serde::Deserialize)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
 /// A notice above a page after a change (`?done=…` after a form's redirect).
 pub fn notice(done: Option<&str>) -> Markup {
     html! {

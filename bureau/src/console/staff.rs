@@ -2,7 +2,7 @@
 //! disabling one; and the audit log, with its CSV export.
 
 use super::labels;
-use super::page::{csrf_field, notice, page, when};
+use super::page::{csrf_field, notice, page, when, Done};
 use super::viewer::{CsrfOnly, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts;
@@ -25,11 +25,6 @@ pub fn routes() -> Router<State> {
         .route("/console/users", get(users).post(create_user))
         .route("/console/users/{id}/disable", post(disable_user))
         .route("/console/audit", get(audit_log))
-}
-
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 async fn users(
