@@ -129,11 +129,34 @@ fn every_page_answers_and_the_dashboard_counts(backend: Backend) {
         ("/console/devices".to_owned(), &device.device_id),
         ("/console/users".to_owned(), "admin.a"),
         ("/console/audit".to_owned(), "task.create"),
+        ("/console/fires?jurisdiction=430121&days=30".to_owned(), "火点事件"),
     ] {
         let (status, body) = page(&bureau, &cookie, &path);
         assert_eq!(status, 200, "{path}: {body}");
         assert!(body.contains(expect), "{path} shows {expect}");
     }
+    // The case file is one link away, with the same session.
+    let (_, case_page) = page(&bureau, &cookie, &format!("/console/cases/{first_id}"));
+    let bundle = format!("/v1/admin/inspections/{first_id}/bundle");
+    assert!(case_page.contains(&bundle));
+    let zip = send(
+        "GET",
+        &format!("{}{bundle}", bureau.url),
+        None,
+        &[("Cookie", cookie.as_str())],
+        b"",
+    );
+    assert_eq!(
+        (zip.status, zip.header("content-type")),
+        (200, Some("application/zip"))
+    );
+    assert!(zip.body.starts_with(b"PK"));
+    let audit = ok(bureau.admin("GET", "/v1/admin/audit?limit=1", None), 200);
+    assert_eq!(audit["items"][0]["action"], "case_file.export");
+    // Figures elsewhere are not the viewer's.
+    let (status, _) = page(&bureau, &cookie, "/console/fires?jurisdiction=430181");
+    assert_eq!(status, 404);
+
     // Filters that exclude the case leave it out.
     let (_, body) = page(&bureau, &cookie, "/console/cases?evidence=verified");
     assert!(!body.contains(first_id));

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::fires::spool::SpoolFile;
 use crate::fires::stats;
 use crate::now_ms;
-use crate::people::{Scope, StaffRole};
+use crate::people::StaffRole;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, Request, State as Extract};
@@ -106,24 +106,7 @@ async fn fire_stats(
     let now = now_ms();
     let to = q.to.unwrap_or(now);
     let from = q.from.unwrap_or(to - DEFAULT_STATS_DAYS * 86_400_000);
-    // Figures for a jurisdiction within the asker's grants; with one grant, its own.
-    let jurisdiction = match (q.jurisdiction, actor.scope()) {
-        (Some(code), scope) if scope.covers(&code) => Some(code),
-        (Some(_), _) => {
-            return Err(Error::NotFound {
-                what: "jurisdiction",
-            }
-            .into())
-        }
-        (None, Scope::Everywhere) => None,
-        (None, Scope::Within(codes)) if codes.len() == 1 => codes.into_iter().next(),
-        (None, Scope::Within(_)) => {
-            return Err(Error::InvalidRequest {
-                reason: "name the jurisdiction: ?jurisdiction=".into(),
-            }
-            .into())
-        }
-    };
+    let jurisdiction = actor.figures_for(q.jurisdiction)?;
     let figures = blocking(&state, move |b| {
         b.db.read(|tx| stats::stats(tx, jurisdiction.as_deref(), from, to, now))
     })

@@ -303,6 +303,13 @@ async fn detail(
                 }
             }
         }
+        @if viewer.actor.may_see_personal_data(&s.jurisdiction) {
+            p.case-file {
+                a href=(format!("/v1/admin/inspections/{}/bundle", s.id)) download {
+                    "下载案卷（ZIP，可用 fieldproof verify 离线核验）"
+                }
+            }
+        }
         @if reviewable {
             section.decide {
                 h2 { "审核" }

@@ -19,6 +19,7 @@ mod assets;
 mod cases;
 mod dashboard;
 mod devices;
+mod fires;
 mod labels;
 mod login;
 mod map;
@@ -45,6 +46,7 @@ pub fn routes(state: State) -> Router<State> {
         .merge(cases::routes())
         .merge(tasks::routes())
         .merge(devices::routes())
+        .merge(fires::routes())
         .merge(map::routes())
         .merge(staff::routes())
         .merge(assets::routes())

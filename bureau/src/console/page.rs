@@ -43,6 +43,7 @@ pub fn page(viewer: &Viewer, title: &str, body: Markup) -> Markup {
                     a href="/console/cases" { "案件" }
                     a href="/console/tasks" { "任务" }
                     a href="/console/map" { "地图" }
+                    a href="/console/fires" { "火点" }
                     @if roles(StaffRole::Admin) {
                         a href="/console/devices" { "设备" }
                         a href="/console/users" { "人员" }

@@ -121,6 +121,24 @@ impl Actor {
         }
     }
 
+    /// The jurisdiction figures are counted for: the one `asked` if it lies
+    /// within this actor's grants (`not_found` otherwise), else the actor's
+    /// only grant's, else everywhere for the admin token; someone with several
+    /// grants must say which (`invalid_request`).
+    pub fn figures_for(&self, asked: Option<String>) -> Result<Option<String>> {
+        match (asked, self.scope()) {
+            (Some(code), scope) if scope.covers(&code) => Ok(Some(code)),
+            (Some(_), _) => Err(Error::NotFound {
+                what: "jurisdiction",
+            }),
+            (None, Scope::Everywhere) => Ok(None),
+            (None, Scope::Within(codes)) if codes.len() == 1 => Ok(codes.into_iter().next()),
+            (None, Scope::Within(_)) => Err(Error::InvalidRequest {
+                reason: "name the jurisdiction: ?jurisdiction=".into(),
+            }),
+        }
+    }
+
     /// The responsible party's name and numbers are for those who decide on the
     /// case: not for dispatchers.
     pub fn may_see_personal_data(&self, jurisdiction: &str) -> bool {
