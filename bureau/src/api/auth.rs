@@ -74,16 +74,21 @@ fn bearer(parts: &Parts) -> Result<String, Error> {
         .ok_or(Error::Unauthenticated)
 }
 
-/// The session token in the request's cookies, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` in a request's headers, if any.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(COOKIE_HEADER)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .map(str::to_owned)
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The session token in the request's cookies, if any.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
         .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 impl FromRequestParts<State> for Staff {

@@ -6,7 +6,7 @@
 use super::{blocking, parse_json, read_json_body, ApiResult, Json, Staff, State};
 use crate::acts;
 use crate::cases::inspections::{
-    self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus, Verification,
+    self, Decision, InspectionCase, InspectionFilter, InspectionSummary, ReviewStatus,
 };
 use crate::cases::legal_review::LegalDecision;
 use crate::cases::reference_data::{
@@ -23,7 +23,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::geo::datum::Datum;
-use fieldproof_core::model::task::TaskState;
 use fieldproof_core::wire::admin::{LegalReviewRequest, OfficerAssignment, ReviewRequest};
 use fieldproof_core::wire::fires::DispatchedTask;
 use serde::de::DeserializeOwned;
@@ -89,11 +88,8 @@ async fn list_inspections(
         matter: q.matter,
         evidence: q
             .evidence
-            .map(|e| {
-                Verification::from_code(&e).ok_or_else(|| Error::InvalidRequest {
-                    reason: "evidence: none, flagged, pending_media or verified".into(),
-                })
-            })
+            .as_deref()
+            .map(inspections::parse_evidence)
             .transpose()?,
         received_from_ms: q.from,
         received_to_ms: q.to,
@@ -222,16 +218,7 @@ async fn list_tasks(
     let filter = TaskFilter {
         scope: actor.scope(),
         jurisdiction: q.jurisdiction,
-        state: q
-            .state
-            .map(|s| {
-                TaskState::from_code(&s).ok_or_else(|| Error::InvalidRequest {
-                    reason:
-                        "state: dispatched, received, in_progress, completed, declined or closed"
-                            .into(),
-                })
-            })
-            .transpose()?,
+        state: q.state.as_deref().map(tasks::parse_state).transpose()?,
         limit: q.limit,
         cursor: q.cursor,
     };

@@ -16,7 +16,7 @@ mod sync;
 mod uploads;
 
 pub use auth::{
-    failed, session_cookie, session_token, ClientIp, DeviceAuth, SignedIn, Staff, CSRF_HEADER,
+    cookie, failed, session_cookie, ClientIp, DeviceAuth, SignedIn, Staff, CSRF_HEADER,
 };
 pub use error::{http_status, ApiError};
 

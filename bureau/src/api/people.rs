@@ -25,7 +25,7 @@ use fieldproof_core::wire::admin::{Login, Page, SessionInfo};
 use serde::Deserialize;
 use serde_json::json;
 
-/// The most entries one CSV export holds; continue with `before`.
+/// The most entries one CSV export holds; continue with `cursor`.
 const MAX_CSV_ENTRIES: usize = 10_000;
 
 pub fn routes() -> Router<State> {
@@ -163,10 +163,6 @@ async fn list_audit(
 ) -> ApiResult<Response> {
     let q = query(params, "cursor, limit (a number), format (json or csv)")?;
     actor.require_role(StaffRole::Admin)?;
-    let before = q
-        .cursor
-        .map(|c| c.parse::<i64>().map_err(|_| Error::InvalidCursor))
-        .transpose()?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -190,7 +186,7 @@ async fn list_audit(
     };
     let scope = actor.scope_for(StaffRole::Admin);
     let page: Page<AuditEntry> = blocking(&state, move |b| {
-        b.db.read(|tx| audit::list(tx, &scope, before, limit))
+        b.db.read(|tx| audit::list(tx, &scope, q.cursor.as_deref(), limit))
     })
     .await?;
     if !csv {

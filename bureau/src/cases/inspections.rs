@@ -352,6 +352,13 @@ pub(crate) fn announce(
     Ok(())
 }
 
+/// An evidence status named in a list's filter.
+pub fn parse_evidence(text: &str) -> Result<Verification> {
+    Verification::from_code(text).ok_or_else(|| Error::InvalidRequest {
+        reason: "evidence: none, flagged, pending_media or verified".into(),
+    })
+}
+
 /// The ids of the inspections whose evidence is flagged (a record that counts
 /// for the case failed verification, or its photo does not match): the set the
 /// dashboard joins once instead of asking per row. Its record condition is the

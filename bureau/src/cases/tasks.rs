@@ -229,6 +229,13 @@ pub struct TaskFilter {
     pub cursor: Option<String>,
 }
 
+/// A task state named in a list's filter.
+pub fn parse_state(text: &str) -> Result<TaskState> {
+    TaskState::from_code(text).ok_or_else(|| Error::InvalidRequest {
+        reason: "state: dispatched, received, in_progress, completed, declined or closed".into(),
+    })
+}
+
 /// Tasks, newest first, with where each stands, its history and flags:
 /// `unreceived` once dispatched longer than `fires.unreceived_after_h` ago
 /// with no device having it.

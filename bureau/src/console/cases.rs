@@ -9,12 +9,11 @@ use super::viewer::{PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
 use crate::acts;
 use crate::api::{blocking, State};
-use crate::cases::inspections::{
-    self, Decision, InspectionCase, InspectionFilter, ReviewStatus, Verification,
-};
+use crate::cases::inspections::{self, Decision, InspectionCase, InspectionFilter, ReviewStatus};
 use crate::cases::legal_review::LegalDecision;
 use crate::cases::reference_data;
 use crate::enrollment;
+use crate::enrollment::Officer;
 use crate::error::Error;
 use crate::people::StaffRole;
 use crate::{parse_id, photo_thumbnails};
@@ -25,6 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fieldproof_core::geo::datum::LatLon;
+use fieldproof_core::geo::jurisdiction::JurisdictionIndex;
 use fieldproof_core::hex;
 use fieldproof_core::model::checklist::defaults::MATTERS;
 use fieldproof_core::model::checklist::{AnswerValue, ChecklistTemplate, ItemKind};
@@ -103,11 +103,8 @@ impl ListQuery {
                 .transpose()?,
             legal_status: given(&self.legal_status),
             evidence: given(&self.evidence)
-                .map(|e| {
-                    Verification::from_code(&e).ok_or(Error::InvalidRequest {
-                        reason: "evidence status".into(),
-                    })
-                })
+                .as_deref()
+                .map(inspections::parse_evidence)
                 .transpose()?,
             received_from_ms: given(&self.from).as_deref().map(day_start).transpose()?,
             // The `to` day is included: up to the start of the next one.
@@ -218,6 +215,20 @@ async fn list(
     Ok(page(&viewer, "案件", body).into_response())
 }
 
+/// What a case page shows, read in one transaction.
+struct CaseView {
+    case: InspectionCase,
+    /// The inspection as the device sent it, when it reads as the core's model.
+    inspection: Option<Inspection>,
+    /// Whether the viewer may see the responsible party.
+    personal: bool,
+    /// The checklist it was recorded with, for the answers' labels.
+    template: Option<ChecklistTemplate>,
+    index: JurisdictionIndex,
+    tracks: Vec<Vec<LatLon>>,
+    officers: Vec<Officer>,
+}
+
 async fn detail(
     viewer: Viewer,
     Extract(state): Extract<State>,
@@ -226,7 +237,7 @@ async fn detail(
 ) -> PageResult {
     let id = parse_id(&id, "inspection id")?;
     let actor = viewer.actor.clone();
-    let (case, personal, template, index, tracks, officers) = blocking(&state, move |b| {
+    let view = blocking(&state, move |b| {
         b.db.read(|tx| {
             let jurisdiction = inspections::jurisdiction_of(tx, &id)?;
             if !actor.may_see(&jurisdiction) {
@@ -254,11 +265,27 @@ async fn detail(
                 reference_data::boundary_index(tx)?,
                 inspections::track_of(tx, &id)?,
             );
-            Ok((case, personal, template, index, tracks, officers))
+            Ok(CaseView {
+                case,
+                inspection,
+                personal,
+                template,
+                index,
+                tracks,
+                officers,
+            })
         })
     })
     .await?;
-    let inspection: Option<Inspection> = serde_json::from_value(case.inspection.clone()).ok();
+    let CaseView {
+        case,
+        inspection,
+        personal,
+        template,
+        index,
+        tracks,
+        officers,
+    } = view;
     let s = &case.summary;
     let site = s.lat.zip(s.lon).map(|(lat, lon)| LatLon { lat, lon });
     let placement = site.and_then(|p| index.locate(p));

@@ -5,7 +5,7 @@
 use super::page::{shell, BEIJING_OFFSET_MS};
 use super::viewer::{CsrfOnly, PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
-use crate::api::{blocking, failed, session_cookie, ClientIp, State};
+use crate::api::{blocking, cookie, failed, session_cookie, ClientIp, State};
 use crate::error::Error;
 use crate::now_ms;
 use crate::people::login_throttle::Attempt;
@@ -102,22 +102,13 @@ struct LoginForm {
     next: Option<String>,
 }
 
-fn login_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(LOGIN_COOKIE)?.strip_prefix('='))
-}
-
 async fn sign_in(
     Extract(state): Extract<State>,
     ClientIp(address): ClientIp,
     headers: HeaderMap,
     PostedForm(form): PostedForm<LoginForm>,
 ) -> PageResult {
-    let expected = login_cookie(&headers).unwrap_or_default();
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !secrets::same(expected.as_bytes(), form.login_csrf.as_bytes()) {
         return Err(Error::CsrfRejected.into());
     }
@@ -147,12 +138,11 @@ async fn sign_in(
 
 async fn sign_out(
     Extract(state): Extract<State>,
-    headers: HeaderMap,
     viewer: Viewer,
     PostedForm(form): PostedForm<CsrfOnly>,
 ) -> PageResult<Response> {
     viewer.check_form(&form.csrf)?;
-    let token = crate::api::session_token(&headers).unwrap_or_default();
+    let token = viewer.token;
     blocking(&state, move |b| {
         b.db.write(|tx| sessions::end(tx, &token, now_ms()))
     })

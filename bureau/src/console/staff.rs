@@ -8,7 +8,6 @@ use super::PageResult;
 use crate::acts;
 use crate::api::{blocking, State};
 use crate::cases::DEFAULT_PAGE;
-use crate::error::Error;
 use crate::now_ms;
 use crate::parse_id;
 use crate::people::accounts::{self, NewStaffUser};
@@ -141,15 +140,10 @@ async fn audit_log(
     Query(q): Query<AuditQuery>,
 ) -> PageResult {
     viewer.actor.require_role(StaffRole::Admin)?;
-    let before = q
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|c| c.parse::<i64>().map_err(|_| Error::InvalidCursor))
-        .transpose()?;
+    let cursor = q.cursor.filter(|c| !c.is_empty());
     let scope = viewer.actor.scope_for(StaffRole::Admin);
     let entries = blocking(&state, move |b| {
-        b.db.read(|tx| audit::list(tx, &scope, before, DEFAULT_PAGE))
+        b.db.read(|tx| audit::list(tx, &scope, cursor.as_deref(), DEFAULT_PAGE))
     })
     .await?;
     let body = html! {

@@ -70,9 +70,7 @@ async fn list(
             .state
             .as_deref()
             .filter(|s| !s.is_empty())
-            .map(|s| {
-                fieldproof_core::model::task::TaskState::from_code(s).ok_or(Error::InvalidTaskState)
-            })
+            .map(tasks::parse_state)
             .transpose()?,
         limit: None,
         cursor: q.cursor.clone().filter(|c| !c.is_empty()),

@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 pub struct Viewer {
     pub session: Session,
     pub actor: Actor,
+    /// The session's token, from its cookie (to end it at logout).
+    pub token: String,
 }
 
 impl Viewer {
@@ -42,6 +44,7 @@ impl FromRequestParts<State> for Viewer {
             Ok(signed_in) => Ok(Viewer {
                 actor: signed_in.session.actor(),
                 session: signed_in.session,
+                token: signed_in.token,
             }),
             Err(error) => match error.0 {
                 // Not signed in, or no longer: to the login page, and back here after.

@@ -75,16 +75,18 @@ pub fn record(
 
 /// Entries an admin may read, newest first: those about a jurisdiction within
 /// `scope` (entries about none, such as the admin token's, only to those who
-/// see everywhere). `before` is the `seq` a previous page ended at.
+/// see everywhere). `cursor` is a previous page's `next_cursor` (the `seq` it
+/// ended at); anything else is `invalid_cursor`.
 pub fn list(
     tx: &mut Tx,
     scope: &Scope,
-    before: Option<i64>,
+    cursor: Option<&str>,
     limit: usize,
 ) -> Result<Page<AuditEntry>> {
     let (mut conditions, mut values) = (Vec::new(), Vec::<Value>::new());
     jurisdiction_conditions("jurisdiction", None, scope, &mut conditions, &mut values)?;
-    if let Some(before) = before {
+    if let Some(cursor) = cursor {
+        let before: i64 = cursor.parse().map_err(|_| Error::InvalidCursor)?;
         values.push(before.into());
         conditions.push(format!("seq < ${}", values.len()));
     }
