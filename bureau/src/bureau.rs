@@ -6,7 +6,8 @@ use crate::custody_log::{BureauKey, LogCache};
 use crate::error::{Error, Result};
 use crate::rate_limits::RateLimits;
 use crate::secrets;
-use crate::storage::{Database, PhotoFiles};
+use crate::storage::photo_store::{folder::FolderStore, s3::S3Store};
+use crate::storage::{Database, PhotoStore};
 use crate::tls::TlsIdentity;
 use fieldproof_core::private_files;
 use std::fs;
@@ -26,7 +27,7 @@ pub struct Bureau {
     pub data_dir: PathBuf,
     pub key: BureauKey,
     pub log: LogCache,
-    pub photos: PhotoFiles,
+    pub photos: PhotoStore,
     pub limits: Limits,
     pub fires: FireSettings,
     pub console: ConsoleSettings,
@@ -69,7 +70,10 @@ impl Bureau {
         })?)?;
         publish_public_key(dir, &key)?;
         let (admin_token_sha256, admin_token) = admin_token(dir, config.admin_token.as_deref())?;
-        let photos = PhotoFiles::open(dir)?;
+        let photos = match &config.photo_store {
+            Some(s3) => PhotoStore::s3(S3Store::open(s3)?),
+            None => PhotoStore::folder(FolderStore::open(dir)?),
+        };
         let tls = config
             .tls
             .as_ref()

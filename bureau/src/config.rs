@@ -34,6 +34,81 @@ pub struct Config {
     pub fires: FireSettings,
     /// The web console (`[console]`, see bureau/docs/console.md).
     pub console: ConsoleSettings,
+    /// Photos in an S3-compatible object store (`[photo_store]`, see
+    /// bureau/docs/photo-store.md); unset: in `data_dir`.
+    pub photo_store: Option<S3Settings>,
+}
+
+/// An S3-compatible bucket for photos, shared by every bureau process. The
+/// keys may come from the environment instead (`FIELDPROOF_S3_ACCESS_KEY_ID`,
+/// `FIELDPROOF_S3_SECRET_ACCESS_KEY`), which wins, so the file holds no secret.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    /// `http(s)://host:port` of the server; unset: Amazon S3 itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    /// Keys start with this (e.g. the bureau's name), so a bucket may be shared.
+    pub prefix: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl S3Settings {
+    pub fn access_key_id(&self) -> Result<String> {
+        Self::secret(
+            "FIELDPROOF_S3_ACCESS_KEY_ID",
+            &self.access_key_id,
+            "access_key_id",
+        )
+    }
+
+    pub fn secret_access_key(&self) -> Result<String> {
+        Self::secret(
+            "FIELDPROOF_S3_SECRET_ACCESS_KEY",
+            &self.secret_access_key,
+            "secret_access_key",
+        )
+    }
+
+    fn secret(env: &str, configured: &Option<String>, key: &str) -> Result<String> {
+        std::env::var(env)
+            .ok()
+            .or_else(|| configured.clone())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::InvalidConfig {
+                reason: format!("photo_store.{key} is required (or set {env})"),
+            })
+    }
+
+    fn validate(&self) -> Result<()> {
+        let invalid = |reason: &str| {
+            Err(Error::InvalidConfig {
+                reason: format!("photo_store: {reason}"),
+            })
+        };
+        if self.bucket.is_empty() || self.region.is_empty() {
+            return invalid("bucket and region are required");
+        }
+        if self
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| !(e.starts_with("http://") || e.starts_with("https://")))
+        {
+            return invalid("endpoint must be an http(s) URL");
+        }
+        if self
+            .prefix
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            return invalid("prefix must be non-empty path segments without . or ..");
+        }
+        self.access_key_id()?;
+        self.secret_access_key()?;
+        Ok(())
+    }
 }
 
 /// The web console (`[console]`). Without a tile server the map shows the
@@ -202,6 +277,7 @@ impl Default for Config {
             limits: Limits::default(),
             fires: FireSettings::default(),
             console: ConsoleSettings::default(),
+            photo_store: None,
         }
     }
 }
@@ -255,6 +331,9 @@ impl Config {
             });
         }
         self.console.validate()?;
+        if let Some(store) = &self.photo_store {
+            store.validate()?;
+        }
         let l = &self.limits;
         check(
             "database_connections",

@@ -193,6 +193,8 @@ pub enum Error {
     // --- storage and configuration ---
     #[error("storage failed: {reason}")]
     Storage { reason: String },
+    #[error("the photo store failed: {reason}")]
+    PhotoStore { reason: String },
     #[error("a storage constraint refused the change: {reason}")]
     Constraint { reason: String },
     #[error("the bureau's disk is full")]
@@ -305,6 +307,7 @@ impl Error {
             Error::UploadLocked => "upload_locked",
             Error::UploadFinished => "upload_finished",
             Error::Storage { .. } => "storage_failed",
+            Error::PhotoStore { .. } => "photo_store_failed",
             Error::Constraint { .. } => "constraint_violated",
             Error::DiskFull => "disk_full",
             Error::Busy => "busy",

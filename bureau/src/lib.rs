@@ -34,6 +34,7 @@ pub mod photo_thumbnails;
 pub mod rate_limits;
 mod secrets;
 pub mod server;
+pub mod shared_schedule;
 pub mod storage;
 pub mod sync;
 pub mod tls;

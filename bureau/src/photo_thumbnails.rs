@@ -1,31 +1,28 @@
 //! The bureau's own thumbnail of each photo original it holds, made from the
-//! original once, after its upload completes, and kept beside it
-//! (`PhotoFiles::thumbnail_path`): the printed record shows one per photo, and
-//! decoding a 12 MP original takes about 100 ms, which made a case file of 30
-//! photos six times slower than hashing its bytes. Made here rather than taken
-//! from the device: what the record shows must come from the bytes whose hash
-//! it prints.
+//! original once, after its upload completes, and kept in the photo store
+//! beside it: the printed record shows one per photo, and decoding a 12 MP
+//! original takes about 100 ms, which made a case file of 30 photos six times
+//! slower than hashing its bytes. Made here rather than taken from the device:
+//! what the record shows must come from the bytes whose hash it prints.
 
+use crate::storage::PhotoStore;
 use fieldproof_core::evidence::exif::read_metadata;
 use fieldproof_core::evidence::thumbnail::{
     make_thumbnail, DecodeLimits, Thumbnail, ThumbnailError,
 };
-use fieldproof_core::private_files;
-use std::fs::File;
-use std::io::{BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Cursor};
 
 /// Long edge in pixels: the printed record's figure (about 130 pt) at some
 /// 200 dpi.
 const EDGE: u32 = 360;
 
-/// Makes the thumbnail of `original` and keeps it at `kept`, on the blocking
-/// pool when called inside the runtime (the upload's answer does not wait for
-/// a derivative). A photo that has none (HEIC, a damaged file) is said in the
+/// Makes the thumbnail of photo `sha256` and keeps it, on the blocking pool
+/// when called inside the runtime (the upload's answer does not wait for a
+/// derivative). A photo that has none (HEIC, a damaged file) is said in the
 /// log by code and left without.
-pub fn make_in_background(original: PathBuf, kept: PathBuf) {
-    let work = move || match make(&original) {
-        Ok(thumbnail) => keep(&kept, &thumbnail),
+pub fn make_in_background(photos: PhotoStore, sha256: [u8; 32]) {
+    let work = move || match make(&photos, &sha256) {
+        Ok(thumbnail) => keep(&photos, &sha256, &thumbnail),
         Err(e) => tracing::info!(code = e.code(), "no thumbnail for a received photo"),
     };
     match tokio::runtime::Handle::try_current() {
@@ -34,39 +31,35 @@ pub fn make_in_background(original: PathBuf, kept: PathBuf) {
     }
 }
 
-/// The thumbnail kept at `kept`, else one made now from `original` (and kept).
-pub fn of(original: &Path, kept: &Path) -> Result<Thumbnail, ThumbnailError> {
-    if let Some(thumbnail) = std::fs::read(kept).ok().and_then(Thumbnail::from_jpeg) {
+/// The thumbnail kept of photo `sha256`, else one made now (and kept).
+pub fn of(photos: &PhotoStore, sha256: &[u8; 32]) -> Result<Thumbnail, ThumbnailError> {
+    if let Some(thumbnail) = photos.thumbnail(sha256).and_then(Thumbnail::from_jpeg) {
         return Ok(thumbnail);
     }
-    let thumbnail = make(original)?;
-    keep(kept, &thumbnail);
+    let thumbnail = make(photos, sha256)?;
+    keep(photos, sha256, &thumbnail);
     Ok(thumbnail)
 }
 
-fn make(original: &Path) -> Result<Thumbnail, ThumbnailError> {
-    let orientation = File::open(original)
+fn make(photos: &PhotoStore, sha256: &[u8; 32]) -> Result<Thumbnail, ThumbnailError> {
+    let original = match photos.photo_bytes(sha256) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(io::Error::from(io::ErrorKind::NotFound).into()),
+        Err(e) => return Err(io::Error::other(e.code()).into()),
+    };
+    let orientation = read_metadata(&mut Cursor::new(&original))
         .ok()
-        .and_then(|f| read_metadata(&mut BufReader::new(f)).ok())
         .and_then(|m| m.orientation);
     make_thumbnail(
-        &mut File::open(original)?,
+        &mut Cursor::new(&original),
         EDGE,
         orientation,
         &DecodeLimits::default(),
     )
 }
 
-/// Writes under a name of its own, then renames: two makers of one thumbnail
-/// (the upload's and a case file's) never mix their bytes, and a reader sees
-/// all of one or none.
-fn keep(kept: &Path, thumbnail: &Thumbnail) {
-    let partial = kept.with_extension(format!("{}.part", uuid::Uuid::now_v7()));
-    let written = private_files::create(&partial)
-        .and_then(|mut f| f.write_all(&thumbnail.jpeg))
-        .and_then(|()| std::fs::rename(&partial, kept));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&partial);
-        tracing::warn!(error = %e.kind(), "thumbnail made but not kept");
+fn keep(photos: &PhotoStore, sha256: &[u8; 32], thumbnail: &Thumbnail) {
+    if let Err(e) = photos.keep_thumbnail(sha256, &thumbnail.jpeg) {
+        tracing::warn!(code = e.code(), "thumbnail made but not kept");
     }
 }

@@ -1,5 +1,6 @@
 //! tus 1.0 photo uploads over real HTTP on loopback, with real corpus photos, on
-//! SQLite and on PostgreSQL (see `support` for its server).
+//! SQLite, on PostgreSQL, and on PostgreSQL with photos in S3 (see `support` for
+//! the servers).
 
 #[macro_use]
 mod support;
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 use support::{corpus, send, Backend, Reply, TestBureau, TestDevice};
 
-on_both_backends!(
+on_every_store!(
     options_advertises_the_protocol_without_a_token,
     a_photo_uploads_in_checksummed_chunks_and_is_stored_byte_identical,
     creation_with_upload_and_a_photo_already_held,
@@ -33,6 +34,7 @@ on_both_backends!(
     expired_uploads_answer_410_and_are_swept,
     a_cut_connection_keeps_the_bytes_that_arrived,
     concurrent_patches_never_interleave,
+    two_bureau_processes_take_turns_on_one_upload,
     a_preview_is_kept_apart_from_the_evidence,
     answers_that_need_no_body_still_read_it,
 );
@@ -147,26 +149,25 @@ fn status_and_code(reply: &Reply) -> (u16, String) {
     (reply.status, reply.code().unwrap_or_default())
 }
 
-fn stored_photo(bureau: &TestBureau, bytes: &[u8]) -> PathBuf {
-    bureau
-        .data
-        .path()
-        .join("photos")
-        .join(hex::encode(&sha256(bytes)))
+/// The photo store's copy of `bytes`, if it holds one.
+fn stored_photo(bureau: &TestBureau, bytes: &[u8]) -> Option<Vec<u8>> {
+    bureau.bureau().photos.photo_bytes(&sha256(bytes)).unwrap()
 }
 
-fn upload_file(bureau: &TestBureau, location: &str) -> PathBuf {
-    let id = location.strip_prefix("/v1/uploads/").unwrap();
-    bureau.data.path().join("uploads").join(id)
+fn upload_id(location: &str) -> &str {
+    location.strip_prefix("/v1/uploads/").unwrap()
 }
 
-fn files_in(dir: PathBuf) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
+/// Whether the photo store holds bytes of the upload at `location`.
+fn holds_upload_bytes(bureau: &TestBureau, location: &str) -> bool {
+    let ids = bureau.bureau().photos.upload_ids().unwrap();
+    ids.iter().any(|id| id == upload_id(location))
+}
+
+/// The upload's file, where the photos are in the data folder.
+fn upload_file(bureau: &TestBureau, location: &str) -> Option<PathBuf> {
+    (bureau.config.photo_store.is_none())
+        .then(|| bureau.data.path().join("uploads").join(upload_id(location)))
 }
 
 fn expires_at(reply: &Reply) -> SystemTime {
@@ -247,20 +248,16 @@ fn a_photo_uploads_in_checksummed_chunks_and_is_stored_byte_identical(backend: B
     }
 
     assert_eq!(client.offset(&location), bytes.len() as u64);
-    assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
     assert!(
-        !upload_file(&bureau, &location).exists(),
+        !holds_upload_bytes(&bureau, &location),
         "the upload's own file is gone"
     );
     // The bureau makes its own thumbnail of the original, for the printed
     // record, after answering the upload.
-    let kept = bureau
-        .data
-        .path()
-        .join(format!("thumbnails/{}.jpg", hex::encode(&sha256(&bytes))));
     let thumbnail = (0..100)
         .find_map(|_| {
-            let made = std::fs::read(&kept).ok();
+            let made = bureau.bureau().photos.thumbnail(&sha256(&bytes));
             if made.is_none() {
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -276,7 +273,7 @@ fn a_photo_uploads_in_checksummed_chunks_and_is_stored_byte_identical(backend: B
     let unfinished = client.create(other.len(), &metadata_for(&other));
     let unfinished = unfinished.header("Location").unwrap().to_owned();
     assert_eq!(client.patch(&unfinished, 0, &other[..100], &[]).status, 204);
-    assert!(upload_file(&bureau, &unfinished).exists());
+    assert!(holds_upload_bytes(&bureau, &unfinished));
     let data = bureau.data.path();
     assert_eq!(
         std::fs::metadata(data).unwrap().permissions().mode() & 0o777,
@@ -313,7 +310,7 @@ fn creation_with_upload_and_a_photo_already_held(backend: Backend) {
     assert_eq!(first.status, 201, "{:?}", first.code());
     assert_eq!(first.header("Upload-Offset"), Some(length.as_str()));
     assert!(first.header("Upload-Expires").is_none());
-    assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
 
     // The same device offering the same bytes again gets its finished upload back.
     let again = client.create(bytes.len(), &metadata_for(&bytes));
@@ -326,10 +323,7 @@ fn creation_with_upload_and_a_photo_already_held(backend: Backend) {
     let theirs = upload(&Client::new(&bureau, &other));
     assert_eq!(theirs.status, 201, "{:?}", theirs.code());
     assert_ne!(theirs.header("Location"), first.header("Location"));
-    assert_eq!(
-        files_in(bureau.data.path().join("photos")),
-        [hex::encode(&sha256(&bytes))]
-    );
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
 
     // Each device is recorded as holding the photo.
     let (data, config) = bureau.stop();
@@ -377,13 +371,10 @@ fn a_checksum_mismatch_discards_the_chunk(backend: Backend) {
     let reply = client.patch(&location, CHUNK, second, &[("Upload-Checksum", &wrong)]);
     assert_eq!(status_and_code(&reply), (460, "checksum_mismatch".into()));
     assert_eq!(client.offset(&location), CHUNK as u64);
-    assert_eq!(
-        std::fs::metadata(upload_file(&bureau, &location))
-            .unwrap()
-            .len(),
-        CHUNK as u64,
-        "the discarded bytes are not kept"
-    );
+    if let Some(file) = upload_file(&bureau, &location) {
+        let kept = std::fs::metadata(file).unwrap().len();
+        assert_eq!(kept, CHUNK as u64, "the discarded bytes are not kept");
+    }
 
     for (header, expected) in [
         (
@@ -406,7 +397,7 @@ fn a_checksum_mismatch_discards_the_chunk(backend: Backend) {
     let reply = client.patch(&location, CHUNK, second, &[("Upload-Checksum", &right)]);
     assert_eq!(reply.status, 204);
     assert_eq!(client.send_rest(&location, &bytes, 2 * CHUNK).status, 204);
-    assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
 }
 
 fn bad_offsets_sizes_and_content_types_are_refused(backend: Backend) {
@@ -578,8 +569,8 @@ fn bad_metadata_and_path_traversal_are_refused(backend: Backend) {
         status_and_code(&client.tus("DELETE", &unknown, &[], b"")),
         (404, "upload_not_found".into())
     );
-    assert!(files_in(bureau.data.path().join("uploads")).is_empty());
-    assert!(files_in(bureau.data.path().join("photos")).is_empty());
+    assert!(bureau.bureau().photos.upload_ids().unwrap().is_empty());
+    assert!(bureau.bureau().photos.photo_hashes().unwrap().is_empty());
 }
 
 fn the_tus_version_is_required(backend: Backend) {
@@ -652,12 +643,12 @@ fn termination_removes_an_unfinished_upload_only(backend: Backend) {
     let bytes = photo(PHOTO);
     let location = client.start(&bytes);
     assert_eq!(client.patch(&location, 0, &bytes[..CHUNK], &[]).status, 204);
-    assert!(upload_file(&bureau, &location).exists());
+    assert!(holds_upload_bytes(&bureau, &location));
 
     let reply = client.tus("DELETE", &location, &[], b"");
     assert_eq!(reply.status, 204);
     assert_eq!(reply.header("Tus-Resumable"), Some("1.0.0"));
-    assert!(!upload_file(&bureau, &location).exists());
+    assert!(!holds_upload_bytes(&bureau, &location));
     assert_eq!(client.head(&location).status, 404);
     let reply = client.patch(&location, CHUNK, &bytes[CHUNK..], &[]);
     assert_eq!(status_and_code(&reply), (404, "upload_not_found".into()));
@@ -667,7 +658,7 @@ fn termination_removes_an_unfinished_upload_only(backend: Backend) {
     assert_eq!(client.send_rest(&location, &bytes, 0).status, 204);
     let reply = client.tus("DELETE", &location, &[], b"");
     assert_eq!(status_and_code(&reply), (409, "upload_finished".into()));
-    assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
 }
 
 fn a_photo_not_matching_its_declared_hash_is_refused_and_deleted(backend: Backend) {
@@ -684,10 +675,10 @@ fn a_photo_not_matching_its_declared_hash_is_refused_and_deleted(backend: Backen
     let reply = client.send_rest(&location, &bytes, 0);
     assert_eq!(status_and_code(&reply), (460, "photo_hash_mismatch".into()));
     assert!(
-        !upload_file(&bureau, &location).exists(),
+        !holds_upload_bytes(&bureau, &location),
         "the refused bytes are deleted"
     );
-    assert!(files_in(bureau.data.path().join("photos")).is_empty());
+    assert!(bureau.bureau().photos.photo_hashes().unwrap().is_empty());
 
     // From then on the upload answers the same.
     let reply = client.head(&location);
@@ -699,14 +690,21 @@ fn a_photo_not_matching_its_declared_hash_is_refused_and_deleted(backend: Backen
     assert_eq!(status_and_code(&reply), (460, "photo_hash_mismatch".into()));
 
     // A refused upload's file left by a crash (or an older bureau) goes at restart.
-    let leftover = upload_file(&bureau, &location);
-    std::fs::write(&leftover, &bytes).unwrap();
+    let photos = bureau.bureau().photos.clone();
+    let leftover = async {
+        let mut writer = photos.chunk_writer(upload_id(&location), 0).await?;
+        writer.write(&bytes).await?;
+        writer.keep().await
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(runtime.block_on(leftover).unwrap(), bytes.len() as u64);
+    assert!(holds_upload_bytes(&bureau, &location));
     let (data, config) = bureau.stop();
     let bureau = TestBureau::start_in(data, config);
     // The start-up sweep runs beside the first requests: wait for it, boundedly.
     let gone = (0..50).any(|_| {
         std::thread::sleep(Duration::from_millis(100));
-        !upload_file(&bureau, &location).exists()
+        !holds_upload_bytes(&bureau, &location)
     });
     assert!(gone, "swept at start-up");
 }
@@ -735,7 +733,7 @@ fn unfinished_uploads_are_held_to_a_quota_per_device(backend: Backend) {
         status_and_code(&refused),
         (409, "upload_quota_exceeded".into())
     );
-    assert!(files_in(bureau.data.path().join("uploads")).len() <= 2);
+    assert!(bureau.bureau().photos.upload_ids().unwrap().len() <= 2);
     // The same photo started again (its Location lost in a crash) is not owed twice.
     assert_eq!(client.create(bytes.len(), &metadata(2)).status, 201);
     // Another device has its own quota.
@@ -761,7 +759,7 @@ fn expired_uploads_answer_410_and_are_swept(backend: Backend) {
     let location = created.header("Location").unwrap().to_owned();
     assert!(expires_at(&created) <= SystemTime::now() + Duration::from_secs(2));
     assert_eq!(client.patch(&location, 0, &bytes[..CHUNK], &[]).status, 204);
-    assert!(upload_file(&bureau, &location).exists());
+    assert!(holds_upload_bytes(&bureau, &location));
 
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(client.head(&location).status, 410);
@@ -772,7 +770,7 @@ fn expired_uploads_answer_410_and_are_swept(backend: Backend) {
 
     // The sweep runs every second with this expiry.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while upload_file(&bureau, &location).exists() {
+    while holds_upload_bytes(&bureau, &location) {
         assert!(
             Instant::now() < deadline,
             "the expired upload's file was not swept"
@@ -825,7 +823,7 @@ fn a_cut_connection_keeps_the_bytes_that_arrived(backend: Backend) {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(client.send_rest(&location, &bytes, cut_at).status, 204);
-    assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
 }
 
 fn concurrent_patches_never_interleave(backend: Backend) {
@@ -855,7 +853,65 @@ fn concurrent_patches_never_interleave(backend: Backend) {
     statuses.sort();
     assert_eq!(statuses, [204, 409], "{:?}", fast.code());
     assert_eq!(client.offset(&location), bytes.len() as u64);
-    assert_eq!(std::fs::read(stored_photo(&bureau, &bytes)).unwrap(), bytes);
+    assert_eq!(stored_photo(&bureau, &bytes), Some(bytes.clone()));
+}
+
+/// Two bureaus on one database and one photo store, as behind a load balancer:
+/// the upload's lease in the database makes them take turns.
+fn two_bureau_processes_take_turns_on_one_upload(backend: Backend) {
+    let Some(first) = TestBureau::start_backend(backend) else {
+        return;
+    };
+    let second = TestBureau::start_with(|config| *config = first.config.clone());
+    let device = first.device("430102001");
+    let (via_first, via_second) = (Client::new(&first, &device), Client::new(&second, &device));
+    let bytes = photo(PHOTO);
+    let location = via_first.start(&bytes);
+
+    // A PATCH through the first stalls halfway; the second is asked meanwhile.
+    let mut slow = raw_patch(&first, &device.token, &location, &bytes, bytes.len() / 2);
+    std::thread::sleep(Duration::from_millis(300));
+    let (head, patch) = std::thread::scope(|s| {
+        let head = s.spawn(|| via_second.head(&location));
+        let patch = s.spawn(|| via_second.patch(&location, 0, &bytes, &[]));
+        std::thread::sleep(Duration::from_millis(500));
+        slow.write_all(&bytes[bytes.len() / 2..]).unwrap();
+        (head.join().unwrap(), patch.join().unwrap())
+    });
+    let mut status_line = String::new();
+    BufReader::new(&slow).read_line(&mut status_line).unwrap();
+    assert!(status_line.starts_with("HTTP/1.1 204"), "{status_line}");
+    // HEAD waited for the PATCH in flight rather than report its old offset, and
+    // the second PATCH found the offset moved instead of writing over it.
+    let length = bytes.len().to_string();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("Upload-Offset"), Some(length.as_str()));
+    assert_eq!(status_and_code(&patch), (409, "offset_mismatch".into()));
+    assert_eq!(stored_photo(&second, &bytes), Some(bytes.clone()));
+
+    // A process killed while holding an upload's lease: the others wait for it
+    // to run out, then carry on.
+    let other = photo(OTHER_PHOTO);
+    let location = via_first.start(&other);
+    let held_until = fieldproof_core::time::now_ms() + 1_500;
+    let id = upload_id(&location).to_owned();
+    first
+        .bureau()
+        .db
+        .write(|tx| {
+            tx.execute(
+                "UPDATE uploads SET lease_token = 'killed', lease_until_ms = $1 WHERE id = $2",
+                &[held_until.into(), id.as_str().into()],
+            )
+        })
+        .unwrap();
+    let reply = via_second.patch(&location, 0, &other, &[]);
+    assert_eq!(reply.status, 204, "{:?}", reply.code());
+    assert!(
+        fieldproof_core::time::now_ms() >= held_until,
+        "the lease was honoured"
+    );
+    assert_eq!(stored_photo(&first, &other), Some(other.clone()));
 }
 
 fn a_preview_is_kept_apart_from_the_evidence(backend: Backend) {

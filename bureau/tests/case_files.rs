@@ -19,7 +19,7 @@ use std::io::Read;
 use support::cases::{inspection, op, photo, push, record};
 use support::{http, record_op, Backend, TestBureau, TestDevice, ADMIN_TOKEN};
 
-on_both_backends!(
+on_every_store!(
     a_joint_case_file_holds_its_line_and_both_officers_and_no_one_else,
     a_case_whose_photo_never_arrived_is_incomplete,
     track_points_are_kept_only_when_they_hash_to_the_signed_seal,

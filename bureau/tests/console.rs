@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use support::cases::{inspection, ok, op, photo, push, record, signed_record};
 use support::{corpus, record_op, send, Backend, TestBureau};
 
-on_both_backends!(
+on_every_store!(
     every_page_answers_and_the_dashboard_counts,
     forms_need_their_token
 );

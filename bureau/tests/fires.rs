@@ -752,5 +752,16 @@ fn the_fire_source_is_fetched_on_schedule(backend: Backend) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(stored, 320, "the fetched file was imported");
-    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A second bureau process on the same database: the fetch was done for
+    // this period, so it does not fetch again.
+    let second = TestBureau::start_with(|c| *c = bureau.config.clone());
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one fetch per period across processes"
+    );
+    drop(second);
 }

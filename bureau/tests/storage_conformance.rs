@@ -38,7 +38,7 @@ impl Store {
             db.backend(),
             match backend {
                 Backend::Sqlite => "sqlite",
-                Backend::Postgres => "postgres",
+                Backend::Postgres | Backend::PostgresS3 => "postgres",
             }
         );
         let key = BureauKey::from_pkcs8(&BureauKey::generate_pkcs8().unwrap()).unwrap();
@@ -97,7 +97,7 @@ fn error<T: Debug>(result: Result<T>) -> Error {
 fn create_values_table(store: &Store) {
     let blob = match store.backend() {
         Backend::Sqlite => "BLOB",
-        Backend::Postgres => "BYTEA",
+        Backend::Postgres | Backend::PostgresS3 => "BYTEA",
     };
     store
         .db
@@ -1482,7 +1482,7 @@ mod bureau {
         };
         let expected = match store.backend() {
             Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
+            Backend::Postgres | Backend::PostgresS3 => "postgres",
         };
         let (status, info) =
             support::request("GET", &format!("{}/v1/bureau", bureau.url), None, None);

@@ -114,7 +114,8 @@ pub fn http_status(error: &Error) -> u16 {
         Error::RateLimited { .. } | Error::LoginThrottled { .. } => 429,
         // tus's "460 Checksum Mismatch", for a chunk and for the whole photo.
         Error::ChecksumMismatch | Error::PhotoHashMismatch => 460,
-        Error::Busy => 503,
+        // The object store is another service: devices retry as on a busy bureau.
+        Error::Busy | Error::PhotoStore { .. } => 503,
         Error::DiskFull => 507,
         // The fire source the bureau polls failed: a gateway's failure.
         Error::FireFetch { .. } => 502,

@@ -4,7 +4,7 @@
 //!
 //! Two steps, so that no transaction stays open while bytes go out:
 //! [`plan_now`] takes the checkpoint, then reads in one transaction what the
-//! case file holds (small things in memory, photos by path); then
+//! case file holds (small things in memory, photos by hash); then
 //! [`CasePlan::write`] streams it as a zip to any
 //! writer, photo by photo, hashing each file as it goes; the manifest and its
 //! signature come last. Memory stays at the plan plus one copy buffer,
@@ -27,7 +27,8 @@ use crate::config::FireSettings;
 use crate::custody_log::persisted::latest_checkpoint;
 use crate::custody_log::{BureauKey, LogCache, SignedCheckpoint};
 use crate::error::{Error, Result};
-use crate::storage::{parameters, PhotoFiles, Tx, Value};
+use crate::storage::photo_store::StoredPhoto;
+use crate::storage::{parameters, PhotoStore, Tx, Value};
 use crate::{now_ms, params};
 use fieldproof_core::case_file::consistency::Revision;
 use fieldproof_core::case_file::format::{
@@ -44,9 +45,7 @@ use fieldproof_core::model::checklist::defaults;
 use fieldproof_core::wire::admin::InspectionCase;
 use ring::digest::{Context, SHA256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::path::PathBuf;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
@@ -54,12 +53,13 @@ use zip::{CompressionMethod, ZipWriter};
 pub struct CasePlan {
     manifest: Manifest,
     files: Vec<(String, Content)>,
+    photos: PhotoStore,
 }
 
 enum Content {
     Bytes(Vec<u8>),
-    /// A stored photo, streamed from its file.
-    Photo(PathBuf),
+    /// A stored photo, by SHA-256, copied from the photo store.
+    Photo([u8; 32]),
 }
 
 /// One accepted record of a device, as the plan needs it.
@@ -107,7 +107,7 @@ fn plan(
     log: &LogCache,
     checkpoint: &SignedCheckpoint,
     bureau_key: &BureauKey,
-    photos: &PhotoFiles,
+    photos: &PhotoStore,
     fires: &FireSettings,
 ) -> Result<(CasePlan, OnSiteRecord)> {
     let line = amendment_line(tx, id)?;
@@ -182,16 +182,15 @@ fn plan(
         });
         files.push((path, Content::Bytes(row.signed.clone())));
         if let Some(m) = row.payload.event.media() {
-            let stored = photos.photo_path(&m.sha256);
-            if stored.exists() && has_photo(tx, &m.sha256)? {
-                media.insert(format::media_path(&m.sha256, &m.mime), stored);
+            if has_photo(tx, &m.sha256)? && photos.contains_photo(&m.sha256)? {
+                media.insert(format::media_path(&m.sha256, &m.mime), m.sha256);
             }
         }
     }
     let media_of = |payload: &EvidencePayload| {
         let m = payload.event.media()?;
         let path = format::media_path(&m.sha256, &m.mime);
-        media.get(&path).map(|stored| (stored.clone(), path))
+        media.contains_key(&path).then_some(path)
     };
     let mut items = Vec::new();
     for row in &rows {
@@ -211,7 +210,7 @@ fn plan(
     files.extend(
         media
             .into_iter()
-            .map(|(path, file)| (path, Content::Photo(file))),
+            .map(|(path, sha256)| (path, Content::Photo(sha256))),
     );
     let mut omitted = Vec::new();
     let mut officers: BTreeMap<String, CaseOfficer> = BTreeMap::new();
@@ -293,6 +292,7 @@ fn plan(
                 omitted,
             },
             files,
+            photos: photos.clone(),
         },
         record,
     ))
@@ -364,7 +364,9 @@ impl CasePlan {
                         fieldproof_core::evidence::sha256(&bytes),
                     )
                 }
-                Content::Photo(file) => copy_photo(&mut zip, &path, &file, &mut buffer)?,
+                Content::Photo(sha256) => {
+                    copy_photo(&mut zip, &path, &self.photos, &sha256, &mut buffer)?
+                }
             };
             self.manifest.files.push(FileEntry { path, size, sha256 });
         }
@@ -408,11 +410,16 @@ fn start<W: Write + Seek>(
 fn copy_photo<W: Write + Seek>(
     zip: &mut ZipWriter<W>,
     path: &str,
-    file: &PathBuf,
+    photos: &PhotoStore,
+    sha256: &[u8; 32],
     buffer: &mut [u8],
 ) -> Result<(u64, [u8; 32])> {
-    let mut source = File::open(file)?;
-    let size = source.metadata()?.len();
+    let StoredPhoto {
+        size,
+        reader: mut source,
+    } = photos
+        .photo(sha256)?
+        .ok_or(Error::NotFound { what: "photo" })?;
     // Photos are already compressed: stored, not deflated again.
     start(zip, path, CompressionMethod::Stored, size)?;
     let mut context = Context::new(&SHA256);

@@ -13,7 +13,7 @@
 use crate::error::{Error, Result};
 use crate::pdf::{Document, Font, Image, FIGURE_BOX};
 use crate::photo_thumbnails;
-use crate::storage::PhotoFiles;
+use crate::storage::PhotoStore;
 use fieldproof_core::case_file::consistency::{self, Flag, Revision};
 use fieldproof_core::evidence::receipt::SignedCheckpoint;
 use fieldproof_core::evidence::record::{
@@ -24,7 +24,7 @@ use fieldproof_core::hex;
 use fieldproof_core::model::checklist::{AnswerValue, ChecklistItem, ChecklistTemplate, ItemKind};
 use fieldproof_core::model::inspection::Inspection;
 use fieldproof_core::time::CivilTime;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What the record shows, gathered while the case file is planned.
 pub struct OnSiteRecord {
@@ -64,8 +64,8 @@ pub struct Item {
     pub seq: u64,
     pub leaf_index: u64,
     pub payload: EvidencePayload,
-    /// The media's file in the bureau's store and its path in the case file.
-    pub media: Option<(PathBuf, String)>,
+    /// The media's path in the case file, when the bureau holds it.
+    pub media: Option<String>,
     /// A track segment's files in the case file, when the bureau holds its points.
     pub track: Option<TrackFiles>,
 }
@@ -79,7 +79,7 @@ pub struct TrackFiles {
 
 impl OnSiteRecord {
     /// The PDF, set in the CJK font at `font_path`.
-    pub fn render(&self, font_path: &Path, photos: &PhotoFiles) -> Result<Vec<u8>> {
+    pub fn render(&self, font_path: &Path, photos: &PhotoStore) -> Result<Vec<u8>> {
         let data = std::fs::read(font_path).map_err(|e| Error::ReportFont {
             reason: format!("{}: {}", font_path.display(), e.kind()),
         })?;
@@ -97,7 +97,7 @@ impl OnSiteRecord {
         doc.paragraph(or_none(&latest.findings));
         self.party_section(&mut doc);
         self.evidence_section(&mut doc, photos);
-        self.acknowledgement_section(&mut doc);
+        self.acknowledgement_section(&mut doc, photos);
         self.track_section(&mut doc);
         self.verification_section(&mut doc);
         doc.heading("签字");
@@ -280,7 +280,7 @@ impl OnSiteRecord {
         }
     }
 
-    fn evidence_section(&self, doc: &mut Document, photos: &PhotoFiles) {
+    fn evidence_section(&self, doc: &mut Document, photos: &PhotoStore) {
         // The heading goes with the first figure.
         doc.keep(FIGURE_BOX * 1.5);
         doc.heading("证据清单");
@@ -305,8 +305,8 @@ impl OnSiteRecord {
                 .media
                 .as_ref()
                 .ok_or_else(|| "照片原件未收到".to_owned())
-                .and_then(|(original, _)| {
-                    photo_thumbnails::of(original, &photos.thumbnail_path(&media.sha256))
+                .and_then(|_| {
+                    photo_thumbnails::of(photos, &media.sha256)
                         .map(|t| Image::jpeg(t.jpeg, t.width, t.height, t.gray))
                         .map_err(|e| format!("无法生成缩略图：{e}"))
                 });
@@ -323,7 +323,7 @@ impl OnSiteRecord {
                 "案卷文件",
                 item.media
                     .as_ref()
-                    .map_or_else(|| "无（照片原件未收到）".into(), |(_, p)| p.clone()),
+                    .map_or_else(|| "无（照片原件未收到）".into(), Clone::clone),
             ));
             rows.push(("签名记录", self.record_ref(item)));
             let flags = self.flags(item);
@@ -337,7 +337,7 @@ impl OnSiteRecord {
         }
     }
 
-    fn acknowledgement_section(&self, doc: &mut Document) {
+    fn acknowledgement_section(&self, doc: &mut Document, photos: &PhotoStore) {
         doc.keep(FIGURE_BOX * 1.5);
         doc.heading("当事人签名确认");
         let mut any = false;
@@ -346,11 +346,10 @@ impl OnSiteRecord {
                 continue;
             };
             any = true;
-            let image = match &item.media {
-                Some((file, _)) => std::fs::read(file)
-                    .map_err(|e| e.kind().to_string())
-                    .and_then(|bytes| Image::png(&bytes)),
-                None => Err("签名图像未收到".into()),
+            let image = match photos.photo_bytes(&ack.image.sha256) {
+                Ok(Some(bytes)) if item.media.is_some() => Image::png(&bytes),
+                Ok(_) => Err("签名图像未收到".into()),
+                Err(e) => Err(e.code().to_string()),
             };
             let mut rows = vec![
                 ("签名人", signer_text(ack)),

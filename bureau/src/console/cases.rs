@@ -574,20 +574,20 @@ async fn photo(
     Path((id, sha, size)): Path<(String, String, String)>,
 ) -> PageResult {
     let (_, sha) = visible_photo(&viewer, &state, &id, &sha).await?;
-    let (bytes, content_type) = blocking(&state, move |b| {
-        let original = b.photos.photo_path(&sha);
-        match size.as_str() {
-            "thumb" => photo_thumbnails::of(&original, &b.photos.thumbnail_path(&sha))
-                .map(|t| (t.jpeg, "image/jpeg".to_owned()))
-                .map_err(|_| Error::NotFound { what: "thumbnail" }),
-            "original" => {
-                let bytes = std::fs::read(&original)?;
-                let kind = fieldproof_core::evidence::media::sniff(&bytes)
-                    .map_or("application/octet-stream", |m| m.mime());
-                Ok((bytes, kind.to_owned()))
-            }
-            _ => Err(Error::NotFound { what: "photo size" }),
+    let (bytes, content_type) = blocking(&state, move |b| match size.as_str() {
+        "thumb" => photo_thumbnails::of(&b.photos, &sha)
+            .map(|t| (t.jpeg, "image/jpeg".to_owned()))
+            .map_err(|_| Error::NotFound { what: "thumbnail" }),
+        "original" => {
+            let bytes = b
+                .photos
+                .photo_bytes(&sha)?
+                .ok_or(Error::NotFound { what: "photo" })?;
+            let kind = fieldproof_core::evidence::media::sniff(&bytes)
+                .map_or("application/octet-stream", |m| m.mime());
+            Ok((bytes, kind.to_owned()))
         }
+        _ => Err(Error::NotFound { what: "photo size" }),
     })
     .await?;
     let mut response = Response::new(Body::from(bytes));

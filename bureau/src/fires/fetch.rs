@@ -1,15 +1,17 @@
 //! The optional scheduled fetch: a configured URL serving a FIRMS CSV (the
 //! FIRMS area API with its map key in the URL, or an intranet mirror of it)
 //! is imported every `fires.fetch_every_min` minutes, each fetch bounded by
-//! `fires.fetch_timeout_s`. A failed fetch is retried sooner, backing off from
-//! one minute and doubling up to the period; re-importing a file adds nothing
-//! twice, so a fetch that overlaps the last one is harmless.
+//! `fires.fetch_timeout_s`, by one bureau process of all those sharing the
+//! database ([`crate::shared_schedule`]). A failed fetch is retried sooner,
+//! backing off from one minute and doubling up to the period; re-importing a
+//! file adds nothing twice, so a fetch that overlaps the last one is harmless.
 //!
 //! The URL is never logged: FIRMS puts its map key in it.
 
 use super::spool::SpoolFile;
 use crate::bureau::{blocking, Bureau};
 use crate::error::{Error, Result};
+use crate::{now_ms, shared_schedule};
 use fieldproof_core::wire::fires::FireImport;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,36 +60,59 @@ fn error_kind(error: &ureq::Error) -> &'static str {
     }
 }
 
-/// Fetches at once, then every period, backing off after failures, for as
-/// long as the task runs (the server aborts it at shutdown).
+/// The job's name in the shared schedule.
+const JOB: &str = "fire_fetch";
+
+/// Fetches when due (at once on a new database), then every period, backing off
+/// after failures, for as long as the task runs (the server aborts it at
+/// shutdown). Between runs it sleeps until the job is next due, whichever
+/// process claimed the last run.
 pub async fn poll_periodically(bureau: Arc<Bureau>, url: String) {
     let period = Duration::from_secs(bureau.fires.fetch_every_min * 60);
     let mut retry = FIRST_RETRY;
     loop {
-        let fetched = {
-            let url = url.clone();
-            blocking(&bureau, move |b| fetch_once(b, &url)).await
-        };
-        let wait = match fetched {
-            Ok(import) => {
-                tracing::info!(
-                    rows = import.rows,
-                    imported = import.imported,
-                    rejected = import.rejected_total,
-                    events_new = import.events_new,
-                    tasks_created = import.tasks_created,
-                    "fire fetch imported"
-                );
-                retry = FIRST_RETRY;
-                period
-            }
-            Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, "fire fetch failed");
-                let wait = retry.min(period);
-                retry = (retry * 2).min(period);
-                wait
-            }
-        };
+        let url = url.clone();
+        match blocking(&bureau, move |b| run_if_due(b, &url, period, retry)).await {
+            Ok(next_retry) => retry = next_retry,
+            // The database did not answer: nothing was claimed; try again later.
+            Err(e) => tracing::warn!(code = e.code(), "fire fetch schedule unavailable"),
+        }
+        let next = blocking(&bureau, |b| shared_schedule::next_run(&b.db, JOB)).await;
+        let wait_ms = next
+            .ok()
+            .flatten()
+            .map_or(FIRST_RETRY.as_millis() as i64, |next| next - now_ms());
+        let wait = Duration::from_millis(wait_ms.max(1_000) as u64).min(period);
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// Claims the fetch if it is due and runs it; a failure brings the next run
+/// forward by `retry`. Returns the wait after the next failure: doubled (up to
+/// the period) after a failure, back to the first after a success.
+fn run_if_due(bureau: &Bureau, url: &str, period: Duration, retry: Duration) -> Result<Duration> {
+    let now = now_ms();
+    let next = now + period.as_millis() as i64;
+    if !shared_schedule::claim(&bureau.db, JOB, now, next)? {
+        return Ok(retry);
+    }
+    match fetch_once(bureau, url) {
+        Ok(import) => {
+            tracing::info!(
+                rows = import.rows,
+                imported = import.imported,
+                rejected = import.rejected_total,
+                events_new = import.events_new,
+                tasks_created = import.tasks_created,
+                "fire fetch imported"
+            );
+            Ok(FIRST_RETRY)
+        }
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "fire fetch failed");
+            let wait = retry.min(period);
+            shared_schedule::reschedule(&bureau.db, JOB, now_ms() + wait.as_millis() as i64)?;
+            Ok((retry * 2).min(period))
+        }
     }
 }

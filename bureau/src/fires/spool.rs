@@ -3,7 +3,9 @@
 //! from the scheduled fetch, and imported from there: the import's write
 //! transaction then reads a local file, never a slow link, and memory holds
 //! a few kilobytes of it at a time. A spooled file is removed once imported
-//! or refused; what a crash leaves behind is removed at the next start.
+//! or refused; what a crash leaves behind is removed at a later start, once
+//! an hour old (other bureau processes may share the folder and be importing
+//! theirs right now).
 
 use super::import;
 use crate::bureau::Bureau;
@@ -61,6 +63,10 @@ impl Drop for SpoolFile {
     }
 }
 
+/// A spooled file older than this was left by a crash: an import takes
+/// minutes at most (`fires.fetch_timeout_s`, then one transaction).
+const LEFT_BEHIND: std::time::Duration = std::time::Duration::from_secs(3_600);
+
 /// Removes files a crash left in the spool folder.
 pub fn clear(data_dir: &Path) -> Result<()> {
     let dir = data_dir.join(SPOOL_DIR);
@@ -68,9 +74,10 @@ pub fn clear(data_dir: &Path) -> Result<()> {
         return Ok(()); // no folder yet
     };
     for entry in entries {
-        let path = entry?.path();
-        if path.is_file() {
-            std::fs::remove_file(path)?;
+        let entry = entry?;
+        let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+        if entry.file_type()?.is_file() && age > LEFT_BEHIND {
+            std::fs::remove_file(entry.path())?;
         }
     }
     Ok(())

@@ -44,6 +44,11 @@ pub const STEPS: &[Step] = &[
         sqlite: include_str!("schema/sqlite/v5.sql"),
         postgres: include_str!("schema/postgres/v5.sql"),
     },
+    Step {
+        version: 6,
+        sqlite: include_str!("schema/sqlite/v6.sql"),
+        postgres: include_str!("schema/postgres/v6.sql"),
+    },
 ];
 
 /// The schema version this code writes.

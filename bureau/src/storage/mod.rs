@@ -22,16 +22,17 @@
 //! Everything here is blocking; the HTTP layer calls it through
 //! `tokio::task::spawn_blocking`.
 //!
-//! Photo bytes are kept beside the database, in [`PhotoFiles`] (`photo_files`).
+//! Photo bytes are kept apart from the database, in the [`PhotoStore`]: the data
+//! folder or an S3-compatible object store (`photo_store`).
 
 mod migrations;
-mod photo_files;
+pub mod photo_store;
 mod pool;
 mod postgres;
 mod sqlite;
 
 pub use migrations::{Step, SCHEMA_VERSION, STEPS};
-pub use photo_files::PhotoFiles;
+pub use photo_store::PhotoStore;
 
 use crate::error::{Error, Result};
 use std::path::Path;

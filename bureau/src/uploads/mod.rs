@@ -15,9 +15,10 @@
 //! `limits.max_upload_bytes_in_flight` declared in unfinished uploads, so one
 //! token cannot fill the disk.
 //!
-//! [`tus`] holds the protocol's header rules, `storage::PhotoFiles` the bytes on
-//! disk; the HTTP layer is `api::uploads`. See `bureau/docs/uploads.md` for the endpoint.
+//! [`tus`] holds the protocol's header rules, [`lease`] who may work on an upload
+//! right now, `storage::PhotoStore` the bytes; the HTTP layer is `api::uploads`. See `bureau/docs/uploads.md` for the endpoint.
 
+pub mod lease;
 pub mod tus;
 
 use crate::bureau::{blocking, Bureau};
@@ -202,8 +203,10 @@ pub fn create(bureau: &Bureau, device_id: &str, length: u64, metadata: Metadata)
 
 /// HEAD: the upload's progress, read once any chunk in flight has settled.
 pub async fn status(bureau: &Arc<Bureau>, device_id: String, id: String) -> Result<Upload> {
-    let _lock = bureau.photos.lock(&id).await?;
-    let upload = blocking(bureau, move |b| b.db.read(|tx| find(tx, &device_id, &id))).await?;
+    let lease = lease::take(bureau, &device_id, &id).await?;
+    let upload = blocking(bureau, move |b| b.db.read(|tx| find(tx, &device_id, &id))).await;
+    lease.release().await;
+    let upload = upload?;
     upload.check_open(now_ms())?;
     Ok(upload)
 }
@@ -211,20 +214,27 @@ pub async fn status(bureau: &Arc<Bureau>, device_id: String, id: String) -> Resu
 /// DELETE: ends an unfinished upload and removes its bytes. A complete photo is
 /// evidence, and a refused one is kept for inspection: neither is terminated.
 pub async fn terminate(bureau: &Arc<Bureau>, device_id: String, id: String) -> Result<()> {
-    let _lock = bureau.photos.lock(&id).await?;
-    blocking(bureau, move |b| {
+    // Taken and never given back: the row it is on is deleted.
+    let lease = lease::take(bureau, &device_id, &id).await?;
+    let token = lease.token.clone();
+    let ended = blocking(bureau, move |b| {
         b.db.write(|tx| {
             let upload = find(tx, &device_id, &id)?;
             upload.check_open(now_ms())?;
             if upload.state != UploadState::Receiving {
                 return Err(Error::UploadFinished);
             }
-            tx.execute("DELETE FROM uploads WHERE id = $1", params![&id])?;
+            tx.execute(
+                "DELETE FROM uploads WHERE id = $1 AND lease_token = $2",
+                params![&id, &token],
+            )?;
             Ok(())
         })?;
-        b.photos.remove_upload_file(&id)
+        b.photos.remove_upload(&id)
     })
-    .await
+    .await;
+    lease.release().await;
+    ended
 }
 
 /// One chunk of an upload, as a request brings it: `body` is the request's
@@ -265,16 +275,32 @@ async fn write_chunk<B>(
     bureau: Arc<Bureau>,
     device_id: String,
     id: String,
+    chunk: Chunk<B>,
+) -> Result<Upload>
+where
+    B: Body + Unpin,
+    B::Data: AsRef<[u8]>,
+{
+    let lease = lease::take(&bureau, &device_id, &id).await?;
+    let written = write_leased_chunk(&bureau, &lease, device_id, id, chunk).await;
+    lease.release().await;
+    written
+}
+
+async fn write_leased_chunk<B>(
+    bureau: &Arc<Bureau>,
+    lease: &lease::Lease,
+    device_id: String,
+    id: String,
     mut chunk: Chunk<B>,
 ) -> Result<Upload>
 where
     B: Body + Unpin,
     B::Data: AsRef<[u8]>,
 {
-    let _lock = bureau.photos.lock(&id).await?;
     let upload = {
         let id = id.clone();
-        blocking(&bureau, move |b| b.db.read(|tx| find(tx, &device_id, &id))).await?
+        blocking(bureau, move |b| b.db.read(|tx| find(tx, &device_id, &id))).await?
     };
     upload.check_open(now_ms())?;
     if chunk.offset != upload.offset {
@@ -323,25 +349,32 @@ where
             return Err(Error::ChecksumMismatch);
         }
     }
+    if lease.lost() {
+        // Another request may hold the upload now: these bytes must not count.
+        writer.discard().await?;
+        return Err(Error::UploadLocked);
+    }
     let end = writer.keep().await?;
-    blocking(&bureau, move |b| record_chunk(b, upload, end)).await
+    let token = lease.token.clone();
+    blocking(bureau, move |b| record_chunk(b, upload, end, &token)).await
 }
 
-/// Records the offset a kept chunk reached; the last chunk completes the upload.
-fn record_chunk(bureau: &Bureau, upload: Upload, end: u64) -> Result<Upload> {
+/// Records the offset a kept chunk reached, under lease `token`; the last chunk
+/// completes the upload.
+fn record_chunk(bureau: &Bureau, upload: Upload, end: u64, token: &str) -> Result<Upload> {
     if end == upload.offset {
         return Ok(upload); // an empty chunk
     }
     if end < upload.length {
         bureau
             .db
-            .write(|tx| set_progress(tx, &upload, end, UploadState::Receiving))?;
+            .write(|tx| set_progress(tx, &upload, token, end, UploadState::Receiving))?;
         return Ok(Upload {
             offset: end,
             ..upload
         });
     }
-    complete(bureau, upload)
+    complete(bureau, upload, token)
 }
 
 /// The last byte is in. The whole file must have the declared length and SHA-256:
@@ -349,19 +382,18 @@ fn record_chunk(bureau: &Bureau, upload: Upload, end: u64) -> Result<Upload> {
 /// complete, this device's evidence records of these bytes get their media checked.
 /// Otherwise the upload is refused and its bytes deleted: they are not the photo,
 /// and the device sends the photo again in a new upload.
-fn complete(bureau: &Bureau, upload: Upload) -> Result<Upload> {
-    let (sha256, size) = bureau.photos.hash_upload(&upload.id)?;
-    if sha256 != upload.metadata.sha256 || size != upload.length {
+fn complete(bureau: &Bureau, upload: Upload, token: &str) -> Result<Upload> {
+    let (sha256, size) = (upload.metadata.sha256, upload.length);
+    if !bureau.photos.keep_upload(&upload.id, size, &sha256)? {
         bureau
             .db
-            .write(|tx| set_progress(tx, &upload, upload.length, UploadState::Mismatch))?;
-        // Should this fail, the sweep removes the file.
-        let _ = bureau.photos.remove_upload_file(&upload.id);
+            .write(|tx| set_progress(tx, &upload, token, size, UploadState::Mismatch))?;
+        // Should this fail, the sweep removes the bytes.
+        let _ = bureau.photos.remove_upload(&upload.id);
         return Err(Error::PhotoHashMismatch);
     }
-    bureau.photos.keep_photo(&upload.id, &sha256)?;
     bureau.db.write(|tx| {
-        set_progress(tx, &upload, size, UploadState::Complete)?;
+        set_progress(tx, &upload, token, size, UploadState::Complete)?;
         tx.execute(
             "INSERT INTO photos (sha256, size, device_id, photo_id, role, received_ms)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256, device_id) DO NOTHING",
@@ -381,13 +413,10 @@ fn complete(bureau: &Bureau, upload: Upload) -> Result<Upload> {
             PhotoRole::Preview => Ok(()),
         }
     })?;
-    // The photo lives on under photos/. Should this fail, the sweep removes the name.
-    let _ = bureau.photos.remove_upload_file(&upload.id);
+    // The photo lives on as a photo. Should this fail, the sweep removes the bytes.
+    let _ = bureau.photos.remove_upload(&upload.id);
     if matches!(upload.metadata.role, PhotoRole::Original) {
-        photo_thumbnails::make_in_background(
-            bureau.photos.photo_path(&sha256),
-            bureau.photos.thumbnail_path(&sha256),
-        );
+        photo_thumbnails::make_in_background(bureau.photos.clone(), sha256);
     }
     Ok(Upload {
         offset: size,
@@ -396,19 +425,27 @@ fn complete(bureau: &Bureau, upload: Upload) -> Result<Upload> {
     })
 }
 
-/// Moves an upload on from the offset and state it was read with. Should another
-/// writer have got there first (the expiry sweep; another bureau process), says why.
-fn set_progress(tx: &mut Tx, upload: &Upload, offset: u64, state: UploadState) -> Result<()> {
+/// Moves an upload on from the offset and state it was read with, under lease
+/// `token`. Should another writer have got there first (the expiry sweep; a
+/// request that took the lease after this one lost it), says why.
+fn set_progress(
+    tx: &mut Tx,
+    upload: &Upload,
+    token: &str,
+    offset: u64,
+    state: UploadState,
+) -> Result<()> {
     let completed_ms = (state != UploadState::Receiving).then(now_ms);
     let changed = tx.execute(
         "UPDATE uploads SET upload_offset = $1, state = $2, completed_ms = $3
-         WHERE id = $4 AND upload_offset = $5 AND state = 'receiving'",
+         WHERE id = $4 AND upload_offset = $5 AND state = 'receiving' AND lease_token = $6",
         params![
             offset,
             state.as_str(),
             completed_ms,
             &upload.id,
-            upload.offset
+            upload.offset,
+            token
         ],
     )?;
     if changed == 1 {
@@ -416,6 +453,9 @@ fn set_progress(tx: &mut Tx, upload: &Upload, offset: u64, state: UploadState) -
     }
     let current = find(tx, &upload.device_id, &upload.id)?;
     current.check_open(now_ms())?;
+    if current.offset == upload.offset {
+        return Err(Error::UploadLocked); // the lease was lost
+    }
     Err(Error::OffsetMismatch {
         expected: current.offset,
     })
@@ -426,12 +466,12 @@ fn set_progress(tx: &mut Tx, upload: &Upload, offset: u64, state: UploadState) -
 pub struct Swept {
     /// Unfinished uploads found past their expiry.
     pub expired: usize,
-    /// Files removed from uploads/.
+    /// Uploads whose leftover bytes were removed from the photo store.
     pub files_removed: usize,
 }
 
-/// Expires the unfinished uploads past their `Upload-Expires`, then removes every
-/// file under uploads/ that no longer belongs to an upload in progress: expired,
+/// Expires the unfinished uploads past their `Upload-Expires`, then removes the
+/// bytes of every upload that no longer belongs to an upload in progress: expired,
 /// refused, terminated, or left behind by a completion or refusal that a crash
 /// interrupted (so a restart cleans up what a crash left).
 pub fn sweep_expired(bureau: &Bureau) -> Result<Swept> {
@@ -445,17 +485,17 @@ pub fn sweep_expired(bureau: &Bureau) -> Result<Swept> {
             )
         })?
         .len();
-    // Files are listed before their uploads are looked up: an upload's row is
-    // written before its file, so a new upload's file is never taken for an orphan.
+    // Bytes are listed before their uploads are looked up: an upload's row is
+    // written before its bytes, so a new upload's are never taken for an orphan's.
     let mut files_removed = 0;
-    for id in bureau.photos.upload_ids_on_disk()? {
+    for id in bureau.photos.upload_ids()? {
         let state = bureau.db.read(|tx| {
             tx.query_opt("SELECT state FROM uploads WHERE id = $1", params![&id])?
                 .map(|row| row.text(0))
                 .transpose()
         })?;
         if state.as_deref() != Some("receiving") {
-            bureau.photos.remove_upload_file(&id)?;
+            bureau.photos.remove_upload(&id)?;
             files_removed += 1;
         }
     }

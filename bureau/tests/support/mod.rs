@@ -445,6 +445,42 @@ pub fn corpus(relative: &str) -> std::path::PathBuf {
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// The provincial setup: PostgreSQL, and photos in the test S3 server.
+    PostgresS3,
+}
+
+/// The variable that holds the test S3 server's endpoint (or `skip`); its
+/// bucket and keys are in `FIELDPROOF_TEST_S3_BUCKET`, `_ACCESS_KEY_ID` and
+/// `_SECRET_ACCESS_KEY` (all printed by `scripts/seaweedfs start`).
+pub const S3_ENDPOINT_VAR: &str = "FIELDPROOF_TEST_S3_ENDPOINT";
+
+/// A photo store of its own in the test S3 server (a fresh prefix of its
+/// bucket). `None` when the variable is `skip`, said loudly; a panic when unset.
+pub fn test_s3_store() -> Option<fieldproof_bureau::config::S3Settings> {
+    let var = |name: &str| std::env::var(format!("FIELDPROOF_TEST_S3_{name}")).ok();
+    match var("ENDPOINT").as_deref().map(str::trim) {
+        Some("skip") => {
+            let test = std::thread::current().name().unwrap_or("?").to_owned();
+            eprintln!("SKIPPED {test}: S3 test not run because {S3_ENDPOINT_VAR}=skip");
+            None
+        }
+        Some(endpoint) if endpoint.starts_with("http") => {
+            Some(fieldproof_bureau::config::S3Settings {
+                endpoint: Some(endpoint.to_owned()),
+                region: "us-east-1".into(),
+                bucket: var("BUCKET").expect("FIELDPROOF_TEST_S3_BUCKET"),
+                prefix: format!("t-{}", uuid::Uuid::now_v7().simple()),
+                access_key_id: var("ACCESS_KEY_ID"),
+                secret_access_key: var("SECRET_ACCESS_KEY"),
+            })
+        }
+        _ => panic!(
+            "{S3_ENDPOINT_VAR} is not set, so this S3 test cannot run. Run the tests with \
+             scripts/test (it starts a throwaway SeaweedFS), or `eval \"$(scripts/seaweedfs \
+             start DIR)\"` and export its variables, or set {S3_ENDPOINT_VAR}=skip to skip \
+             S3 tests (loudly)."
+        ),
+    }
 }
 
 /// The variable that holds the test PostgreSQL server's admin URL (or `skip`).
@@ -571,7 +607,7 @@ impl TestStorage {
     pub fn new(backend: Backend) -> Option<Self> {
         let scratch = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(ScratchDatabase::create()?),
+            Backend::Postgres | Backend::PostgresS3 => Some(ScratchDatabase::create()?),
         };
         Some(Self {
             backend,
@@ -607,10 +643,15 @@ impl TestBureau {
     pub fn start_backend_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<Self> {
         let database_url = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(ScratchDatabase::create()?.keep()),
+            Backend::Postgres | Backend::PostgresS3 => Some(ScratchDatabase::create()?.keep()),
+        };
+        let photo_store = match backend {
+            Backend::PostgresS3 => Some(test_s3_store()?),
+            Backend::Sqlite | Backend::Postgres => None,
         };
         Some(Self::start_with(|config| {
             config.database_url = database_url;
+            config.photo_store = photo_store;
             tune(config);
         }))
     }
@@ -683,6 +724,21 @@ macro_rules! on_both_backends {
             $(#[test]
             fn $test() {
                 super::$test(super::Backend::Postgres)
+            })*
+        }
+    };
+}
+
+/// [`on_both_backends`], and once more on PostgreSQL with photos in S3: for the
+/// tests of what touches photo bytes.
+#[allow(unused_macros)]
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {
+        on_both_backends!($($test),*);
+        mod postgres_s3 {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Backend::PostgresS3)
             })*
         }
     };

@@ -1,0 +1,16 @@
+-- v6: what several bureau processes over one database must agree on
+-- (bureau/docs/scaling.md).
+
+-- Uploads (bureau/docs/uploads.md): any process may serve a request of an
+-- upload. The request working on an upload holds its lease: a token of its own
+-- and the time the lease runs out, renewed while the request lasts. A process
+-- that dies holding one lets it run out.
+ALTER TABLE uploads ADD COLUMN lease_token TEXT;
+ALTER TABLE uploads ADD COLUMN lease_until_ms BIGINT;
+
+-- Periodic work done once for all processes (the fire fetch): the process
+-- that moves a job's next run forward is the one that does it.
+CREATE TABLE scheduled_runs (
+    job         TEXT PRIMARY KEY,
+    next_run_ms BIGINT NOT NULL
+)
