@@ -14,13 +14,16 @@
 //! - every photo the bureau holds is byte-identical to the device's (originals and
 //!   previews), and nothing half-sent was taken for a photo.
 //!
-//! The device's database and the bureau's are read directly (read-only), so the
-//! check does not depend on either side's API telling the truth.
+//! The device's database and the bureau's (SQLite or PostgreSQL) and photo store
+//! (its folder or S3) are read directly, so the check does not depend on either
+//! side's API telling the truth.
 //!
 //! Bytes re-sent after a cut are checked from a [`crate::Wire`] log by
 //! [`assert_resent_at_most_in_flight`].
 
-use crate::{Exchange, TestBureau};
+use crate::Exchange;
+use fieldproof_bureau::params;
+use fieldproof_bureau::storage::{Database, PhotoStore, Row};
 use fieldproof_core::evidence::sha256;
 use fieldproof_core::hex;
 use fieldproof_core::store::Store;
@@ -46,15 +49,34 @@ pub struct Tally {
     pub logged: usize,
 }
 
+/// The bureau's storage as the checks read it.
+pub struct BureauView {
+    pub db: Database,
+    pub photos: PhotoStore,
+}
+
+/// A bureau the checks can look into: one in process, or several processes.
+pub trait BureauUnderTest {
+    fn view(&self) -> BureauView;
+}
+
 /// Every invariant, with every op answered: sync has settled.
-pub fn assert_settled(device_db: &Path, bureau: &TestBureau) -> Tally {
-    check(device_db, bureau, true)
+pub fn assert_settled(device_db: &Path, bureau: &impl BureauUnderTest) -> Tally {
+    check(device_db, &bureau.view(), true)
 }
 
 /// Every invariant, but ops may still wait (a device that cannot go on, e.g.
 /// revoked): nothing is lost, nothing is applied twice, nothing is corrupt.
-pub fn assert_consistent(device_db: &Path, bureau: &TestBureau) -> Tally {
-    check(device_db, bureau, false)
+pub fn assert_consistent(device_db: &Path, bureau: &impl BureauUnderTest) -> Tally {
+    check(device_db, &bureau.view(), false)
+}
+
+/// The rows of `sql` at the bureau.
+fn query(server: &BureauView, sql: &str, params: &[fieldproof_bureau::storage::Value]) -> Vec<Row> {
+    server
+        .db
+        .read(|tx| tx.query(sql, params))
+        .unwrap_or_else(|e| panic!("the bureau's database answers {sql}: {e}"))
 }
 
 struct DeviceOp {
@@ -66,11 +88,10 @@ struct DeviceOp {
     reason: Option<String>,
 }
 
-fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
+fn check(device_db: &Path, server: &BureauView, settled: bool) -> Tally {
     let store = Store::open(device_db).expect("the device database opens");
     let device = Connection::open_with_flags(device_db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("the device database opens read-only");
-    let server = bureau.database();
     let device_id = store
         .enrollment()
         .unwrap()
@@ -95,18 +116,17 @@ fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    let answers: BTreeMap<String, Value> = server
-        .prepare("SELECT op_id, result FROM applied_ops WHERE device_id = ?1")
-        .unwrap()
-        .query_map([&device_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })
-        .unwrap()
-        .map(|row| {
-            let (op_id, result) = row.unwrap();
-            (op_id, serde_json::from_str(&result).unwrap())
-        })
-        .collect();
+    let answers: BTreeMap<String, Value> = query(
+        server,
+        "SELECT op_id, result FROM applied_ops WHERE device_id = $1",
+        params![&device_id],
+    )
+    .iter()
+    .map(|row| {
+        let result = row.text(1).unwrap();
+        (row.text(0).unwrap(), serde_json::from_str(&result).unwrap())
+    })
+    .collect();
     tally.ops = ops.len();
     let held: BTreeSet<&String> = ops.iter().map(|op| &op.op_id).collect();
     assert_eq!(held.len(), ops.len(), "an op id twice in the outbox");
@@ -166,13 +186,14 @@ fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
         op.state == "applied"
             && matches!(op.kind.as_str(), "inspection.submit" | "inspection.amend")
     }) {
-        let holders: Vec<String> = server
-            .prepare("SELECT device_id FROM inspections WHERE id = ?1")
-            .unwrap()
-            .query_map([&op.entity_id], |row| row.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let holders: Vec<String> = query(
+            server,
+            "SELECT device_id FROM inspections WHERE id = $1",
+            params![&op.entity_id],
+        )
+        .iter()
+        .map(|row| row.text(0).unwrap())
+        .collect();
         assert_eq!(
             holders,
             std::slice::from_ref(&device_id),
@@ -182,31 +203,29 @@ fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
     }
 
     // --- Evidence records: each stored once, as signed; applied ones logged once. ---
-    let stored: Vec<(i64, Vec<u8>, String)> = server
-        .prepare("SELECT seq, signed, status FROM evidence_records WHERE device_id = ?1")
-        .unwrap()
-        .query_map([&device_id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let stored: Vec<(i64, Vec<u8>)> = query(
+        server,
+        "SELECT seq, signed FROM evidence_records WHERE device_id = $1",
+        params![&device_id],
+    )
+    .iter()
+    .map(|row| (row.int(0).unwrap(), row.blob(1).unwrap()))
+    .collect();
     let mut seen = BTreeSet::new();
-    for (seq, signed, _) in &stored {
+    for (seq, signed) in &stored {
         assert!(seen.insert(*seq), "record {seq} stored twice");
         let mine = store.evidence_record(*seq as u64).unwrap();
         assert!(&mine == signed, "record {seq} differs from the device's");
     }
-    let logged: Vec<i64> = server
-        .prepare(
-            "SELECT e.seq FROM custody_log c JOIN evidence_records e ON e.id = c.record_id
-             WHERE e.device_id = ?1 ORDER BY c.leaf_index",
-        )
-        .unwrap()
-        .query_map([&device_id], |row| row.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let logged: Vec<i64> = query(
+        server,
+        "SELECT e.seq FROM custody_log c JOIN evidence_records e ON e.id = c.record_id
+         WHERE e.device_id = $1 ORDER BY c.leaf_index",
+        params![&device_id],
+    )
+    .iter()
+    .map(|row| row.int(0).unwrap())
+    .collect();
     let logged_once: BTreeSet<i64> = logged.iter().copied().collect();
     assert_eq!(logged_once.len(), logged.len(), "a record logged twice");
     let applied_records: BTreeSet<i64> = ops
@@ -244,14 +263,14 @@ fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
             continue;
         }
         let original = std::fs::read(store.original_path(photo_id).unwrap()).unwrap();
-        let at_bureau = std::fs::read(bureau.photo_path(sha))
-            .unwrap_or_else(|e| panic!("photo {photo_id} applied but not held: {e}"));
+        let at_bureau = held_photo(server, sha)
+            .unwrap_or_else(|| panic!("photo {photo_id} applied but not held"));
         assert!(
             original == at_bureau,
             "photo {photo_id} differs at the bureau"
         );
         assert!(
-            holds_photo(&server, sha, &device_id),
+            holds_photo(server, sha, &device_id),
             "the bureau does not record photo {photo_id} from this device"
         );
         tally.photos += 1;
@@ -270,7 +289,7 @@ fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
             .preview(photo_id)
             .unwrap()
             .expect("a preview was sent");
-        let at_bureau = std::fs::read(bureau.photo_path(sha)).unwrap();
+        let at_bureau = held_photo(server, sha).expect("the preview is held");
         assert!(
             preview == at_bureau,
             "the preview of {photo_id} differs at the bureau"
@@ -278,23 +297,22 @@ fn check(device_db: &Path, bureau: &TestBureau, settled: bool) -> Tally {
         tally.previews += 1;
     }
     // Nothing half-sent or damaged became a photo.
-    for entry in std::fs::read_dir(bureau.data.path().join("photos"))
-        .into_iter()
-        .flatten()
-    {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.len() != 64 {
-            continue; // a temporary file being renamed into place
-        }
-        let bytes = std::fs::read(entry.path()).unwrap();
+    for hash in server.photos.photo_hashes().unwrap() {
+        let bytes = server.photos.photo_bytes(&hash).unwrap().expect("listed");
         assert_eq!(
-            hex::encode(&sha256(&bytes)),
-            name,
-            "photos/{name} does not hold the bytes it names"
+            sha256(&bytes),
+            hash,
+            "photos/{} does not hold the bytes it names",
+            hex::encode(&hash)
         );
     }
     tally
+}
+
+/// The photo the bureau's store holds under `sha` (hex), if any.
+fn held_photo(server: &BureauView, sha: &str) -> Option<Vec<u8>> {
+    let hash = hex::decode32(sha).expect("a SHA-256 in hex");
+    server.photos.photo_bytes(&hash).unwrap()
 }
 
 /// Why the upload of a photo's original failed for good, if it did.
@@ -309,14 +327,13 @@ fn upload_refusal(device: &Connection, photo_id: &str) -> Option<String> {
         .flatten()
 }
 
-fn holds_photo(server: &Connection, sha: &str, device_id: &str) -> bool {
-    server
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM photos WHERE sha256 = ?1 AND device_id = ?2)",
-            rusqlite::params![hex::decode(sha).unwrap(), device_id],
-            |row| row.get(0),
-        )
-        .unwrap()
+fn holds_photo(server: &BureauView, sha: &str, device_id: &str) -> bool {
+    let held = query(
+        server,
+        "SELECT 1 FROM photos WHERE sha256 = $1 AND device_id = $2",
+        params![&hex::decode32(sha).unwrap(), device_id],
+    );
+    !held.is_empty()
 }
 
 /// Upload requests that carried bytes (tus creations with data, chunks).

@@ -4,14 +4,19 @@
 //! cut what goes over the wire ([`faults`]: the noxious fault proxy), and the
 //! invariants that must hold once sync settles ([`invariants`]).
 
+pub mod cluster;
 pub mod faults;
 pub mod invariants;
+#[path = "../../../bureau/tests/support/servers.rs"]
+mod servers;
 
-pub use invariants::{assert_consistent, assert_settled, Tally};
+pub use invariants::{assert_consistent, assert_settled, BureauUnderTest, BureauView, Tally};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use fieldproof_bureau::server::BackgroundServer;
+use fieldproof_bureau::storage::photo_store::folder::FolderStore;
+use fieldproof_bureau::storage::{Database, PhotoStore};
 use fieldproof_bureau::Config;
 use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
 use fieldproof_core::geo::datum::Datum;
@@ -125,27 +130,7 @@ impl TestBureau {
 
     /// An admin request: (status, JSON body or Null). `body` is JSON.
     pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let builder = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.url))
-            .header("Authorization", format!("Bearer {ADMIN_TOKEN}"));
-        let response = match body {
-            Some(body) => agent.run(
-                builder
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string().into_bytes())
-                    .unwrap(),
-            ),
-            None => agent.run(builder.body(()).unwrap()),
-        }
-        .expect("the bureau answers");
-        let status = response.status().as_u16();
-        let text = response.into_body().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        admin_request(&self.url, method, path, body)
     }
 
     /// Downloads the case file of inspection `id` to `to`; returns the HTTP status.
@@ -182,19 +167,63 @@ impl TestBureau {
 
     /// A one-time enrollment code for a new officer in `jurisdiction`.
     pub fn enrollment_code(&self, jurisdiction: &str) -> String {
-        let body = serde_json::json!({
-            "officer_name": format!("officer of {jurisdiction}"),
-            "jurisdiction": jurisdiction,
-            "role": "county_officer",
-        });
-        let (status, code) = self.admin("POST", "/v1/admin/enrollment-codes", Some(&body));
-        assert_eq!(status, 201, "{code}");
-        code["code"].as_str().unwrap().to_owned()
+        enrollment_code_at(&self.url, jurisdiction)
     }
 
     /// A complete photo as the bureau stores it.
     pub fn photo_path(&self, sha256: &str) -> PathBuf {
         self.data.path().join("photos").join(sha256)
+    }
+}
+
+/// An admin request to the bureau at `url`: (status, JSON body or Null).
+fn admin_request(url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let builder = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{url}{path}"))
+        .header("Authorization", format!("Bearer {ADMIN_TOKEN}"));
+    let response = match body {
+        Some(body) => agent.run(
+            builder
+                .header("Content-Type", "application/json")
+                .body(body.to_string().into_bytes())
+                .unwrap(),
+        ),
+        None => agent.run(builder.body(()).unwrap()),
+    }
+    .expect("the bureau answers");
+    let status = response.status().as_u16();
+    let text = response.into_body().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A one-time enrollment code, from the bureau at `url`, for a new officer in
+/// `jurisdiction`.
+fn enrollment_code_at(url: &str, jurisdiction: &str) -> String {
+    let body = serde_json::json!({
+        "officer_name": format!("officer of {jurisdiction}"),
+        "jurisdiction": jurisdiction,
+        "role": "county_officer",
+    });
+    let (status, code) = admin_request(url, "POST", "/v1/admin/enrollment-codes", Some(&body));
+    assert_eq!(status, 201, "{code}");
+    code["code"].as_str().unwrap().to_owned()
+}
+
+impl BureauUnderTest for TestBureau {
+    /// Its SQLite database (a second connection beside the server's, as WAL
+    /// allows) and its photo folder.
+    fn view(&self) -> BureauView {
+        let data = self.data.path();
+        BureauView {
+            db: Database::open_sqlite(&data.join("bureau.sqlite3"))
+                .expect("the bureau database opens"),
+            photos: PhotoStore::folder(FolderStore::open(data).expect("the photo folder opens")),
+        }
     }
 }
 
@@ -324,10 +353,13 @@ impl Device {
 
     /// Enrolls with `bureau` over plain HTTP.
     pub fn enroll(&self, bureau: &TestBureau) {
+        self.enroll_at(&bureau.url, &bureau.enrollment_code("430121"));
+    }
+
+    /// Enrolls with `code` at the bureau at `url`.
+    pub fn enroll_at(&self, url: &str, code: &str) {
         let engine = self.engine(Arc::new(HttpTransport::new()));
-        engine
-            .enroll(&bureau.url, &bureau.enrollment_code("430121"), None)
-            .expect("enrollment");
+        engine.enroll(url, code, None).expect("enrollment");
     }
 }
 
