@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const DATABASE_FILE: &str = "bureau.sqlite3";
-const KEY_FILE: &str = "bureau-key.p8";
-const ADMIN_TOKEN_HASH_FILE: &str = "admin-token.sha256";
+pub const KEY_FILE: &str = "bureau-key.p8";
+pub const ADMIN_TOKEN_HASH_FILE: &str = "admin-token.sha256";
 /// The bureau's public key (SEC1, hex), to give out of band to whoever checks
 /// a case file (`fieldproof verify --bureau-key`). Public; rewritten at start.
 pub const PUBLIC_KEY_FILE: &str = fieldproof_core::case_file::format::BUREAU_KEY;

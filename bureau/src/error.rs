@@ -193,6 +193,10 @@ pub enum Error {
     // --- storage and configuration ---
     #[error("storage failed: {reason}")]
     Storage { reason: String },
+    #[error("the backup cannot be used: {reason}")]
+    BackupInvalid { reason: String },
+    #[error("nothing was restored: {what}")]
+    RestoreTargetNotEmpty { what: String },
     #[error("the photo store failed: {reason}")]
     PhotoStore { reason: String },
     #[error("a storage constraint refused the change: {reason}")]
@@ -308,6 +312,8 @@ impl Error {
             Error::UploadFinished => "upload_finished",
             Error::Storage { .. } => "storage_failed",
             Error::PhotoStore { .. } => "photo_store_failed",
+            Error::BackupInvalid { .. } => "backup_invalid",
+            Error::RestoreTargetNotEmpty { .. } => "restore_target_not_empty",
             Error::Constraint { .. } => "constraint_violated",
             Error::DiskFull => "disk_full",
             Error::Busy => "busy",

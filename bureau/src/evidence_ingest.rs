@@ -20,12 +20,15 @@
 //! accepted and they hash to the seal it signed; otherwise they are dropped
 //! (the seal, not the points, is the evidence).
 //!
+//! A record naming a checkpoint beyond the log raises a custody alarm
+//! (`custody_log::alarms`): the bureau was restored from an older backup.
+//!
 //! The inspection and officer a record's context names are stored as claimed;
 //! whether the record attaches to that case is decided when the case is read
 //! (`cases::inspections`), so the order records and inspections arrive in
 //! cannot change the verdict.
 
-use crate::custody_log::persisted;
+use crate::custody_log::{alarms, persisted};
 use crate::enrollment::Device;
 use crate::error::Result;
 use crate::now_ms;
@@ -65,6 +68,11 @@ pub fn ingest(
 ) -> Result<Ingested> {
     let head = lock_chain(tx, &device.id)?;
     let judgement = judge(&head, signed, |seq| accepted_at(tx, device, seq))?;
+    if let Some(record) = &judgement.record {
+        if let Some(held) = &record.payload.checkpoint {
+            alarms::check(tx, &device.id, held.tree_size, Some(record.payload.seq))?;
+        }
+    }
     let failure = judgement.failure.map(FailureKind::code);
     let seq = judgement.claimed_seq.or(claimed_seq);
     let ingested = store(tx, device, signed, seq, judgement.record.as_ref(), failure)?;

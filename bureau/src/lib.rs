@@ -19,6 +19,7 @@
 
 pub mod acts;
 pub mod api;
+pub mod backup;
 pub mod bureau;
 pub mod cases;
 pub mod config;

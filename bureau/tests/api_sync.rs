@@ -6,10 +6,10 @@ mod support;
 use fieldproof_bureau::custody_log::{
     leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion, Checkpoint,
 };
-use fieldproof_core::evidence::record::Event;
+use fieldproof_core::evidence::record::{CheckpointRef, Event};
 use fieldproof_core::hex;
 use serde_json::{json, Value};
-use support::{corpus, record_op, FieldDevice, TestBureau};
+use support::{corpus, record_op, request, FieldDevice, TestBureau};
 
 fn statuses(body: &Value) -> Vec<String> {
     body["results"]
@@ -225,6 +225,69 @@ fn a_seq_the_store_cannot_hold_is_refused_and_the_chain_stays() {
         statuses(&device.push(vec![record_op(&second)]).1),
         ["applied"]
     );
+}
+
+#[test]
+fn a_device_holding_a_checkpoint_beyond_the_log_raises_a_custody_alarm() {
+    // As after a restore from a backup older than what the device holds.
+    let bureau = TestBureau::start();
+    let mut device = bureau.device("430102001");
+    let alarms = || bureau.admin("GET", "/v1/admin/custody/alarms", None).1["alarms"].clone();
+    let first = device.next_record(Event::AppStart);
+    let (status, _) = device.push(vec![record_op(&first)]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        alarms(),
+        json!([]),
+        "a checkpoint within the log is no alarm"
+    );
+
+    device.holds = Some(CheckpointRef {
+        tree_size: 7,
+        root: [7; 32],
+    });
+    let second = device.next_record(Event::AppStart);
+    let (status, body) = device.push(vec![record_op(&second)]);
+    assert_eq!((status, statuses(&body)), (200, vec!["applied".to_owned()]));
+    let alarm = &alarms()[0];
+    assert_eq!(
+        (
+            &alarm["device_id"],
+            &alarm["held_size"],
+            &alarm["log_size"],
+            &alarm["seq"]
+        ),
+        (&json!(device.device_id), &json!(7), &json!(1), &json!(2))
+    );
+    // Asking for a proof up to it, with the device's token, is the same alarm;
+    // without one it is an anonymous question and no alarm.
+    device.holds = None;
+    let (status, body) = device.call("GET", "/v1/custody/consistency?old_size=1&new_size=9", None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("tree_size_too_large"))
+    );
+    let (status, _) = request(
+        "GET",
+        &format!(
+            "{}/v1/custody/consistency?old_size=1&new_size=11",
+            bureau.url
+        ),
+        None,
+        None,
+    );
+    assert_eq!(status, 400);
+    let sizes: Vec<u64> = alarms()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["held_size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 2);
+    assert!(sizes.contains(&9) && !sizes.contains(&11));
+    // Only an admin reads them.
+    let (status, _) = device.call("GET", "/v1/admin/custody/alarms", None);
+    assert_eq!(status, 401);
 }
 
 #[test]

@@ -17,18 +17,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Which bureau: its configuration file, then the environment and these flags.
 #[derive(ClapArgs)]
-pub struct Args {
+pub struct BureauArgs {
     /// Data folder: the SQLite database, photos, the bureau key and the admin
     /// token's hash (created if absent) [env: FIELDPROOF_DATA]
     #[arg(long, env = "FIELDPROOF_DATA", hide_env = true)]
     data: Option<PathBuf>,
-    /// Address to listen on, e.g. 0.0.0.0:8440; port 0 takes a free port
-    /// [env: FIELDPROOF_LISTEN]
-    #[arg(long, env = "FIELDPROOF_LISTEN", hide_env = true)]
-    listen: Option<SocketAddr>,
-    /// TOML configuration file (data_dir, listen, database_url, limits, …); the
-    /// environment and flags override its keys.
+    /// TOML configuration file (data_dir, listen, database_url, photo_store,
+    /// limits, …); the environment and flags override its keys.
     #[arg(long)]
     config: Option<PathBuf>,
     /// postgres://… keeps metadata in PostgreSQL instead of SQLite in the data
@@ -40,6 +37,40 @@ pub struct Args {
         hide_env_values = true
     )]
     database: Option<String>,
+}
+
+impl BureauArgs {
+    /// The file (or the defaults), then the environment and flags (clap has
+    /// already let flags win over the environment), then the admin token from
+    /// the environment.
+    pub fn config(&self) -> fieldproof_bureau::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(data) = &self.data {
+            config.data_dir = data.clone();
+        }
+        if let Some(url) = self.database.as_ref().filter(|u| !u.trim().is_empty()) {
+            config.database_url = Some(url.trim().to_owned());
+        }
+        if let Ok(token) = std::env::var("FIELDPROOF_ADMIN_TOKEN") {
+            if !token.trim().is_empty() {
+                config.admin_token = Some(token.trim().to_owned());
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[derive(ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    bureau: BureauArgs,
+    /// Address to listen on, e.g. 0.0.0.0:8440; port 0 takes a free port
+    /// [env: FIELDPROOF_LISTEN]
+    #[arg(long, env = "FIELDPROOF_LISTEN", hide_env = true)]
+    listen: Option<SocketAddr>,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -112,16 +143,9 @@ fn log_requests_to_stderr() {
         .try_init();
 }
 
-/// The file (or the defaults), then the environment and flags (clap has already
-/// let flags win over the environment), then the admin token from the environment.
+/// The bureau's settings, then where to listen and TLS from the flags.
 fn config(args: &Args) -> fieldproof_bureau::Result<Config> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    };
-    if let Some(data) = &args.data {
-        config.data_dir = data.clone();
-    }
+    let mut config = args.bureau.config()?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
@@ -133,14 +157,6 @@ fn config(args: &Args) -> fieldproof_bureau::Result<Config> {
         });
     } else if args.tls_self_signed && config.tls.is_none() {
         config.tls = Some(TlsSettings::default());
-    }
-    if let Some(url) = args.database.as_ref().filter(|u| !u.trim().is_empty()) {
-        config.database_url = Some(url.trim().to_owned());
-    }
-    if let Ok(token) = std::env::var("FIELDPROOF_ADMIN_TOKEN") {
-        if !token.trim().is_empty() {
-            config.admin_token = Some(token.trim().to_owned());
-        }
     }
     Ok(config)
 }

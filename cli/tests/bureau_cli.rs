@@ -11,6 +11,7 @@ use fieldproof_core::hex;
 use fieldproof_core::wire::enrollment::possession_message;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{channel, Receiver};
@@ -832,4 +833,105 @@ fn fire_points_are_imported_from_a_file_and_counted() {
     let no_datum = admin(&["fires", "key-zones", csv]);
     assert!(!no_datum.status.success(), "the datum is required");
     assert_eq!(ok(&["fires", "stats"])[0]["total"]["events"], 2);
+}
+
+#[test]
+fn a_bureau_is_backed_up_while_serving_and_restored_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "backup-cli-test-admin-token";
+    let data = dir.path().join("bureau");
+    let server = Server::start(&data, &[("FIELDPROOF_ADMIN_TOKEN", token)]);
+    let url = server.url.clone();
+    ok(&url, token, &["officers", "create", "王芳"]);
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["admin"])
+            .args(args)
+            .arg("--json")
+            .env_remove("FIELDPROOF_DATABASE_URL")
+            .output()
+            .expect("runs fieldproof admin")
+    };
+    let backup = dir.path().join("backup");
+    let done = lines(
+        &run(&[
+            "backup",
+            "--data",
+            data.to_str().unwrap(),
+            "--to",
+            backup.to_str().unwrap(),
+        ]),
+        &["backup"],
+    );
+    assert_eq!(
+        done[0]["format"], "fieldproof-bureau-backup/1",
+        "{}",
+        done[0]
+    );
+    assert_eq!(done[0]["database"], "sqlite");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&backup), 0o700);
+    assert_eq!(mode(&backup.join("bureau-key.p8")), 0o600);
+    assert_eq!(mode(&backup.join("bureau.sqlite3")), 0o600);
+    // Into a folder that holds something: refused (exit 5, invalid state).
+    let again = run(&[
+        "backup",
+        "--data",
+        data.to_str().unwrap(),
+        "--to",
+        backup.to_str().unwrap(),
+    ]);
+    assert_eq!(failure(&again), ("restore_target_not_empty".into(), 5));
+    // A folder with no bureau in it: refused (exit 3, bad configuration).
+    let empty = dir.path().join("nothing");
+    let none = run(&[
+        "backup",
+        "--data",
+        empty.to_str().unwrap(),
+        "--to",
+        dir.path().join("b2").to_str().unwrap(),
+    ]);
+    assert_eq!(failure(&none), ("invalid_config".into(), 3));
+    assert_eq!(server.terminate().code(), Some(0));
+
+    let restored = dir.path().join("restored");
+    let report = lines(
+        &run(&[
+            "restore",
+            "--data",
+            restored.to_str().unwrap(),
+            "--from",
+            backup.to_str().unwrap(),
+        ]),
+        &["restore"],
+    );
+    assert_eq!(report[0]["tree_size"], done[0]["checkpoint"]["tree_size"]);
+    // Over a bureau: refused, and it is left as it was.
+    let before = std::fs::read(restored.join("bureau.sqlite3")).unwrap();
+    let over = run(&[
+        "restore",
+        "--data",
+        restored.to_str().unwrap(),
+        "--from",
+        backup.to_str().unwrap(),
+    ]);
+    assert_eq!(failure(&over), ("restore_target_not_empty".into(), 5));
+    assert_eq!(
+        std::fs::read(restored.join("bureau.sqlite3")).unwrap(),
+        before
+    );
+    // Not a backup: refused (exit 3).
+    let bogus = run(&[
+        "restore",
+        "--data",
+        dir.path().join("r2").to_str().unwrap(),
+        "--from",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(failure(&bogus), ("backup_invalid".into(), 3));
+
+    // The restored bureau serves what was backed up, with the same admin token.
+    let server = Server::start(&restored, &[("FIELDPROOF_ADMIN_TOKEN", token)]);
+    let officers = ok(&server.url, token, &["officers", "list"]);
+    assert!(officers.iter().any(|o| o["name"] == "王芳"), "{officers:?}");
 }

@@ -168,6 +168,23 @@ impl FromRequestParts<State> for DeviceAuth {
     }
 }
 
+/// The device a request's bearer token names, if it names one; no token, or one
+/// that does not authenticate, is no device (for public routes, which answer
+/// everyone alike).
+pub struct MaybeDevice(pub Option<Device>);
+
+impl FromRequestParts<State> for MaybeDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiError> {
+        let Ok(token) = bearer(parts) else {
+            return Ok(MaybeDevice(None));
+        };
+        let device = blocking(state, move |b| enrollment::authenticate(&b.db, &token)).await;
+        Ok(MaybeDevice(device.ok()))
+    }
+}
+
 /// A failed authentication from `address`: its own refusal, or `429` once the
 /// address is past its failures (a valid token still passes, see `rate_limits`).
 pub fn failed(state: &State, address: Option<std::net::IpAddr>, error: Error) -> ApiError {

@@ -2,8 +2,9 @@
 //! are public, like a transparency log's; the logged records themselves (places,
 //! officers) are for the admin.
 
+use super::auth::MaybeDevice;
 use super::{blocking, ApiResult, Staff, State};
-use crate::custody_log::{persisted, Hash, SignedCheckpoint};
+use crate::custody_log::{self, persisted, Hash, SignedCheckpoint};
 use crate::error::Error;
 use crate::params;
 use crate::people::StaffRole;
@@ -20,6 +21,18 @@ pub fn routes() -> Router<State> {
         .route(CONSISTENCY_PATH, get(consistency))
         .route("/v1/custody/inclusion", get(inclusion))
         .route("/v1/admin/custody/entries", get(entries))
+        .route("/v1/admin/custody/alarms", get(alarms))
+}
+
+/// Devices that pushed records naming a checkpoint beyond the log: the bureau
+/// was restored from a backup older than what they hold.
+async fn alarms(
+    Staff(actor): Staff,
+    Extract(state): Extract<State>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    actor.require_everywhere(StaffRole::Admin)?;
+    let alarms = blocking(&state, |b| custody_log::alarms::list(&b.db)).await?;
+    Ok(axum::Json(serde_json::json!({ "alarms": alarms })))
 }
 
 async fn checkpoint(Extract(state): Extract<State>) -> ApiResult<axum::Json<SignedCheckpoint>> {
@@ -38,7 +51,11 @@ struct ConsistencyQuery {
     new_size: Option<u64>,
 }
 
+/// A device asking for a proof up to a checkpoint beyond the log holds that
+/// checkpoint: a custody alarm (`custody_log::alarms`), then the same refusal
+/// as for anyone.
 async fn consistency(
+    MaybeDevice(device): MaybeDevice,
     Extract(state): Extract<State>,
     query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::Json<ConsistencyProof>> {
@@ -47,6 +64,9 @@ async fn consistency(
     let proof = blocking(&state, move |b| {
         let size = b.log.refresh(&b.db)?;
         let new_size = query.new_size.unwrap_or(size);
+        if let (Some(device), true) = (&device, new_size > size) {
+            b.db.write(|tx| custody_log::alarms::check(tx, &device.id, new_size, None))?;
+        }
         let proof = b
             .log
             .with(|log| log.consistency_proof(query.old_size, new_size))?;

@@ -104,6 +104,9 @@ pub fn http_status(error: &Error) -> u16 {
         | Error::InvalidUploadMetadata { .. }
         | Error::UnsupportedChecksumAlgorithm => 400,
         Error::UploadNotFound => 404,
+        // Not HTTP answers: they classify `fieldproof admin backup|restore` failures.
+        Error::BackupInvalid { .. } => 400,
+        Error::RestoreTargetNotEmpty { .. } => 409,
         Error::OffsetMismatch { .. }
         | Error::UploadFinished
         | Error::UploadQuotaExceeded { .. } => 409,

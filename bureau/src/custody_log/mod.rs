@@ -10,6 +10,7 @@
 //! [`CustodyLog`] is the in-memory tree; [`persisted`] keeps its leaves in the
 //! database and hands out signed checkpoints and receipts.
 
+pub mod alarms;
 mod checkpoint;
 pub mod persisted;
 

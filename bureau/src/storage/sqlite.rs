@@ -48,6 +48,24 @@ impl SqliteDatabase {
         self.readers
             .with(|conn| (transaction(conn, "BEGIN", f), true))
     }
+
+    /// Copies the whole database to a new file at `to` with SQLite's online
+    /// backup API, in one step: one read transaction, so the copy is the
+    /// database as of one moment while the bureau goes on writing.
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        fieldproof_core::private_files::prepare_database(to)?;
+        let mut copy = Connection::open(to).map_err(storage)?;
+        self.readers.with(|reader| {
+            let copied = rusqlite::backup::Backup::new(reader, &mut copy)
+                .and_then(|backup| backup.step(-1))
+                .map_err(storage)
+                .and_then(|step| match step {
+                    rusqlite::backup::StepResult::Done => Ok(()),
+                    _ => Err(Error::Busy),
+                });
+            (copied, true)
+        })
+    }
 }
 
 fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {

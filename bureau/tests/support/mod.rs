@@ -228,6 +228,8 @@ pub struct TestDevice {
     /// The last record's seq and payload hash, for chaining the next.
     pub seq: u64,
     pub prev: Option<[u8; 32]>,
+    /// The bureau checkpoint its records name (none unless a test sets one).
+    pub holds: Option<fieldproof_core::evidence::record::CheckpointRef>,
 }
 
 impl TestDevice {
@@ -245,6 +247,7 @@ impl TestDevice {
             enrollment,
             seq: 0,
             prev: None,
+            holds: None,
         }
     }
 
@@ -303,7 +306,7 @@ impl TestDevice {
             app_version: "bureau-test".into(),
             fix: None,
             context: Context::default(),
-            checkpoint: None,
+            checkpoint: self.holds.clone(),
         }
         .sign(&self.key)
         .unwrap()

@@ -1,6 +1,7 @@
 //! `fieldproof admin`: the bureau's admin API from a shell — staff accounts and
 //! the audit log, officers, enrollment codes, devices, tasks, satellite fire
-//! points, reference data, inspections and their review.
+//! points, reference data, inspections and their review — and, on the bureau's
+//! own machine, backup and restore.
 //!
 //! Results print as text, or with `--json` one JSON document per line. A refusal
 //! by the bureau prints its own `{"error":{"code","message"}}` and exits by kind:
@@ -8,6 +9,7 @@
 //! state (409, 410), 6 server or storage failure (5xx), 7 bureau unreachable or
 //! not answering as a bureau; 2 is a usage error.
 
+mod backup;
 mod cases;
 mod client;
 mod enrollment;
@@ -90,6 +92,12 @@ enum Command {
     /// Review a submitted inspection: accept it, or return it with a comment.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Back up the whole bureau (database, photos, keys) into a folder; run on
+    /// the bureau's machine, with its configuration.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty bureau, then check it: the custody log
+    /// against the backup's signed checkpoint, every photo against its hash.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(ClapArgs)]
@@ -116,8 +124,14 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn execute(args: Args, out: &Output) -> Result<()> {
+    // These two work on the bureau's storage, not through its API.
+    let command = match args.command {
+        Command::Backup(backup) => return backup::backup(backup, out),
+        Command::Restore(restore) => return backup::restore(restore, out),
+        other => other,
+    };
     let client = Client::new(args.server, args.token, args.tls_pin)?;
-    match args.command {
+    match command {
         Command::Users(command) => people::users(command, &client, out),
         Command::Audit(command) => people::audit(command, &client, out),
         Command::Officers(command) => enrollment::officers(command, &client, out),
@@ -129,5 +143,6 @@ fn execute(args: Args, out: &Output) -> Result<()> {
         Command::Checklists(command) => reference::checklists(command, &client, out),
         Command::Inspections(command) => cases::inspections(command, &client, out),
         Command::Review(command) => cases::review(command, &client, out),
+        Command::Backup(_) | Command::Restore(_) => unreachable!("handled above"),
     }
 }

@@ -7,6 +7,12 @@
 //! one, means the log was rewritten or is shown differently to different
 //! devices: the device keeps its checkpoint and the sync call fails with
 //! `log_inconsistent`, every time, until the bureau's log agrees again.
+//!
+//! An older checkpoint than the held one (a receipt's, a page signed while a
+//! concurrent push committed) is not taken, but the bureau must still prove that
+//! its log reaches the held one: a bureau restored from a backup older than the
+//! device's checkpoint cannot (`tree_size_too_large`), and that is
+//! `log_inconsistent` too, never silently accepted.
 
 use super::client::BureauClient;
 use crate::error::{Error, Result};
@@ -37,27 +43,37 @@ pub(crate) fn admit<'c>(
         held_size: held.tree_size,
         offered_size: offered.tree_size,
     };
-    if offered.tree_size <= held.tree_size {
-        // An older checkpoint (a receipt's, a page cut before a push) is not
-        // taken; one of the same size must be the same tree.
-        if offered.tree_size < held.tree_size || offered.root == held.root {
-            return Ok(None);
-        }
-        return Err(inconsistent());
+    if offered.tree_size == held.tree_size {
+        // The same size must be the same tree.
+        return match offered.root == held.root {
+            true => Ok(None),
+            false => Err(inconsistent()),
+        };
     }
-    let path = ConsistencyProof::path(held.tree_size, offered.tree_size);
-    let answer: ConsistencyProof = bureau.json("GET", &path, None)?;
-    let proven = answer.old_size == held.tree_size
-        && answer.new_size == offered.tree_size
+    let (old, new) = match offered.tree_size < held.tree_size {
+        true => (offered, &held),
+        false => (&held, offered),
+    };
+    let path = ConsistencyProof::path(old.tree_size, new.tree_size);
+    let answer: ConsistencyProof = match bureau.json("GET", &path, None) {
+        Ok(answer) => answer,
+        // The bureau's log is shorter than a checkpoint it signed.
+        Err(Error::ServerError { code, .. }) if code == "tree_size_too_large" => {
+            return Err(inconsistent())
+        }
+        Err(e) => return Err(e),
+    };
+    let proven = answer.old_size == old.tree_size
+        && answer.new_size == new.tree_size
         && verify_consistency(
-            held.tree_size,
-            offered.tree_size,
-            &held.root,
-            &offered.root,
+            old.tree_size,
+            new.tree_size,
+            &old.root,
+            &new.root,
             &answer.proof,
         );
-    if !proven {
-        return Err(inconsistent());
+    match (proven, offered.tree_size > held.tree_size) {
+        (false, _) => Err(inconsistent()),
+        (true, newer) => Ok(newer.then_some(offered)),
     }
-    Ok(Some(offered))
 }

@@ -8,7 +8,7 @@ pub mod cluster;
 pub mod faults;
 pub mod invariants;
 #[path = "../../../bureau/tests/support/servers.rs"]
-mod servers;
+pub mod servers;
 
 pub use invariants::{assert_consistent, assert_settled, BureauUnderTest, BureauView, Tally};
 
@@ -16,6 +16,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use fieldproof_bureau::server::BackgroundServer;
 use fieldproof_bureau::storage::photo_store::folder::FolderStore;
+use fieldproof_bureau::storage::photo_store::s3::S3Store;
 use fieldproof_bureau::storage::{Database, PhotoStore};
 use fieldproof_bureau::Config;
 use fieldproof_core::fixtures::{draft_fields, straw_burning_answers};
@@ -46,7 +47,7 @@ pub struct TestBureau {
     pub url: String,
     pub addr: SocketAddr,
     pub data: tempfile::TempDir,
-    config: Config,
+    pub config: Config,
     serving: Option<BackgroundServer>,
 }
 
@@ -215,14 +216,21 @@ fn enrollment_code_at(url: &str, jurisdiction: &str) -> String {
 }
 
 impl BureauUnderTest for TestBureau {
-    /// Its SQLite database (a second connection beside the server's, as WAL
-    /// allows) and its photo folder.
+    /// Its database (for SQLite, a second connection beside the server's, as
+    /// WAL allows) and its photo store, as configured.
     fn view(&self) -> BureauView {
-        let data = self.data.path();
+        let data = &self.config.data_dir;
+        let db = match &self.config.database_url {
+            Some(url) => Database::open_postgres(url, 2),
+            None => Database::open_sqlite(&data.join("bureau.sqlite3")),
+        };
+        let photos = match &self.config.photo_store {
+            Some(s3) => S3Store::open(s3).map(PhotoStore::s3),
+            None => FolderStore::open(data).map(PhotoStore::folder),
+        };
         BureauView {
-            db: Database::open_sqlite(&data.join("bureau.sqlite3"))
-                .expect("the bureau database opens"),
-            photos: PhotoStore::folder(FolderStore::open(data).expect("the photo folder opens")),
+            db: db.expect("the bureau's database opens"),
+            photos: photos.expect("the bureau's photo store opens"),
         }
     }
 }

@@ -135,21 +135,9 @@ impl PhotoStore {
         }
     }
 
-    /// Copies photo `sha256` into `to` (a backup or a restore), unless it is
-    /// there already. Returns whether it copied.
-    pub fn copy_photo_to(&self, sha256: &[u8; 32], to: &PhotoStore) -> Result<bool> {
-        if to.contains_photo(sha256)? {
-            return Ok(false);
-        }
-        let bytes = self
-            .photo_bytes(sha256)?
-            .ok_or(crate::error::Error::NotFound { what: "photo" })?;
-        to.put_photo(sha256, &bytes)?;
-        Ok(true)
-    }
-
-    /// Keeps `bytes` as photo `sha256`, which the caller has checked they are.
-    fn put_photo(&self, sha256: &[u8; 32], bytes: &[u8]) -> Result<()> {
+    /// Keeps `bytes` as photo `sha256`, which the caller has checked they are
+    /// (a backup, a restore); one already held is kept as it is.
+    pub fn put_photo(&self, sha256: &[u8; 32], bytes: &[u8]) -> Result<()> {
         match &*self.0 {
             Backend::Folder(f) => f.put_photo(sha256, bytes),
             Backend::S3(s) => s.put_photo(sha256, bytes),

@@ -13,4 +13,18 @@ ALTER TABLE uploads ADD COLUMN lease_until_ms BIGINT;
 CREATE TABLE scheduled_runs (
     job         TEXT PRIMARY KEY,
     next_run_ms BIGINT NOT NULL
+);
+
+-- A device holds a checkpoint of this log that the log does not reach (it asked
+-- for a proof up to it, or pushed a record naming it): the bureau was restored
+-- from a backup older than what devices hold (bureau/docs/backup.md). Kept for
+-- the operator, once per device and size.
+CREATE TABLE custody_alarms (
+    device_id   TEXT NOT NULL,
+    held_size   BIGINT NOT NULL,
+    log_size    BIGINT NOT NULL,
+    -- The record that named it, when one did.
+    seq         BIGINT,
+    detected_ms BIGINT NOT NULL,
+    PRIMARY KEY (device_id, held_size)
 )
