@@ -18,10 +18,11 @@ const EDGE: u32 = 360;
 
 /// Makes the thumbnail of photo `sha256` and keeps it, on the blocking pool
 /// when called inside the runtime (the upload's answer does not wait for a
-/// derivative). A photo that has none (HEIC, a damaged file) is said in the
-/// log by code and left without.
-pub fn make_in_background(photos: PhotoStore, sha256: [u8; 32]) {
-    let work = move || match make(&photos, &sha256) {
+/// derivative). `original` is the photo's bytes when the caller holds them
+/// (else they are read from the store). A photo that has none (HEIC, a damaged
+/// file) is said in the log by code and left without.
+pub fn make_in_background(photos: PhotoStore, sha256: [u8; 32], original: Option<Vec<u8>>) {
+    let work = move || match original.map_or_else(|| make(&photos, &sha256), |o| decode(&o)) {
         Ok(thumbnail) => keep(&photos, &sha256, &thumbnail),
         Err(e) => tracing::info!(code = e.code(), "no thumbnail for a received photo"),
     };
@@ -42,16 +43,19 @@ pub fn of(photos: &PhotoStore, sha256: &[u8; 32]) -> Result<Thumbnail, Thumbnail
 }
 
 fn make(photos: &PhotoStore, sha256: &[u8; 32]) -> Result<Thumbnail, ThumbnailError> {
-    let original = match photos.photo_bytes(sha256) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Err(io::Error::from(io::ErrorKind::NotFound).into()),
-        Err(e) => return Err(io::Error::other(e.code()).into()),
-    };
-    let orientation = read_metadata(&mut Cursor::new(&original))
+    match photos.photo_bytes(sha256) {
+        Ok(Some(original)) => decode(&original),
+        Ok(None) => Err(io::Error::from(io::ErrorKind::NotFound).into()),
+        Err(e) => Err(io::Error::other(e.code()).into()),
+    }
+}
+
+fn decode(original: &[u8]) -> Result<Thumbnail, ThumbnailError> {
+    let orientation = read_metadata(&mut Cursor::new(original))
         .ok()
         .and_then(|m| m.orientation);
     make_thumbnail(
-        &mut Cursor::new(&original),
+        &mut Cursor::new(original),
         EDGE,
         orientation,
         &DecodeLimits::default(),

@@ -154,6 +154,11 @@ mod tests {
             "add039902deb6fffdd9670be885eff60ebb03da64030150de6fe023a46930faf",
             "9d317b959cbfffb5502374dc5744573733706bc2fd2ee15c79676db3eef4ae13",
         ),
+        (
+            6,
+            "27d1a1121d2ccdfe71a51619691679fb213bb78f878a8778ce315839743d4713",
+            "94a92fee18404f8e24f76599405a82cdcb688f8cdbd924dd49fc133ece92c43d",
+        ),
     ];
 
     fn sha256(text: &str) -> String {

@@ -354,8 +354,13 @@ where
         writer.discard().await?;
         return Err(Error::UploadLocked);
     }
-    let end = writer.keep().await?;
     let token = lease.token.clone();
+    // A photo sent in one request and still in memory (S3) goes straight to its
+    // place, without being stored as a piece and read back.
+    if let Some(bytes) = writer.take_whole_upload(upload.length) {
+        return blocking(bureau, move |b| complete(b, upload, &token, Some(bytes))).await;
+    }
+    let end = writer.keep().await?;
     blocking(bureau, move |b| record_chunk(b, upload, end, &token)).await
 }
 
@@ -374,17 +379,27 @@ fn record_chunk(bureau: &Bureau, upload: Upload, end: u64, token: &str) -> Resul
             ..upload
         });
     }
-    complete(bureau, upload, token)
+    complete(bureau, upload, token, None)
 }
 
-/// The last byte is in. The whole file must have the declared length and SHA-256:
+/// The last byte is in: all of them in the photo store, or all in `whole`. The
+/// whole must have the declared length and SHA-256:
 /// then it becomes a photo, and in the same transaction that marks the upload
 /// complete, this device's evidence records of these bytes get their media checked.
 /// Otherwise the upload is refused and its bytes deleted: they are not the photo,
 /// and the device sends the photo again in a new upload.
-fn complete(bureau: &Bureau, upload: Upload, token: &str) -> Result<Upload> {
+fn complete(
+    bureau: &Bureau,
+    upload: Upload,
+    token: &str,
+    whole: Option<Vec<u8>>,
+) -> Result<Upload> {
     let (sha256, size) = (upload.metadata.sha256, upload.length);
-    if !bureau.photos.keep_upload(&upload.id, size, &sha256)? {
+    let kept = match &whole {
+        Some(bytes) => bureau.photos.keep_bytes(bytes, size, &sha256)?,
+        None => bureau.photos.keep_upload(&upload.id, size, &sha256)?,
+    };
+    if !kept {
         bureau
             .db
             .write(|tx| set_progress(tx, &upload, token, size, UploadState::Mismatch))?;
@@ -416,7 +431,7 @@ fn complete(bureau: &Bureau, upload: Upload, token: &str) -> Result<Upload> {
     // The photo lives on as a photo. Should this fail, the sweep removes the bytes.
     let _ = bureau.photos.remove_upload(&upload.id);
     if matches!(upload.metadata.role, PhotoRole::Original) {
-        photo_thumbnails::make_in_background(bureau.photos.clone(), sha256);
+        photo_thumbnails::make_in_background(bureau.photos.clone(), sha256, whole);
     }
     Ok(Upload {
         offset: size,

@@ -28,6 +28,8 @@ pub struct BureauCluster {
     dir: tempfile::TempDir,
     /// The `bureau-process` binary (`env!("CARGO_BIN_EXE_bureau-process")` in a test).
     program: PathBuf,
+    /// Configuration tables added to every process's.
+    tables: String,
     database_url: String,
     s3: S3Settings,
     processes: Vec<Process>,
@@ -45,6 +47,12 @@ impl BureauCluster {
     /// Starts `count` processes of `program` (the `bureau-process` binary), then
     /// nginx in front of them.
     pub fn start(program: &Path, count: usize) -> Option<Self> {
+        Self::start_with(program, count, "")
+    }
+
+    /// [`Self::start`] with `tables` (TOML tables such as `[limits]`) added to
+    /// every process's configuration.
+    pub fn start_with(program: &Path, count: usize, tables: &str) -> Option<Self> {
         let database_url = ScratchDatabase::create()?.keep();
         let s3 = test_s3_store()?;
         let dir = tempfile::tempdir().expect("temp dir");
@@ -52,7 +60,7 @@ impl BureauCluster {
         let mut processes = Vec::new();
         for i in 0..count {
             let addr = "127.0.0.1:0".parse().unwrap();
-            let child = spawn(program, dir.path(), i, addr, &database_url, &s3);
+            let child = spawn(program, dir.path(), i, addr, &database_url, &s3, tables);
             let (child, addr) = wait_listening(child, i, dir.path());
             processes.push(Process {
                 addr,
@@ -66,6 +74,7 @@ impl BureauCluster {
             url,
             dir,
             program: program.to_owned(),
+            tables: tables.to_owned(),
             database_url,
             s3,
             processes,
@@ -92,6 +101,7 @@ impl BureauCluster {
             addr,
             &self.database_url,
             &self.s3,
+            &self.tables,
         );
         let (child, _) = wait_listening(child, i, self.dir.path());
         self.processes[i].child = Some(child);
@@ -166,12 +176,13 @@ fn spawn(
     addr: SocketAddr,
     database_url: &str,
     s3: &S3Settings,
+    tables: &str,
 ) -> Child {
     let config = dir.join(format!("bureau-{i}.toml"));
     let text = format!(
         "data_dir = {data:?}\nlisten = \"{addr}\"\ndatabase_url = {database_url:?}\n\
          admin_token = {ADMIN_TOKEN:?}\n\n[photo_store]\nendpoint = {endpoint:?}\n\
-         region = {region:?}\nbucket = {bucket:?}\nprefix = {prefix:?}\n",
+         region = {region:?}\nbucket = {bucket:?}\nprefix = {prefix:?}\n\n{tables}",
         data = dir.join("data"),
         endpoint = s3.endpoint.as_deref().unwrap_or_default(),
         region = s3.region,

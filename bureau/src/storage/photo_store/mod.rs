@@ -69,6 +69,16 @@ impl PhotoStore {
         }
     }
 
+    /// Keeps `bytes`, a whole upload held in memory, as photo `sha256` if they are
+    /// `length` bytes that hash to it (as [`Self::keep_upload`]).
+    pub fn keep_bytes(&self, bytes: &[u8], length: u64, sha256: &[u8; 32]) -> Result<bool> {
+        if bytes.len() as u64 != length || fieldproof_core::evidence::sha256(bytes) != *sha256 {
+            return Ok(false);
+        }
+        self.put_photo(sha256, bytes)?;
+        Ok(true)
+    }
+
     /// Removes an upload's bytes; ones already gone are fine.
     pub fn remove_upload(&self, id: &str) -> Result<()> {
         match &*self.0 {
@@ -164,6 +174,16 @@ impl ChunkWriter {
         match self {
             ChunkWriter::Folder(w) => w.written(),
             ChunkWriter::S3(w) => w.written(),
+        }
+    }
+
+    /// The chunk's bytes, when they are an upload of `length` bytes whole, from
+    /// its first byte, still held in memory and stored nowhere yet (S3: a photo
+    /// sent in one request). The folder store writes as bytes arrive: never.
+    pub fn take_whole_upload(&mut self, length: u64) -> Option<Vec<u8>> {
+        match self {
+            ChunkWriter::Folder(_) => None,
+            ChunkWriter::S3(w) => w.take_whole_upload(length),
         }
     }
 

@@ -1,34 +1,60 @@
 //! Load benchmark: many enrolled devices pushing inspection ops and uploading
-//! photos at once, against a bureau on loopback, with client and server on this
-//! machine.
+//! photos at once, with clients and servers on this machine.
 //!
-//!     cargo bench -p fieldproof-bureau --bench load [-- DEVICES CONCURRENCY]
+//!     cargo bench -p fieldproof-e2e --bench load [-- DEVICES CONCURRENCY]
 //!
-//! Defaults: 1,000 devices, 64 in flight. Each device pushes one batch of 10
+//! **Embedded**: one bureau in this process on SQLite (and again on PostgreSQL with
+//! `FIELDPROOF_BENCH_POSTGRES_URL`, a database the bench may fill). Defaults:
+//! 1,000 devices, 64 in flight; each device pushes one batch of 10
 //! `inspection.submit` ops, then uploads 2 small photos (tus creation-with-upload,
-//! one request each). With `FIELDPROOF_BENCH_POSTGRES_URL` set (a database the
-//! bench may fill), the same run is repeated on PostgreSQL.
+//! one request each).
 //!
-//! Printed: throughput (inspection ops/s, requests/s), p50/p99 latency per request
-//! kind, errors, and lost ops (counted in the bureau's database afterwards). Two
-//! baselines run side by side, and ratios against them:
-//! - `GET /v1/bureau` with the same concurrency: HTTP and client cost, no storage;
-//! - raw rusqlite doing the same inserts (10 rows per transaction, synchronous=FULL,
-//!   WAL), single-threaded: the storage floor for the push path.
+//! **Provincial** (when the test servers are set, as `scripts/test` sets them:
+//! `FIELDPROOF_TEST_POSTGRES_URL`, `FIELDPROOF_TEST_S3_*`): bureau processes on
+//! PostgreSQL and S3 (SeaweedFS) behind nginx (`fieldproof_e2e::cluster`), on 1
+//! and on 3 processes. Each device pushes 10 ops and uploads 3 photos of 2.2 MB
+//! (a corpus camera photo, made distinct per device): a burning-season hour's
+//! work per device. `FIELDPROOF_BENCH_PROVINCE_DEVICES` devices (default 1,000:
+//! 6.6 GB of photos; 10,000 would need 66 GB of disk), the same concurrency.
+//!
+//! Printed: throughput (inspection ops/s, photos/s, requests/s), p50/p99 latency
+//! per request kind, errors, and lost ops and photos (counted in the bureau's
+//! database afterwards). Baselines run side by side, and ratios against them:
+//! - `GET /v1/bureau` with the same client and concurrency (through nginx for the
+//!   provincial runs): HTTP and client cost, no storage;
+//! - the same inserts done raw (10 rows per transaction, durable commits):
+//!   rusqlite for the embedded runs, the `postgres` crate for the provincial ones.
 
 use base64::Engine;
-use fieldproof_bureau::server::BackgroundServer;
-use fieldproof_bureau::{Bureau, Config};
 use fieldproof_core::hex;
 use fieldproof_core::wire::enrollment::possession_message;
+use fieldproof_e2e::cluster::BureauCluster;
+use fieldproof_e2e::servers::ScratchDatabase;
+use fieldproof_e2e::{corpus, BureauUnderTest, TestBureau, ADMIN_TOKEN};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const OPS_PER_DEVICE: usize = 10;
-const PHOTOS_PER_DEVICE: usize = 2;
-const ADMIN_TOKEN: &str = "bench-admin-token-0123456789";
+
+/// Every simulated device enrolls and syncs from one loopback address, at
+/// loopback speed: the per-address and per-device limits are not what is measured.
+const UNLIMITED: &str = "[limits]\nenroll_per_minute = 1000000\n\
+                         device_requests_per_minute = 1000000\n";
+
+/// What each device uploads: `count` photos made from `base`.
+struct Photos {
+    base: Vec<u8>,
+    count: usize,
+}
+
+/// A bureau to load: where it answers, and how to look into its storage.
+struct Target<'a> {
+    name: String,
+    url: String,
+    bureau: &'a dyn BureauUnderTest,
+}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -37,62 +63,80 @@ fn main() {
         .collect();
     let devices = args.first().copied().unwrap_or(1000);
     let concurrency = args.get(1).copied().unwrap_or(64);
-    println!("load: {devices} devices × ({OPS_PER_DEVICE} ops + {PHOTOS_PER_DEVICE} photos), {concurrency} in flight");
     let inspection = template_inspection();
-    let photo = small_photo();
-    println!("photo: {} bytes each", photo.len() + 16);
 
-    let floor = raw_sqlite_floor(devices, &inspection);
-    run(
-        "sqlite",
-        None,
-        devices,
-        concurrency,
-        &inspection,
-        &photo,
-        floor,
-    );
-    if let Ok(url) = std::env::var("FIELDPROOF_BENCH_POSTGRES_URL") {
-        run(
-            "postgres",
-            Some(url),
-            devices,
-            concurrency,
-            &inspection,
-            &photo,
-            floor,
-        );
-    }
-}
-
-struct Server {
-    url: String,
-    bureau: Arc<Bureau>,
-    _server: BackgroundServer,
-    _data: tempfile::TempDir,
-}
-
-fn start(database_url: Option<String>) -> Server {
-    let data = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: data.path().to_owned(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        admin_token: Some(ADMIN_TOKEN.into()),
-        database_url,
-        ..Config::default()
+    let small = Photos {
+        base: small_photo(),
+        count: 2,
     };
-    // Every simulated device enrolls and syncs from one loopback address, at
-    // loopback speed: the per-address and per-device limits are not what is measured.
-    let mut config = config;
-    config.limits.enroll_per_minute = 1_000_000;
-    config.limits.device_requests_per_minute = 1_000_000;
-    let listener = std::net::TcpListener::bind(config.listen).unwrap();
-    let server = BackgroundServer::start(&config, listener).unwrap();
-    Server {
-        url: server.url(),
-        bureau: server.bureau.clone(),
-        _server: server,
-        _data: data,
+    println!(
+        "embedded: {devices} devices × ({OPS_PER_DEVICE} ops + {} photos of {} bytes), \
+         {concurrency} in flight",
+        small.count,
+        small.base.len() + 16
+    );
+    let floor = raw_sqlite_floor(devices, &inspection);
+    let mut databases = vec![None];
+    databases.extend(
+        std::env::var("FIELDPROOF_BENCH_POSTGRES_URL")
+            .ok()
+            .map(Some),
+    );
+    for database_url in databases {
+        let bureau = TestBureau::start_with(|c| {
+            c.database_url = database_url.clone();
+            c.limits.enroll_per_minute = 1_000_000;
+            c.limits.device_requests_per_minute = 1_000_000;
+        });
+        let name = if database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let target = Target {
+            name: name.into(),
+            url: bureau.url.clone(),
+            bureau: &bureau,
+        };
+        run(&target, devices, concurrency, &inspection, &small, floor);
+    }
+
+    // The provincial bureau, when the test servers are there.
+    let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "skip");
+    if !(set("FIELDPROOF_TEST_POSTGRES_URL") && set("FIELDPROOF_TEST_S3_ENDPOINT")) {
+        println!(
+            "\nprovincial: not run (FIELDPROOF_TEST_POSTGRES_URL and FIELDPROOF_TEST_S3_* unset)"
+        );
+        return;
+    }
+    let devices: usize = std::env::var("FIELDPROOF_BENCH_PROVINCE_DEVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let large = Photos {
+        base: std::fs::read(corpus("photos/camera/phone_nokia83_gps.jpg")).unwrap(),
+        count: 3,
+    };
+    println!(
+        "\nprovincial: {devices} devices × ({OPS_PER_DEVICE} ops + {} photos of {:.1} MB), \
+         {concurrency} in flight, PostgreSQL + S3 (SeaweedFS) behind nginx",
+        large.count,
+        large.base.len() as f64 / 1e6
+    );
+    let floor = raw_postgres_floor(devices, &inspection);
+    for processes in [1, 3] {
+        let program = std::path::Path::new(env!("CARGO_BIN_EXE_bureau-process"));
+        let cluster = BureauCluster::start_with(program, processes, UNLIMITED)
+            .expect("the test servers answer");
+        let target = Target {
+            name: format!(
+                "{processes} process{}",
+                if processes == 1 { "" } else { "es" }
+            ),
+            url: cluster.url.clone(),
+            bureau: &cluster,
+        };
+        run(&target, devices, concurrency, &inspection, &large, floor);
     }
 }
 
@@ -141,7 +185,7 @@ struct Device {
 }
 
 /// Enrolls `n` devices over HTTP (setup, not measured), spread over 20 townships.
-fn enroll(server: &Server, n: usize) -> Vec<Device> {
+fn enroll(url: &str, n: usize) -> Vec<Device> {
     use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
     let agent = agent();
     let rng = ring::rand::SystemRandom::new();
@@ -151,21 +195,21 @@ fn enroll(server: &Server, n: usize) -> Vec<Device> {
             let (status, code) = call(
                 &agent,
                 "POST",
-                &format!("{}/v1/admin/enrollment-codes", server.url),
+                &format!("{url}/v1/admin/enrollment-codes"),
                 ADMIN_TOKEN,
                 Some(&json!({ "officer_name": format!("bench officer {i}"), "jurisdiction": township, "role": "township_staff" })),
             );
             assert_eq!(status, 201, "{code}");
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-            let (_, challenge) = call(&agent, "POST", &format!("{}/v1/enroll/challenge", server.url), "", None);
+            let (_, challenge) = call(&agent, "POST", &format!("{url}/v1/enroll/challenge"), "", None);
             let nonce = hex::decode32(challenge["nonce"].as_str().unwrap()).unwrap();
             let code = code["code"].as_str().unwrap();
             let signature = pair.sign(&rng, &possession_message(&nonce, code)).unwrap();
             let (status, enrolled) = call(
                 &agent,
                 "POST",
-                &format!("{}/v1/enroll", server.url),
+                &format!("{url}/v1/enroll"),
                 "",
                 Some(&json!({ "code": code, "public_key": hex::encode(pair.public_key().as_ref()),
                               "nonce": challenge["nonce"], "signature": hex::encode(signature.as_ref()) })),
@@ -185,30 +229,31 @@ struct Latencies {
     push: Vec<Duration>,
     upload: Vec<Duration>,
     baseline: Vec<Duration>,
+    /// Why uploads failed: status and code.
+    failures: Vec<String>,
 }
 
 fn run(
-    name: &str,
-    database_url: Option<String>,
+    target: &Target,
     devices: usize,
     concurrency: usize,
     inspection: &Value,
-    photo: &[u8],
+    photos: &Photos,
     floor: Duration,
 ) {
-    let server = start(database_url);
+    let (name, url) = (&target.name, &target.url);
     let setup = Instant::now();
-    let enrolled = enroll(&server, devices);
+    let enrolled = enroll(url, devices);
     println!(
         "\n[{name}] enrolled {devices} devices in {:.1} s (setup, not measured)",
         setup.elapsed().as_secs_f64()
     );
 
     // Baseline: a route with no storage behind it, same client, same concurrency.
-    let baseline_requests = devices * (1 + PHOTOS_PER_DEVICE);
+    let baseline_requests = devices * (1 + photos.count);
     let baseline = drive(concurrency, baseline_requests, |agent, _, lat, errors| {
         let started = Instant::now();
-        let (status, _) = call(agent, "GET", &format!("{}/v1/bureau", server.url), "", None);
+        let (status, _) = call(agent, "GET", &format!("{url}/v1/bureau"), "", None);
         lat.baseline.push(started.elapsed());
         if status != 200 {
             errors.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +276,7 @@ fn run(
         let (status, body) = call(
             agent,
             "POST",
-            &format!("{}/v1/sync/push", server.url),
+            &format!("{url}/v1/sync/push"),
             &device.token,
             Some(&json!({ "ops": ops })),
         );
@@ -242,21 +287,23 @@ fn run(
         if status != 200 || applied != OPS_PER_DEVICE {
             errors.fetch_add(1, Ordering::Relaxed);
         }
-        for p in 0..PHOTOS_PER_DEVICE {
-            let mut bytes = photo.to_vec();
+        for p in 0..photos.count {
+            let mut bytes = photos.base.clone();
             bytes.extend_from_slice(&(i as u64).to_be_bytes());
             bytes.extend_from_slice(&(p as u64).to_be_bytes());
             let started = Instant::now();
-            let ok = upload(agent, &server.url, &device.token, &bytes);
+            let uploaded = upload(agent, url, &device.token, &bytes);
             lat.upload.push(started.elapsed());
-            if !ok {
+            if let Err(failure) = uploaded {
                 errors.fetch_add(1, Ordering::Relaxed);
+                lat.failures.push(failure);
             }
         }
     });
 
-    let (inspections, photos) = server
+    let (inspections, held) = target
         .bureau
+        .view()
         .db
         .read(|tx| {
             let i = tx
@@ -267,15 +314,18 @@ fn run(
         })
         .unwrap();
     let ops = devices * OPS_PER_DEVICE;
-    let requests = devices * (1 + PHOTOS_PER_DEVICE);
+    let sent = devices * photos.count;
+    let requests = devices * (1 + photos.count);
     let wall = run.wall.as_secs_f64();
     let baseline_rate = baseline_requests as f64 / baseline.wall.as_secs_f64();
     let floor_rate = ops as f64 / floor.as_secs_f64();
     println!(
-        "[{name}] run: {wall:.2} s wall, {:.0} inspection ops/s, {:.0} requests/s, {:.1} MB/s of photos",
+        "[{name}] run: {wall:.2} s wall, {:.0} inspection ops/s, {:.1} photos/s, \
+         {:.0} requests/s, {:.1} MB/s of photos",
         ops as f64 / wall,
+        sent as f64 / wall,
         requests as f64 / wall,
-        (devices * PHOTOS_PER_DEVICE * (photo.len() + 16)) as f64 / wall / 1e6
+        (sent * (photos.base.len() + 16)) as f64 / wall / 1e6
     );
     print_latency(&format!("[{name}] push (10 ops)"), &run.latencies.push);
     print_latency(&format!("[{name}] photo upload"), &run.latencies.upload);
@@ -296,23 +346,31 @@ fn run(
         run.errors,
         baseline.errors,
         ops.saturating_sub(inspections),
-        (devices * PHOTOS_PER_DEVICE).saturating_sub(photos)
+        sent.saturating_sub(held)
     );
+    let mut failures = std::collections::BTreeMap::new();
+    for failure in &run.latencies.failures {
+        *failures.entry(failure.as_str()).or_insert(0) += 1;
+    }
+    if !failures.is_empty() {
+        println!("[{name}] failed uploads: {failures:?}");
+    }
     println!(
         "[{name}] ratio request rate / baseline request rate: {:.2} ({:.0} vs {baseline_rate:.0} req/s)",
         (requests as f64 / wall) / baseline_rate,
         requests as f64 / wall
     );
     println!(
-        "[{name}] ratio ops/s / raw rusqlite floor: {:.2} ({:.0} vs {floor_rate:.0} ops/s)",
+        "[{name}] ratio ops/s / raw insert floor: {:.2} ({:.0} vs {floor_rate:.0} ops/s)",
         (ops as f64 / wall) / floor_rate,
         ops as f64 / wall
     );
-    println!("[{name}] goal: ≥ 1000 ops/s, p99 ≤ 250 ms, zero errors, zero lost");
+    println!("[{name}] goal: ≥ 1000 ops/s, ≥ 100 photos/s (provincial), p99 ≤ 250 ms, zero errors, zero lost");
 }
 
-/// tus creation-with-upload: the whole photo in the creating request.
-fn upload(agent: &ureq::Agent, url: &str, token: &str, bytes: &[u8]) -> bool {
+/// tus creation-with-upload: the whole photo in the creating request. Returns
+/// the failure (status and code, 0 when no answer came) if it did not complete.
+fn upload(agent: &ureq::Agent, url: &str, token: &str, bytes: &[u8]) -> Result<(), String> {
     let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
     let sha = fieldproof_core::evidence::sha256(bytes);
     let metadata = format!(
@@ -331,17 +389,22 @@ fn upload(agent: &ureq::Agent, url: &str, token: &str, bytes: &[u8]) -> bool {
         .header("Content-Type", "application/offset+octet-stream")
         .body(bytes.to_vec())
         .unwrap();
-    match agent.run(request) {
-        Ok(response) => {
-            let offset = response
-                .headers()
-                .get("Upload-Offset")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<usize>().ok());
-            response.status().as_u16() == 201 && offset == Some(bytes.len())
-        }
-        Err(_) => false,
+    let response = agent.run(request).map_err(|e| format!("0 {e}"))?;
+    let status = response.status().as_u16();
+    let offset = response
+        .headers()
+        .get("Upload-Offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if status == 201 && offset == Some(bytes.len()) {
+        return Ok(());
     }
+    let body = response.into_body().read_to_string().unwrap_or_default();
+    let code: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    Err(format!(
+        "{status} {}",
+        code["error"]["code"].as_str().unwrap_or("")
+    ))
 }
 
 struct Outcome {
@@ -377,6 +440,7 @@ fn drive(
                 merged.push.extend(lat.push);
                 merged.upload.extend(lat.upload);
                 merged.baseline.extend(lat.baseline);
+                merged.failures.extend(lat.failures);
             });
         }
     });
@@ -419,18 +483,8 @@ fn template_inspection() -> Value {
 
 /// A small real photo: a corpus camera photo scaled to 640 px by the core.
 fn small_photo() -> Vec<u8> {
-    let root = std::env::var_os("FIELDPROOF_CORPUS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-        });
-    let path = root.join("photos/camera/nikon_coolpix_p6000_gps_DSCN0010.jpg");
-    let mut file = std::fs::File::open(&path).unwrap_or_else(|_| {
-        panic!(
-            "corpus photo missing: {} (set FIELDPROOF_CORPUS)",
-            path.display()
-        )
-    });
+    let path = corpus("photos/camera/nikon_coolpix_p6000_gps_DSCN0010.jpg");
+    let mut file = std::fs::File::open(&path).unwrap();
     let limits = fieldproof_core::evidence::thumbnail::DecodeLimits::default();
     fieldproof_core::evidence::thumbnail::make_thumbnail(&mut file, 640, None, &limits)
         .unwrap()
@@ -470,6 +524,41 @@ fn raw_sqlite_floor(devices: usize, inspection: &Value) -> Duration {
     let floor = started.elapsed();
     println!(
         "baseline raw rusqlite: {devices} transactions of {OPS_PER_DEVICE} ops in {:.2} s",
+        floor.as_secs_f64()
+    );
+    floor
+}
+
+/// The same inserts as the push path's, raw on PostgreSQL (a scratch database
+/// on the test server, durable commits): the storage floor of the provincial runs.
+fn raw_postgres_floor(devices: usize, inspection: &Value) -> Duration {
+    let scratch = ScratchDatabase::create().expect("the test PostgreSQL answers");
+    let mut client = postgres::Client::connect(&scratch.url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE inspections (id TEXT PRIMARY KEY, body TEXT NOT NULL, received_ms BIGINT NOT NULL);
+             CREATE TABLE applied_ops (op_id TEXT PRIMARY KEY, result TEXT NOT NULL);",
+        )
+        .unwrap();
+    let body = inspection.to_string();
+    let started = Instant::now();
+    for _ in 0..devices {
+        let mut tx = client.transaction().unwrap();
+        for _ in 0..OPS_PER_DEVICE {
+            let id = uuid::Uuid::now_v7().to_string();
+            tx.execute("INSERT INTO inspections VALUES ($1, $2, 0)", &[&id, &body])
+                .unwrap();
+            tx.execute(
+                "INSERT INTO applied_ops VALUES ($1, '{}')",
+                &[&uuid::Uuid::now_v7().to_string()],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let floor = started.elapsed();
+    println!(
+        "baseline raw PostgreSQL: {devices} transactions of {OPS_PER_DEVICE} ops in {:.2} s",
         floor.as_secs_f64()
     );
     floor
