@@ -503,27 +503,37 @@ fn raw_sqlite_floor(devices: usize, inspection: &Value) -> Duration {
     )
     .unwrap();
     let body = inspection.to_string();
-    let started = Instant::now();
-    for _ in 0..devices {
+    time_floor("raw rusqlite", devices, || {
         let tx = conn.unchecked_transaction().unwrap();
-        for _ in 0..OPS_PER_DEVICE {
-            let id = uuid::Uuid::now_v7().to_string();
+        for (inspection_id, op_id) in new_ids() {
             tx.execute(
                 "INSERT INTO inspections VALUES (?1, ?2, 0)",
-                rusqlite::params![id, body],
+                rusqlite::params![inspection_id, body],
             )
             .unwrap();
             tx.execute(
                 "INSERT INTO applied_ops VALUES (?1, '{}')",
-                rusqlite::params![uuid::Uuid::now_v7().to_string()],
+                rusqlite::params![op_id],
             )
             .unwrap();
         }
         tx.commit().unwrap();
-    }
+    })
+}
+
+/// An inspection id and an op id for each op of a push.
+fn new_ids() -> Vec<(String, String)> {
+    let id = || uuid::Uuid::now_v7().to_string();
+    (0..OPS_PER_DEVICE).map(|_| (id(), id())).collect()
+}
+
+/// Times one transaction of a push's inserts per device, done by `transaction`.
+fn time_floor(what: &str, devices: usize, mut transaction: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    (0..devices).for_each(|_| transaction());
     let floor = started.elapsed();
     println!(
-        "baseline raw rusqlite: {devices} transactions of {OPS_PER_DEVICE} ops in {:.2} s",
+        "baseline {what}: {devices} transactions of {OPS_PER_DEVICE} ops in {:.2} s",
         floor.as_secs_f64()
     );
     floor
@@ -541,25 +551,17 @@ fn raw_postgres_floor(devices: usize, inspection: &Value) -> Duration {
         )
         .unwrap();
     let body = inspection.to_string();
-    let started = Instant::now();
-    for _ in 0..devices {
+    time_floor("raw PostgreSQL", devices, || {
         let mut tx = client.transaction().unwrap();
-        for _ in 0..OPS_PER_DEVICE {
-            let id = uuid::Uuid::now_v7().to_string();
-            tx.execute("INSERT INTO inspections VALUES ($1, $2, 0)", &[&id, &body])
-                .unwrap();
+        for (inspection_id, op_id) in new_ids() {
             tx.execute(
-                "INSERT INTO applied_ops VALUES ($1, '{}')",
-                &[&uuid::Uuid::now_v7().to_string()],
+                "INSERT INTO inspections VALUES ($1, $2, 0)",
+                &[&inspection_id, &body],
             )
             .unwrap();
+            tx.execute("INSERT INTO applied_ops VALUES ($1, '{}')", &[&op_id])
+                .unwrap();
         }
         tx.commit().unwrap();
-    }
-    let floor = started.elapsed();
-    println!(
-        "baseline raw PostgreSQL: {devices} transactions of {OPS_PER_DEVICE} ops in {:.2} s",
-        floor.as_secs_f64()
-    );
-    floor
+    })
 }
