@@ -516,6 +516,46 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_store_is_checked_before_the_bureau_opens() {
+        let store = S3Settings {
+            endpoint: Some("https://s3.intranet:9000".into()),
+            region: "us-east-1".into(),
+            bucket: "fieldproof".into(),
+            prefix: "hunan/bureau".into(),
+            access_key_id: Some("key".into()),
+            secret_access_key: Some("secret".into()),
+        };
+        let with = |edit: &dyn Fn(&mut S3Settings)| {
+            let mut config = Config::default();
+            let mut settings = store.clone();
+            edit(&mut settings);
+            config.photo_store = Some(settings);
+            config.validate().err().map(|e| e.to_string())
+        };
+        assert_eq!(with(&|_| {}), None);
+        for (edit, said) in [
+            (
+                &(|s: &mut S3Settings| s.bucket.clear()) as &dyn Fn(&mut S3Settings),
+                "bucket and region",
+            ),
+            (
+                &|s: &mut S3Settings| s.endpoint = Some("ftp://s3".into()),
+                "endpoint",
+            ),
+            (&|s: &mut S3Settings| s.prefix = "a/../b".into(), "prefix"),
+            (&|s: &mut S3Settings| s.prefix.clear(), "prefix"),
+            (
+                &|s: &mut S3Settings| s.secret_access_key = None,
+                "secret_access_key",
+            ),
+        ] {
+            let refused = with(edit).expect("refused");
+            assert!(refused.contains(said), "{refused}");
+            assert!(!refused.contains("secret\""), "no secret in {refused}");
+        }
+    }
+
+    #[test]
     fn plain_http_is_served_only_on_loopback_unless_allowed() {
         let open = |edit: &dyn Fn(&mut Config)| {
             let mut config = Config {

@@ -178,7 +178,19 @@ fn post(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
     if let Some(token) = token {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
-    let response = request.send_json(body).expect("bureau answers");
+    answer(request.send_json(body))
+}
+
+fn get(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = http().get(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    answer(request.call())
+}
+
+fn answer(sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    let response = sent.expect("bureau answers");
     let status = response.status().as_u16();
     let text = response.into_body().read_to_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -285,6 +297,23 @@ fn first_start_token_admin_commands_enrollment_review_and_sigterm() {
     let (status, _) = post(&enroll, None, &proven(code));
     assert_eq!(status, 409, "a code enrolls once");
     let device_token = enrollment["token"].as_str().unwrap();
+    // A device asking for a proof up to a checkpoint beyond the log (as after
+    // a restore from an older backup) shows in the custody alarms.
+    assert!(ok(&["custody", "alarms"]).is_empty());
+    let (status, _) = get(
+        &format!("{url}/v1/custody/consistency?old_size=0&new_size=5"),
+        Some(device_token),
+    );
+    assert_eq!(status, 400);
+    let alarms = ok(&["custody", "alarms"]);
+    assert_eq!(
+        (
+            &alarms[0]["device_id"],
+            &alarms[0]["held_size"],
+            &alarms[0]["log_size"]
+        ),
+        (&enrollment["device_id"], &json!(5), &json!(0))
+    );
     let devices = ok(&["devices", "list"]);
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0]["id"], enrollment["device_id"]);

@@ -12,7 +12,7 @@ use axum::extract::{Query, State as Extract};
 use axum::routing::get;
 use axum::Router;
 use fieldproof_core::hex;
-use fieldproof_core::wire::custody::{ConsistencyProof, CONSISTENCY_PATH};
+use fieldproof_core::wire::custody::{ConsistencyProof, CustodyAlarms, CONSISTENCY_PATH};
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<State> {
@@ -29,10 +29,10 @@ pub fn routes() -> Router<State> {
 async fn alarms(
     Staff(actor): Staff,
     Extract(state): Extract<State>,
-) -> ApiResult<axum::Json<serde_json::Value>> {
+) -> ApiResult<axum::Json<CustodyAlarms>> {
     actor.require_everywhere(StaffRole::Admin)?;
     let alarms = blocking(&state, |b| custody_log::alarms::list(&b.db)).await?;
-    Ok(axum::Json(serde_json::json!({ "alarms": alarms })))
+    Ok(axum::Json(CustodyAlarms { alarms }))
 }
 
 async fn checkpoint(Extract(state): Extract<State>) -> ApiResult<axum::Json<SignedCheckpoint>> {

@@ -10,19 +10,7 @@
 use crate::error::Result;
 use crate::storage::{Database, Tx};
 use crate::{now_ms, params};
-use serde::Serialize;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CustodyAlarm {
-    pub device_id: String,
-    /// The size of the log the device's checkpoint names.
-    pub held_size: u64,
-    /// The log's size when the device showed it.
-    pub log_size: u64,
-    /// The record that named the checkpoint, when one did.
-    pub seq: Option<u64>,
-    pub detected_ms: i64,
-}
+use fieldproof_core::wire::custody::CustodyAlarm;
 
 /// The log's size, as committed.
 fn log_size(tx: &mut Tx) -> Result<u64> {

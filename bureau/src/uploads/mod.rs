@@ -16,7 +16,8 @@
 //! token cannot fill the disk.
 //!
 //! [`tus`] holds the protocol's header rules, [`lease`] who may work on an upload
-//! right now, `storage::PhotoStore` the bytes; the HTTP layer is `api::uploads`. See `bureau/docs/uploads.md` for the endpoint.
+//! right now, `storage::PhotoStore` the bytes; the HTTP layer is `api::uploads`.
+//! See `bureau/docs/uploads.md` for the endpoint.
 
 pub mod lease;
 pub mod tus;
@@ -214,7 +215,6 @@ pub async fn status(bureau: &Arc<Bureau>, device_id: String, id: String) -> Resu
 /// DELETE: ends an unfinished upload and removes its bytes. A complete photo is
 /// evidence, and a refused one is kept for inspection: neither is terminated.
 pub async fn terminate(bureau: &Arc<Bureau>, device_id: String, id: String) -> Result<()> {
-    // Taken and never given back: the row it is on is deleted.
     let lease = lease::take(bureau, &device_id, &id).await?;
     let token = lease.token.clone();
     let ended = blocking(bureau, move |b| {
@@ -224,6 +224,7 @@ pub async fn terminate(bureau: &Arc<Bureau>, device_id: String, id: String) -> R
             if upload.state != UploadState::Receiving {
                 return Err(Error::UploadFinished);
             }
+            // Under the lease: a request that lost it deletes nothing.
             tx.execute(
                 "DELETE FROM uploads WHERE id = $1 AND lease_token = $2",
                 params![&id, &token],

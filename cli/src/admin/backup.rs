@@ -56,7 +56,7 @@ pub fn restore(args: RestoreArgs, out: &Output) -> Result<()> {
             "restored into {}: {} photos verified, custody log of {} records (root {}) \
              consistent with the backup's checkpoint of {}. Devices that hold a newer \
              checkpoint report it at their next sync (log_inconsistent on the device; \
-             GET /v1/admin/custody/alarms here)",
+             `fieldproof admin custody alarms` here)",
             config.data_dir.display(),
             restored.photos_verified,
             restored.tree_size,

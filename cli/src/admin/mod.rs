@@ -12,6 +12,7 @@
 mod backup;
 mod cases;
 mod client;
+mod custody;
 mod enrollment;
 mod fires;
 mod people;
@@ -86,6 +87,9 @@ enum Command {
     /// Checklist templates, published to devices.
     #[command(subcommand)]
     Checklists(ChecklistCommand),
+    /// The custody log's alarms: devices holding a checkpoint beyond the log.
+    #[command(subcommand)]
+    Custody(custody::CustodyCommand),
     /// Inspections received from devices, with their evidence status.
     #[command(subcommand)]
     Inspections(InspectionCommand),
@@ -141,6 +145,7 @@ fn execute(args: Args, out: &Output) -> Result<()> {
         Command::Fires(command) => fires::fires(command, &client, out),
         Command::Boundaries(command) => reference::boundaries(command, &client, out),
         Command::Checklists(command) => reference::checklists(command, &client, out),
+        Command::Custody(command) => custody::custody(command, &client, out),
         Command::Inspections(command) => cases::inspections(command, &client, out),
         Command::Review(command) => cases::review(command, &client, out),
         Command::Backup(_) | Command::Restore(_) => unreachable!("handled above"),

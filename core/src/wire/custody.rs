@@ -27,3 +27,25 @@ impl ConsistencyProof {
         format!("{CONSISTENCY_PATH}?old_size={old_size}&new_size={new_size}")
     }
 }
+
+/// `GET /v1/admin/custody/alarms` (admin): devices that showed a checkpoint of
+/// the bureau's log beyond the log itself, newest first (bureau/docs/backup.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyAlarms {
+    pub alarms: Vec<CustodyAlarm>,
+}
+
+/// One device holding a checkpoint the bureau's log does not reach: the bureau
+/// was restored from a backup older than what the device holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyAlarm {
+    pub device_id: String,
+    /// The size of the log the device's checkpoint names.
+    pub held_size: u64,
+    /// The log's size when the device showed it.
+    pub log_size: u64,
+    /// The record that named the checkpoint, when one did (else the device
+    /// asked for a proof up to it).
+    pub seq: Option<u64>,
+    pub detected_ms: i64,
+}

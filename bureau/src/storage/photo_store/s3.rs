@@ -1,4 +1,4 @@
-//! Photos in an S3-compatible object store (`[photo_store]` with `kind = "s3"`),
+//! Photos in an S3-compatible object store (`[photo_store]` in the configuration),
 //! through the `object_store` crate (Apache Arrow's client: SigV4, retries,
 //! create-only writes with `If-None-Match: *`).
 //!
@@ -16,7 +16,9 @@
 //! never recorded) are ignored, and a piece at a recorded offset is the last one
 //! written there (the database's writer lease lets one request write at a
 //! time). The whole photo is then hashed in memory (at most
-//! `limits.max_photo_bytes`) and only if it matches is it written as a photo.
+//! `limits.max_photo_bytes`) and only if it matches is it written as a photo. A
+//! photo sent in one request never becomes a piece: it is still in memory when
+//! its last byte arrives (`ChunkWriter::take_whole_upload`).
 //!
 //! The client runs on a small runtime of its own, so the store can be used
 //! from blocking code (case files, thumbnails) and from any runtime alike.
