@@ -42,7 +42,8 @@ pub struct Config {
 /// An S3-compatible bucket for photos, shared by every bureau process. The
 /// keys may come from the environment instead (`FIELDPROOF_S3_ACCESS_KEY_ID`,
 /// `FIELDPROOF_S3_SECRET_ACCESS_KEY`), which wins, so the file holds no secret.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Printed for debugging, the secret key is left out.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct S3Settings {
     /// `http(s)://host:port` of the server; unset: Amazon S3 itself.
@@ -53,6 +54,22 @@ pub struct S3Settings {
     pub prefix: String,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "(set)"),
+            )
+            .finish()
+    }
 }
 
 impl S3Settings {
@@ -533,6 +550,11 @@ mod tests {
             config.validate().err().map(|e| e.to_string())
         };
         assert_eq!(with(&|_| {}), None);
+        let printed = format!("{store:?}");
+        assert!(
+            printed.contains("hunan/bureau") && !printed.contains("\"secret\""),
+            "{printed}"
+        );
         for (edit, said) in [
             (
                 &(|s: &mut S3Settings| s.bucket.clear()) as &dyn Fn(&mut S3Settings),
