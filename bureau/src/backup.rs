@@ -104,15 +104,7 @@ pub fn backup(config: &Config, to: &Path) -> Result<Manifest> {
         photo_bytes += copy_verified(&bureau.photos, &copy, &sha256)?;
         photos += 1;
     }
-    for file in KEPT_FILES {
-        let from = config.data_dir.join(file);
-        if from.is_file() {
-            if let Some(parent) = Path::new(file).parent() {
-                private_files::create_dir(&to.join(parent))?;
-            }
-            private_files::write_whole(&to.join(file), &std::fs::read(&from)?)?;
-        }
-    }
+    copy_kept_files(&config.data_dir, to)?;
     let manifest = Manifest {
         format: FORMAT.into(),
         created_ms: now_ms(),
@@ -145,15 +137,7 @@ pub fn restore(from: &Path, config: &Config) -> Result<Restored> {
         });
     }
     private_files::create_dir(data)?;
-    for file in KEPT_FILES {
-        let kept = from.join(file);
-        if kept.is_file() {
-            if let Some(parent) = Path::new(file).parent() {
-                private_files::create_dir(&data.join(parent))?;
-            }
-            private_files::write_whole(&data.join(file), &std::fs::read(kept)?)?;
-        }
-    }
+    copy_kept_files(from, data)?;
     match (manifest.database.as_str(), &config.database_url) {
         ("sqlite", None) => {
             private_files::write_whole(
@@ -221,6 +205,20 @@ fn check_log(bureau: &Bureau, backed_up: &SignedCheckpoint) -> Result<(u64, [u8;
         });
     }
     Ok((now.tree_size, now.root))
+}
+
+/// Copies the [`KEPT_FILES`] that `from` holds into `to`, privately.
+fn copy_kept_files(from: &Path, to: &Path) -> Result<()> {
+    for file in KEPT_FILES {
+        let kept = from.join(file);
+        if kept.is_file() {
+            if let Some(parent) = Path::new(file).parent() {
+                private_files::create_dir(&to.join(parent))?;
+            }
+            private_files::write_whole(&to.join(file), &std::fs::read(kept)?)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every photo the database says the bureau holds.

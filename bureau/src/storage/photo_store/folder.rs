@@ -87,12 +87,18 @@ impl FolderStore {
             return Ok(false);
         }
         File::open(&upload)?.sync_all()?;
-        match fs::hard_link(&upload, self.photo_path(sha256)) {
-            Ok(()) => File::open(&self.photos)?.sync_all()?,
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e.into()),
-        }
+        self.link_photo(&upload, sha256)?;
         Ok(true)
+    }
+
+    /// Hard-links the synced file `file` into place as photo `sha256` and syncs
+    /// the folder's entry; a photo already held (same hash, same bytes) stays.
+    fn link_photo(&self, file: &Path, sha256: &[u8; 32]) -> Result<()> {
+        match fs::hard_link(file, self.photo_path(sha256)) {
+            Ok(()) => Ok(File::open(&self.photos)?.sync_all()?),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Writes a photo whole (a restore): under a name of its own, synced, then
@@ -106,14 +112,9 @@ impl FolderStore {
         let mut file = private_files::create(&partial)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        let linked = fs::hard_link(&partial, self.photo_path(sha256));
+        let linked = self.link_photo(&partial, sha256);
         fs::remove_file(&partial)?;
-        match linked {
-            Ok(()) => File::open(&self.photos)?.sync_all()?,
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e.into()),
-        }
-        Ok(())
+        linked
     }
 
     pub fn photo(&self, sha256: &[u8; 32]) -> Result<Option<StoredPhoto>> {
