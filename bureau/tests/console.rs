@@ -156,6 +156,20 @@ fn every_page_answers_and_the_dashboard_counts(backend: Backend) {
     // Figures elsewhere are not the viewer's.
     let (status, _) = page(&bureau, &cookie, "/console/fires?jurisdiction=430181");
     assert_eq!(status, 404);
+    // Parameters that do not parse get the console's error page, not a plain-text
+    // rejection (found by the API fuzzing, tests/api).
+    for path in [
+        "/console/fires?days=999999999999999999999",
+        "/console/cases?q=a&q=b",
+        "/console/cases?statu=returned",
+    ] {
+        let (status, body) = page(&bureau, &cookie, path);
+        assert_eq!(status, 400, "{path}");
+        assert!(
+            body.contains("<html") && body.contains("invalid_request"),
+            "{path}: {body}"
+        );
+    }
 
     // Filters that exclude the case leave it out.
     let (_, body) = page(&bureau, &cookie, "/console/cases?evidence=verified");

@@ -5,7 +5,7 @@ use super::labels;
 use super::map::case_map;
 use super::page::{csrf_field, notice, page, when, when_opt, Done, BEIJING_OFFSET_MS};
 use super::tasks::{task_form, Place};
-use super::viewer::{PostedForm, Viewer};
+use super::viewer::{PageQuery, PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
 use crate::acts;
 use crate::api::{blocking, State};
@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::people::StaffRole;
 use crate::{parse_id, photo_thumbnails};
 use axum::body::Body;
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{Path, State as Extract};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -45,6 +45,7 @@ pub fn routes() -> Router<State> {
 
 /// The list's filters as the form sends them (empty fields are no filter).
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     jurisdiction: Option<String>,
     matter: Option<String>,
@@ -156,7 +157,7 @@ fn select(name: &str, label: &str, chosen: Option<&str>, options: &[(&str, &str)
 async fn list(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Query(q): Query<ListQuery>,
+    PageQuery(q): PageQuery<ListQuery>,
 ) -> PageResult {
     let filter = q.filter(&viewer)?;
     let page_of = blocking(&state, move |b| {
@@ -233,7 +234,7 @@ async fn detail(
     viewer: Viewer,
     Extract(state): Extract<State>,
     Path(id): Path<String>,
-    Query(done): Query<Done>,
+    PageQuery(done): PageQuery<Done>,
 ) -> PageResult {
     let id = parse_id(&id, "inspection id")?;
     let actor = viewer.actor.clone();

@@ -5,14 +5,14 @@
 
 use super::labels;
 use super::page::{csrf_field, notice, page, trusted_svg, when, when_opt, Done};
-use super::viewer::{CsrfOnly, PostedForm, Viewer};
+use super::viewer::{CsrfOnly, PageQuery, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts::{self, OfficerRef};
 use crate::api::{blocking, State};
 use crate::enrollment::{self, EnrollmentCode};
 use crate::people::StaffRole;
 use crate::{parse_id, Error};
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{Path, State as Extract};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -30,7 +30,7 @@ pub fn routes() -> Router<State> {
 async fn list(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Query(done): Query<Done>,
+    PageQuery(done): PageQuery<Done>,
 ) -> PageResult {
     viewer.actor.require_role(StaffRole::Admin)?;
     let admin_over = viewer.actor.scope_for(StaffRole::Admin);

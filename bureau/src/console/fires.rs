@@ -4,13 +4,13 @@
 //! jurisdictions ([`crate::fires::stats`], as `GET /v1/admin/fires/stats`).
 
 use super::page::{page, when, BEIJING_OFFSET_MS};
-use super::viewer::Viewer;
+use super::viewer::{PageQuery, Viewer};
 use super::PageResult;
 use crate::api::{blocking, State};
 use crate::error::Error;
 use crate::fires::stats;
 use crate::now_ms;
-use axum::extract::{Query, State as Extract};
+use axum::extract::State as Extract;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -23,6 +23,7 @@ pub fn routes() -> Router<State> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FiguresQuery {
     jurisdiction: Option<String>,
     days: Option<i64>,
@@ -52,7 +53,7 @@ fn table(areas: &[AreaFigures]) -> Markup {
 async fn figures(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Query(q): Query<FiguresQuery>,
+    PageQuery(q): PageQuery<FiguresQuery>,
 ) -> PageResult {
     let asked = q.jurisdiction.filter(|j| !j.trim().is_empty());
     let jurisdiction = viewer.actor.figures_for(asked)?;

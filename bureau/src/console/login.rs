@@ -3,7 +3,7 @@
 //! site cannot sign a browser in to an account of its choosing.
 
 use super::page::{shell, BEIJING_OFFSET_MS};
-use super::viewer::{CsrfOnly, PostedForm, Viewer};
+use super::viewer::{CsrfOnly, PageQuery, PostedForm, Viewer};
 use super::{ConsoleError, PageResult};
 use crate::api::{blocking, cookie, failed, session_cookie, ClientIp, State};
 use crate::error::Error;
@@ -11,7 +11,7 @@ use crate::now_ms;
 use crate::people::login_throttle::Attempt;
 use crate::people::sessions;
 use crate::secrets;
-use axum::extract::{Query, State as Extract};
+use axum::extract::State as Extract;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -28,6 +28,7 @@ pub fn routes() -> Router<State> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Next {
     next: Option<String>,
 }
@@ -44,7 +45,7 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-async fn form(Query(next): Query<Next>) -> PageResult {
+async fn form(PageQuery(next): PageQuery<Next>) -> PageResult {
     login_page(next.next.as_deref(), None)
 }
 

@@ -97,6 +97,7 @@ pub fn error_page(error: &Error) -> Markup {
 
 /// The `?done=` a form's redirect adds, for [`notice`].
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Done {
     pub done: Option<String>,
 }

@@ -3,7 +3,7 @@
 
 use super::labels;
 use super::page::{csrf_field, notice, page, when, Done};
-use super::viewer::{CsrfOnly, PostedForm, Viewer};
+use super::viewer::{CsrfOnly, PageQuery, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts;
 use crate::api::{blocking, State};
@@ -12,7 +12,7 @@ use crate::now_ms;
 use crate::parse_id;
 use crate::people::accounts::{self, NewStaffUser};
 use crate::people::{audit, Grant, StaffRole};
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{Path, State as Extract};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
@@ -29,7 +29,7 @@ pub fn routes() -> Router<State> {
 async fn users(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Query(done): Query<Done>,
+    PageQuery(done): PageQuery<Done>,
 ) -> PageResult {
     viewer.actor.require_role(StaffRole::Admin)?;
     let admin_over = viewer.actor.scope_for(StaffRole::Admin);
@@ -130,6 +130,7 @@ async fn disable_user(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AuditQuery {
     cursor: Option<String>,
 }
@@ -137,7 +138,7 @@ struct AuditQuery {
 async fn audit_log(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Query(q): Query<AuditQuery>,
+    PageQuery(q): PageQuery<AuditQuery>,
 ) -> PageResult {
     viewer.actor.require_role(StaffRole::Admin)?;
     let cursor = q.cursor.filter(|c| !c.is_empty());

@@ -4,14 +4,14 @@
 
 use super::labels;
 use super::page::{csrf_field, notice, page, when, when_opt};
-use super::viewer::{PostedForm, Viewer};
+use super::viewer::{PageQuery, PostedForm, Viewer};
 use super::PageResult;
 use crate::acts;
 use crate::api::{blocking, State};
 use crate::cases::tasks::{self, NewLocation, NewTask, TaskFilter};
 use crate::error::Error;
 use crate::people::StaffRole;
-use axum::extract::{Query, State as Extract};
+use axum::extract::State as Extract;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
@@ -52,6 +52,7 @@ pub fn task_form(viewer: &Viewer, place: Option<&Place>) -> Markup {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     state: Option<String>,
     done: Option<String>,
@@ -61,7 +62,7 @@ struct ListQuery {
 async fn list(
     viewer: Viewer,
     Extract(state): Extract<State>,
-    Query(q): Query<ListQuery>,
+    PageQuery(q): PageQuery<ListQuery>,
 ) -> PageResult {
     let filter = TaskFilter {
         scope: viewer.actor.scope(),

@@ -62,6 +62,27 @@ impl FromRequestParts<State> for Viewer {
     }
 }
 
+/// A page's query parameters, parsed into `T`; parameters that do not parse (a
+/// number that is not one, a name given twice, a name the page does not know: a
+/// mistyped filter must not quietly show everything) are `invalid_request` on an
+/// error page, not axum's plain-text rejection.
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ConsoleError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(query)| PageQuery(query))
+            .map_err(|_| {
+                ConsoleError(Error::InvalidRequest {
+                    reason: "the page's query parameters do not parse".into(),
+                })
+            })
+    }
+}
+
 /// A form that carries nothing but its CSRF token (a button: log out, revoke).
 #[derive(serde::Deserialize)]
 pub struct CsrfOnly {
