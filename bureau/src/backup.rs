@@ -90,10 +90,9 @@ pub fn backup(config: &Config, to: &Path) -> Result<Manifest> {
             let dump = to.join(POSTGRES_DUMP);
             // Made private first: pg_dump writes into it and keeps its mode.
             private_files::create(&dump)?;
-            postgres_tool("pg_dump")?
+            postgres_tool("pg_dump", url)?
                 .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
                 .arg(&dump)
-                .arg(format!("--dbname={url}"))
                 .run("pg_dump")?;
             "postgres"
         }
@@ -147,14 +146,13 @@ pub fn restore(from: &Path, config: &Config) -> Result<Restored> {
         }
         ("postgres", Some(url)) => {
             // One transaction: into a database that is not empty, nothing at all.
-            postgres_tool("pg_restore")?
+            postgres_tool("pg_restore", url)?
                 .args([
                     "--no-owner",
                     "--no-privileges",
                     "--single-transaction",
                     "--exit-on-error",
                 ])
-                .arg(format!("--dbname={url}"))
                 .arg(from.join(POSTGRES_DUMP))
                 .run("pg_restore")
                 .map_err(|e| Error::RestoreTargetNotEmpty {
@@ -264,9 +262,40 @@ fn invalid_config(reason: String) -> Error {
     Error::InvalidConfig { reason }
 }
 
-/// A PostgreSQL client tool: on PATH, else the newest of Debian's
-/// `/usr/lib/postgresql/*/bin` (where the server package puts it).
-fn postgres_tool(name: &str) -> Result<Command> {
+/// A PostgreSQL client tool (on PATH, else the newest of Debian's
+/// `/usr/lib/postgresql/*/bin`, where the server package puts it), to work on
+/// the database at `url`. The URL goes on the command line without its password,
+/// which goes in the tool's environment (`PGPASSWORD`): any local user can read
+/// a process's arguments, only its owner its environment.
+fn postgres_tool(name: &str, url: &str) -> Result<Command> {
+    let (url, password) = without_password(url);
+    let mut command = postgres_tool_at(name)?;
+    command.arg(format!("--dbname={url}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    Ok(command)
+}
+
+/// `url` without its password, and the password (percent-decoded). A
+/// `key=value` connection string, which is no URL, is left as it is.
+fn without_password(url: &str) -> (String, Option<String>) {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let password = parsed.password().map(|p| {
+                percent_encoding::percent_decode_str(p)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+            // Cannot fail: a URL with a password has a host.
+            let _ = parsed.set_password(None);
+            (parsed.into(), password)
+        }
+        _ => (url.to_owned(), None),
+    }
+}
+
+fn postgres_tool_at(name: &str) -> Result<Command> {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -309,5 +338,27 @@ impl Run for Command {
                 said.lines().last().unwrap_or("no message")
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn the_password_leaves_the_url_for_the_environment() {
+        assert_eq!(
+            without_password("postgres://fp:s%40cr%3At@db.example:5433/bureau?sslmode=require"),
+            (
+                "postgres://fp@db.example:5433/bureau?sslmode=require".to_owned(),
+                Some("s@cr:t".to_owned())
+            )
+        );
+        for kept in [
+            "postgres://fp@127.0.0.1/bureau",
+            "host=/run/postgresql dbname=bureau",
+        ] {
+            assert_eq!(without_password(kept), (kept.to_owned(), None));
+        }
     }
 }
