@@ -1,9 +1,14 @@
 //! The bureau's own thumbnail of each photo original it holds, made from the
-//! original once, after its upload completes, and kept in the photo store
-//! beside it: the printed record shows one per photo, and decoding a 12 MP
-//! original takes about 100 ms, which made a case file of 30 photos six times
-//! slower than hashing its bytes. Made here rather than taken from the device:
-//! what the record shows must come from the bytes whose hash it prints.
+//! original the first time one is needed (the printed record of a case file,
+//! the console's case page) and kept in the photo store beside it, so every
+//! later case file and page, in any bureau process, reads it instead: decoding a
+//! 12 MP original takes about 100 ms, which made a case file of 30 photos six
+//! times slower than hashing its bytes. Made then, not when the upload
+//! completes: in the load bench, thumbnails made at upload took some 40% of the
+//! photo path (28.8 photos/s with them, 47.8 without, bureau/docs/scaling.md),
+//! and the burning season's peak is when photos arrive and nobody reads them
+//! yet. Made here rather than taken from the device: what the record shows must
+//! come from the bytes whose hash it prints.
 
 use crate::storage::PhotoStore;
 use fieldproof_core::evidence::exif::read_metadata;
@@ -15,22 +20,6 @@ use std::io::{self, Cursor};
 /// Long edge in pixels: the printed record's figure (about 130 pt) at some
 /// 200 dpi.
 const EDGE: u32 = 360;
-
-/// Makes the thumbnail of photo `sha256` and keeps it, on the blocking pool
-/// when called inside the runtime (the upload's answer does not wait for a
-/// derivative). `original` is the photo's bytes when the caller holds them
-/// (else they are read from the store). A photo that has none (HEIC, a damaged
-/// file) is said in the log by code and left without.
-pub fn make_in_background(photos: PhotoStore, sha256: [u8; 32], original: Option<Vec<u8>>) {
-    let work = move || match original.map_or_else(|| make(&photos, &sha256), |o| decode(&o)) {
-        Ok(thumbnail) => keep(&photos, &sha256, &thumbnail),
-        Err(e) => tracing::info!(code = e.code(), "no thumbnail for a received photo"),
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn_blocking(work)),
-        Err(_) => work(),
-    }
-}
 
 /// The thumbnail kept of photo `sha256`, else one made now (and kept).
 pub fn of(photos: &PhotoStore, sha256: &[u8; 32]) -> Result<Thumbnail, ThumbnailError> {

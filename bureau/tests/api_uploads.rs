@@ -253,19 +253,13 @@ fn a_photo_uploads_in_checksummed_chunks_and_is_stored_byte_identical(backend: B
         !holds_upload_bytes(&bureau, &location),
         "the upload's own file is gone"
     );
-    // The bureau makes its own thumbnail of the original, for the printed
-    // record, after answering the upload.
-    let thumbnail = (0..100)
-        .find_map(|_| {
-            let made = bureau.bureau().photos.thumbnail(&sha256(&bytes));
-            if made.is_none() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            made
-        })
-        .expect("a thumbnail beside the photo within 5 s");
-    let thumbnail = fieldproof_core::evidence::thumbnail::Thumbnail::from_jpeg(thumbnail).unwrap();
-    assert_eq!(thumbnail.width.max(thumbnail.height), 360);
+    // The bureau's own thumbnail of the original, for the printed record, is
+    // made when first needed, not on the upload's path; then it is kept.
+    let photos = &bureau.bureau().photos;
+    assert_eq!(photos.thumbnail(&sha256(&bytes)), None);
+    let made = fieldproof_bureau::photo_thumbnails::of(photos, &sha256(&bytes)).unwrap();
+    assert_eq!(made.width.max(made.height), 360);
+    assert_eq!(photos.thumbnail(&sha256(&bytes)), Some(made.jpeg));
 
     // The photo, an upload in flight, the database and the bureau key: the
     // bureau's alone, the data folder too.

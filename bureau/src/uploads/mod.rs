@@ -25,7 +25,7 @@ pub mod tus;
 use crate::bureau::{blocking, Bureau};
 use crate::error::{Error, Result};
 use crate::storage::{Row, Tx};
-use crate::{evidence_ingest, now_ms, params, photo_thumbnails};
+use crate::{evidence_ingest, now_ms, params};
 use http_body::Body;
 use http_body_util::BodyExt;
 use std::sync::Arc;
@@ -430,10 +430,8 @@ fn complete(
         }
     })?;
     // The photo lives on as a photo. Should this fail, the sweep removes the bytes.
+    // Its thumbnail is made when first needed (`photo_thumbnails`), not here.
     let _ = bureau.photos.remove_upload(&upload.id);
-    if matches!(upload.metadata.role, PhotoRole::Original) {
-        photo_thumbnails::make_in_background(bureau.photos.clone(), sha256, whole);
-    }
     Ok(Upload {
         offset: size,
         state: UploadState::Complete,
