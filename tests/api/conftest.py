@@ -52,11 +52,9 @@ VOLATILE_TABLES = {"login_failures", "custody_alarms"}
 VOLATILE_COLUMNS = {("user_sessions", "last_seen_ms")}
 
 
-def cli(*args, stdin=None):
+def cli(*args):
     """Runs the CLI with --json; its output lines, parsed."""
-    done = subprocess.run(
-        [str(BIN), *args, "--json"], input=stdin, capture_output=True, text=True, timeout=180
-    )
+    done = subprocess.run([str(BIN), *args, "--json"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"fieldproof {' '.join(args[:3])}: {done.stdout}{done.stderr}"
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
@@ -123,12 +121,12 @@ class Bureau:
         return digest.hexdigest()
 
 
-def _start(data, config):
+def _start(data, config, log):
     child = subprocess.Popen(
         [str(BIN), "serve", "--data", str(data), "--config", str(config),
          "--listen", "127.0.0.1:0", "--json"],
         env={**os.environ, "FIELDPROOF_ADMIN_TOKEN": ADMIN_TOKEN},
-        stdout=subprocess.PIPE, stderr=open(ARTIFACTS / "bureau.log", "wb"), text=True,
+        stdout=subprocess.PIPE, stderr=log, text=True,
     )
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in child.stdout], daemon=True).start()
@@ -168,6 +166,24 @@ def _inspection(db, township, officer, photo=None):
     return created["id"]
 
 
+def _user(bureau, username, role, jurisdiction):
+    """A staff account with one grant; its id."""
+    status, _, user = bureau.request("POST", "/v1/admin/users", {
+        "username": username, "display_name": username, "password": PASSWORD,
+        "grants": [{"role": role, "jurisdiction": jurisdiction}]})
+    assert status == 201, user
+    return user["id"]
+
+
+def _one(database, query):
+    """The first value `query` finds in the SQLite file `database`, read-only."""
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return db.execute(query).fetchone()[0]
+    finally:
+        db.close()
+
+
 def _sign_in(bureau, username):
     """A staff session: (its cookie's value, its CSRF token)."""
     status, got, session = bureau.request("POST", "/v1/session", {"username": username, "password": PASSWORD},
@@ -203,43 +219,36 @@ def bureau():
     photos = sorted((CORPUS / "photos/camera").glob("*.jpg"))
     assert boundaries.exists() and photos, f"the corpus is absent at {CORPUS} (set FIELDPROOF_CORPUS)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="fieldproof-api-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fieldproof-api-") as tmp, \
+            open(ARTIFACTS / "bureau.log", "wb") as log:
         folder = pathlib.Path(tmp)
         data = folder / "bureau"
         config = folder / "bureau.toml"
         config.write_text(CONFIG)
-        child, url = _start(data, config)
+        child, url = _start(data, config, log)
         try:
             b = Bureau(url, data)
             status, _, loaded = b.request("POST", "/v1/admin/boundaries?datum=gcj02",
                                           raw=boundaries.read_bytes(),
                                           headers={"Content-Type": "application/json"})
             assert status == 200, loaded
-            for username, role, place in [("fuzz.admin", "admin", "43"), ("fuzz.reviewer", "reviewer", "430121")]:
-                status, _, user = b.request("POST", "/v1/admin/users", {
-                    "username": username, "display_name": username, "password": PASSWORD,
-                    "grants": [{"role": role, "jurisdiction": place}]})
-                assert status == 201, user
+            _user(b, "fuzz.admin", "admin", "43")
+            _user(b, "fuzz.reviewer", "reviewer", "430121")
             db, enrolled = _device(b, folder, "here", "430121101", "王五")
             b.ids["device"] = enrolled["device_id"]
             b.ids["plain"] = _inspection(db, "430121101", enrolled["officer_id"])
             b.ids["photo"] = _inspection(db, "430121101", enrolled["officer_id"], photos[0])
             [report] = cli("device", "--db", str(db), "sync")
             assert report.get("last_error") is None, report
-            b.device_token = sqlite3.connect(db).execute("SELECT token FROM enrollment").fetchone()[0]
+            b.device_token = _one(db, "SELECT token FROM enrollment")
             # Records the fuzzer may name, besides the ids it makes up; revoking and
             # disabling are tried on spares, so the credentials above keep working.
             _, spare = _device(b, folder, "spare", "430121101", "赵六")
             b.ids["spare_device"] = spare["device_id"]
-            status, _, user = b.request("POST", "/v1/admin/users", {
-                "username": "fuzz.spare", "display_name": "spare", "password": PASSWORD,
-                "grants": [{"role": "reviewer", "jurisdiction": "430121"}]})
-            assert status == 201, user
-            b.ids["spare_user"] = user["id"]
+            b.ids["spare_user"] = _user(b, "fuzz.spare", "reviewer", "430121")
             _, _, case = b.request("GET", f"/v1/admin/inspections/{b.ids['photo']}")
             [b.ids["sha"]] = [r["media_sha256"] for r in case["evidence_records"] if r["media_sha256"]]
-            with sqlite3.connect(f"file:{data / 'bureau.sqlite3'}?mode=ro", uri=True) as kept:
-                b.ids["upload"] = kept.execute("SELECT id FROM uploads").fetchone()[0]
+            b.ids["upload"] = _one(data / "bureau.sqlite3", "SELECT id FROM uploads")
             # Signing out is fuzzed too, and fuzzed logins soon make this address wait
             # (429): every session the run may end is opened now.
             for caller, username in [("staff_admin", "fuzz.admin"), ("staff_reviewer", "fuzz.reviewer")]:

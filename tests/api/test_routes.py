@@ -69,7 +69,6 @@ def test_every_described_method_is_routed_and_no_other(bureau):
     # handler's 404 for a record it does not know.
     fallback = answer(bureau.url, "get", "/v1/no-such-route")
     assert fallback[0] == 404, fallback
-    checked = 0
     for path, item in SPEC["paths"].items():
         described = {m for m in item if m in METHODS}
         if "get" in described:
@@ -81,5 +80,3 @@ def test_every_described_method_is_routed_and_no_other(bureau):
                 assert (status, body) != fallback, f"{method.upper()} {path} fell through to the fallback"
             else:
                 assert status == 405, f"{method.upper()} {path} answers {status} but is not described"
-            checked += 1
-    assert checked == len(SPEC["paths"]) * len(METHODS)

@@ -133,8 +133,8 @@ impl FolderStore {
     }
 
     /// Writes under a name of its own, then renames: two makers of one thumbnail
-    /// (the upload's and a case file's) never mix their bytes, and a reader sees
-    /// all of one or none.
+    /// (a case file and a console page asking at once) never mix their bytes, and
+    /// a reader sees all of one or none.
     pub fn keep_thumbnail(&self, sha256: &[u8; 32], jpeg: &[u8]) -> Result<()> {
         let kept = self.thumbnail_path(sha256);
         let partial = kept.with_extension(format!("{}.part", uuid::Uuid::now_v7()));
